@@ -1,0 +1,22 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="sr_tf",
+    version="0.1.0",
+    description="Super-resolution (SRGAN, EDSR, WDSR) and image generation models for TensorFlow 2 / Keras 3",
+    long_description=open("README.md", encoding="utf8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["sr_tf", "sr_tf.*"]),
+    package_data={"sr_tf": ["assets/samples/*.png", "assets/samples/*.md"]},
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.16",
+        "tensorflow-datasets",
+        "numpy",
+        "pillow",
+    ],
+    extras_require={
+        "test": ["pytest"],
+        "gpu": ["tensorflow[and-cuda]>=2.16"],
+    },
+)

@@ -1,0 +1,102 @@
+"""The training/validation pipeline shared by every paired LR/HR image source (DIV2K, folders)."""
+
+import os
+
+import keras
+import tensorflow as tf
+
+from sr_tf.data.transforms import random_crop, random_flip, random_rotate
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+class PairedImages:
+    """Base of LR/HR sources. Subclasses set `scale` and `hr_crop_size` and implement `lr_dataset`/`hr_dataset`."""
+
+    scale = None
+    hr_crop_size = 96
+    shuffle_buffer_size = 256
+
+    def lr_dataset(self):
+        """A dataset of LR images (uint8, HxWx3), aligned one to one with `hr_dataset`."""
+        raise NotImplementedError
+
+    def hr_dataset(self):
+        """A dataset of HR images (uint8, HxWx3)."""
+        raise NotImplementedError
+
+    def _pairs_for_cropping(self):
+        """LR/HR pairs that random cropping may use (subclasses drop pairs smaller than the crop)."""
+        return tf.data.Dataset.zip((self.lr_dataset(), self.hr_dataset()))
+
+    def dataset(self, batch_size=16, repeat_count=None, random_transform=True):
+        """Builds the tf.data pipeline of (lr, hr) batches.
+
+        With `random_transform`, each image pair yields an aligned random crop (HR `hr_crop_size`, LR
+        `hr_crop_size // scale`), a random rotation by a multiple of 90 degrees and a random left-right flip,
+        all mapped in parallel with AUTOTUNE; patches are shuffled. Without it, full images are returned in
+        order (use `batch_size=1` when sizes differ).
+
+        Args:
+            batch_size: images per batch.
+            repeat_count: epochs; None repeats forever.
+            random_transform: crop/rotate/flip/shuffle for training, or full images for validation.
+
+        Returns:
+            A `tf.data.Dataset` of `(lr, hr)` uint8 batches, prefetched.
+        """
+        if random_transform:
+            ds = self._pairs_for_cropping()
+            scale, crop = self.scale, self.hr_crop_size
+            ds = ds.map(lambda lr, hr: random_crop(lr, hr, hr_crop_size=crop, scale=scale),
+                        num_parallel_calls=AUTOTUNE)
+            ds = ds.map(random_rotate, num_parallel_calls=AUTOTUNE)
+            ds = ds.map(random_flip, num_parallel_calls=AUTOTUNE)
+            ds = ds.shuffle(self.shuffle_buffer_size)
+        else:
+            ds = tf.data.Dataset.zip((self.lr_dataset(), self.hr_dataset()))
+        ds = ds.batch(batch_size)
+        ds = ds.repeat(repeat_count)
+        return ds.prefetch(AUTOTUNE)
+
+
+def cache_is_complete(cache_file):
+    """True when a tf.data cache file was fully written: its `.index` and at least one data shard exist."""
+    directory, name = os.path.split(os.path.abspath(cache_file))
+    if not os.path.isfile(cache_file + ".index"):
+        return False
+    return any(f.startswith(name + ".data-") for f in os.listdir(directory))
+
+
+def remove_cache(cache_file):
+    """Removes every file of a tf.data cache (index, data shards, lock files left by an interrupted fill)."""
+    directory, name = os.path.split(os.path.abspath(cache_file))
+    if os.path.isdir(directory):
+        for f in os.listdir(directory):
+            if f == name + ".index" or f.startswith(name + ".data-") or (f.startswith(name) and "lockfile" in f):
+                os.remove(os.path.join(directory, f))
+
+
+def cached(ds, cache_file, count, description):
+    """Caches `ds` in `cache_file`, filling it once with a progress bar when it is missing or incomplete.
+
+    An incomplete cache - an `.index` without its data shard, or shards and lock files left by an interrupted
+    fill - is removed and rebuilt instead of failing later with a NotFoundError inside tf.data.
+
+    Args:
+        ds: the dataset of decoded images.
+        cache_file: cache path prefix (tf.data adds `.index` and `.data-*`).
+        count: number of elements, for the progress bar.
+        description: what is cached, for the progress message.
+
+    Returns:
+        The cached dataset.
+    """
+    os.makedirs(os.path.dirname(os.path.abspath(cache_file)), exist_ok=True)
+    if not cache_is_complete(cache_file):
+        remove_cache(cache_file)
+        print(f"Caching {description} in {cache_file} ...", flush=True)
+        progress = keras.utils.Progbar(count, unit_name="image")
+        for _ in ds.cache(cache_file):
+            progress.add(1)
+    return ds.cache(cache_file)

@@ -1,0 +1,252 @@
+"""Reading users' image files and folders, with clear errors for bad input.
+
+Conversion rule (`to_rgb_uint8`), applied to every image this package reads:
+
+1. Palette images are expanded through their palette (to RGBA when the palette has transparency).
+2. 16-bit and 32-bit integer images are scaled to 8 bits: `round(v / 257)`, clipped to 0..255. Float images are
+   clipped to 0..255 and rounded.
+3. Grey images (1-bit, 8-bit, 16-bit, with or without alpha) are replicated to R = G = B.
+4. An alpha channel is split off and returned separately; the colour channels are used as stored, not composited.
+   Training uses the colour channels only; `python -m sr_tf.resolve` upscales the alpha channel (bicubic) and
+   re-attaches it.
+5. Other modes (CMYK, YCbCr, LAB, HSV) are converted to RGB by Pillow.
+"""
+
+import hashlib
+import os
+import warnings
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image, UnidentifiedImageError
+
+from sr_tf.data.base import PairedImages, cached
+
+SR_EXTENSIONS = (".png", ".jpg", ".jpeg")
+
+
+def to_rgb_uint8(image):
+    """Converts a PIL image to an RGB uint8 array and an optional alpha array by the module's rule.
+
+    Args:
+        image: a `PIL.Image.Image` of any mode.
+
+    Returns:
+        `(rgb, alpha)`: an (H, W, 3) uint8 array and an (H, W) uint8 array or None.
+    """
+    mode = image.mode
+    if mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in image.info
+        image = image.convert("RGBA" if has_alpha else "RGB")
+    elif mode == "1":
+        image = image.convert("L")
+    elif mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        image = image.convert("RGB")
+    elif mode == "LA" or (mode == "L" and "transparency" in image.info):
+        image = image.convert("LA")
+    elif mode == "RGB" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    mode = image.mode
+    array = np.asarray(image)
+    if mode.startswith("I"):  # I, I;16, I;16B, I;16L, ...: 16-bit data
+        array = np.clip(np.round(array.astype(np.float64) / 257.0), 0, 255)
+    elif mode == "F":
+        array = np.clip(np.round(array.astype(np.float64)), 0, 255)
+    array = array.astype(np.uint8)
+    alpha = None
+    if array.ndim == 3 and array.shape[-1] in (2, 4):
+        array, alpha = array[..., :-1], array[..., -1]
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.shape[-1] == 1:
+        array = np.repeat(array, 3, axis=-1)
+    return np.ascontiguousarray(array), alpha
+
+
+def read_image(path):
+    """Reads an image file as `(rgb, alpha)` (see `to_rgb_uint8`).
+
+    Raises:
+        ValueError: naming the file when it is not a readable image.
+    """
+    path = os.fspath(path)
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return to_rgb_uint8(image)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise ValueError(f"Cannot read image {path}: {e}") from e
+
+
+def image_size(path):
+    """Returns `(height, width)` of an image file after checking that it is a readable image.
+
+    Raises:
+        ValueError: naming the file when it is not a readable image.
+    """
+    path = os.fspath(path)
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            image.verify()  # checks the file's structure (PNG chunk CRCs, truncation) without decoding
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise ValueError(f"Cannot read image {path}: {e}") from e
+    return height, width
+
+
+def list_images(directory, extensions=SR_EXTENSIONS):
+    """Lists image files below `directory`, recursively and sorted, by extension (case-insensitive).
+
+    Raises:
+        FileNotFoundError: if `directory` does not exist or is not a folder.
+        ValueError: if it holds no image with one of `extensions`.
+    """
+    directory = os.fspath(directory)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"Image folder not found: {directory}")
+    files = []
+    for root, dirs, names in os.walk(directory):
+        dirs.sort()
+        files.extend(os.path.join(root, n) for n in sorted(names) if n.lower().endswith(tuple(extensions)))
+    if not files:
+        raise ValueError(f"No images ({', '.join(extensions)}) found in {directory} or its sub-folders.")
+    return files
+
+
+def downscale(hr, scale):
+    """Makes an LR image from an HR one: bicubic with antialiasing, rounded to uint8.
+
+    Args:
+        hr: (H, W, 3) uint8 array or tensor with H and W divisible by `scale`.
+        scale: integer factor.
+    """
+    hr = tf.convert_to_tensor(hr)
+    size = tf.shape(hr)[:2] // scale
+    lr = tf.image.resize(tf.cast(hr, tf.float32), size, method="bicubic", antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(lr), 0, 255), tf.uint8)
+
+
+def _stem(path, root):
+    return os.path.splitext(os.path.relpath(path, root))[0]
+
+
+class ImageFolder(PairedImages):
+    """LR/HR pairs from a user's own folders: HR-only (LR made on the fly) or paired LR/HR folders.
+
+    Files are found recursively (PNG and JPEG) and converted by the module's rule. In paired mode, an LR file is
+    matched to the HR file with the same relative path and name (extension free; a DIV2K-style `x{scale}` suffix
+    on the LR name is accepted). Every file is checked when the source is built, so a missing or empty folder, an
+    unreadable file, a missing LR partner, or a size that does not match the scale is an error naming the path.
+
+    Args:
+        hr_dir: folder of HR images.
+        scale: upscaling factor.
+        lr_dir: optional folder of matching LR images; without it LR images are made with `downscale`.
+        hr_crop_size: side of the HR training patches; images smaller than it are skipped (with a warning)
+            when random patches are drawn.
+        crop_to_scale: crop HR images whose sides are not divisible by `scale` (bottom/right) instead of raising.
+        caches_dir: optional folder for tf.data cache files of the decoded images; in memory when None.
+    """
+
+    def __init__(self, hr_dir, scale=4, lr_dir=None, hr_crop_size=96, crop_to_scale=False, caches_dir=None):
+        if not isinstance(scale, int) or scale < 1:
+            raise ValueError(f"`scale` must be a positive integer. Received: scale={scale!r}")
+        if hr_crop_size % scale:
+            raise ValueError(f"`hr_crop_size` ({hr_crop_size}) must be divisible by scale ({scale}).")
+        self.scale = scale
+        self.hr_crop_size = hr_crop_size
+        self.hr_dir = os.fspath(hr_dir)
+        self.lr_dir = None if lr_dir is None else os.fspath(lr_dir)
+        self.crop_to_scale = crop_to_scale
+        self.caches_dir = caches_dir
+        self.hr_files = list_images(self.hr_dir)
+        self.hr_sizes = [image_size(p) for p in self.hr_files]
+        self.lr_files = self._match_lr_files() if self.lr_dir else None
+        self._check_sizes()
+
+    def __len__(self):
+        return len(self.hr_files)
+
+    def _match_lr_files(self):
+        lr_files = list_images(self.lr_dir)
+        by_stem = {}
+        for p in lr_files:
+            stem = _stem(p, self.lr_dir)
+            by_stem[stem] = p
+            suffix = f"x{self.scale}"
+            if stem.lower().endswith(suffix):
+                by_stem.setdefault(stem[: -len(suffix)], p)
+        matched = []
+        for hr in self.hr_files:
+            lr = by_stem.get(_stem(hr, self.hr_dir))
+            if lr is None:
+                raise ValueError(
+                    f"No LR image in {self.lr_dir} matches HR image {hr} (expected the same relative name, "
+                    f"optionally with an 'x{self.scale}' suffix)."
+                )
+            matched.append(lr)
+        return matched
+
+    def _check_sizes(self):
+        s = self.scale
+        for i, (path, (h, w)) in enumerate(zip(self.hr_files, self.hr_sizes)):
+            if self.lr_files:
+                lh, lw = image_size(self.lr_files[i])
+                if (lh * s, lw * s) != (h - h % s, w - w % s) or ((h % s or w % s) and not self.crop_to_scale):
+                    raise ValueError(
+                        f"Sizes do not match scale {s}: HR {path} is {w}x{h}, LR {self.lr_files[i]} is {lw}x{lh} "
+                        f"(expected {w // s}x{h // s} with HR sides divisible by {s})."
+                    )
+            elif (h % s or w % s) and not self.crop_to_scale:
+                raise ValueError(
+                    f"Scale {s} does not divide the size of {path} ({w}x{h}). Crop or resize the image, or pass "
+                    "crop_to_scale=True (train_srgan.py: --crop-to-scale) to crop it to a multiple of the scale."
+                )
+
+    def _usable_for_crop(self):
+        usable = [min(h, w) >= self.hr_crop_size for h, w in self.hr_sizes]
+        for ok, path, (h, w) in zip(usable, self.hr_files, self.hr_sizes):
+            if not ok:
+                warnings.warn(f"Skipping {path} ({w}x{h}): smaller than the {self.hr_crop_size}px crop.",
+                              stacklevel=3)
+        if not any(usable):
+            raise ValueError(f"Every image in {self.hr_dir} is smaller than the {self.hr_crop_size}px crop.")
+        return usable
+
+    def _decoded(self, kind):
+        scale, crop = self.scale, self.crop_to_scale
+        hr_files, lr_files = self.hr_files, self.lr_files
+
+        def generate():
+            for i, hr_path in enumerate(hr_files):
+                hr, _ = read_image(hr_path)
+                if crop:
+                    hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
+                if kind == "hr":
+                    yield hr
+                elif lr_files:
+                    yield read_image(lr_files[i])[0]
+                else:
+                    yield downscale(hr, scale).numpy()
+
+        ds = tf.data.Dataset.from_generator(generate, output_signature=tf.TensorSpec((None, None, 3), tf.uint8))
+        if self.caches_dir is None:
+            return ds.cache()
+        # The cache name identifies the exact file list and options, so folders never share a cache.
+        key = "\n".join([kind, str(scale), str(crop)] + hr_files + (lr_files or []))
+        digest = hashlib.sha1(key.encode("utf8")).hexdigest()[:12]
+        cache_file = os.path.join(self.caches_dir, f"folder_{kind}_x{scale}_{digest}.cache")
+        return cached(ds, cache_file, len(hr_files), f"{kind.upper()} images of {self.hr_dir}")
+
+    def hr_dataset(self):
+        """HR images in file order (uint8)."""
+        return self._decoded("hr")
+
+    def lr_dataset(self):
+        """LR images aligned with `hr_dataset` (read from `lr_dir` or made with `downscale`)."""
+        return self._decoded("lr")
+
+    def _pairs_for_cropping(self):
+        usable = tf.constant(self._usable_for_crop())
+        pairs = tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices(usable), super()._pairs_for_cropping()))
+        return pairs.filter(lambda ok, pair: ok).map(lambda ok, pair: pair)

@@ -1,0 +1,64 @@
+"""WDSR-A and WDSR-B (Yu et al., 2018) with weight-normalised convolutions implemented for Keras 3."""
+
+import keras
+from keras import layers
+
+from sr_tf.layers import Denormalize, Normalize, PixelShuffle, Scale, WeightNormConv2D
+from sr_tf.models.common import DIV2K_RGB_MEAN, check_positive, check_scale
+
+
+def _conv(filters, kernel_size, name, activation=None):
+    return WeightNormConv2D(filters, kernel_size, padding="same", activation=activation, name=name)
+
+
+def res_block_a(x_in, num_filters, expansion, kernel_size, scaling, name):
+    """WDSR-A block: wide 3x3 conv with ReLU, then 3x3 back to `num_filters`, plus the input."""
+    x = _conv(num_filters * expansion, kernel_size, f"{name}_conv1", activation="relu")(x_in)
+    x = _conv(num_filters, kernel_size, f"{name}_conv2")(x)
+    x = layers.Add(name=f"{name}_add")([x_in, x])
+    if scaling:
+        x = Scale(scaling, name=f"{name}_scale")(x)
+    return x
+
+
+def res_block_b(x_in, num_filters, expansion, kernel_size, scaling, name):
+    """WDSR-B block: wide 1x1 with ReLU, linear low-rank 1x1 (0.8 x filters), then 3x3, plus the input."""
+    linear = 0.8
+    x = _conv(num_filters * expansion, 1, f"{name}_conv1", activation="relu")(x_in)
+    x = _conv(int(num_filters * linear), 1, f"{name}_conv2")(x)
+    x = _conv(num_filters, kernel_size, f"{name}_conv3")(x)
+    x = layers.Add(name=f"{name}_add")([x_in, x])
+    if scaling:
+        x = Scale(scaling, name=f"{name}_scale")(x)
+    return x
+
+
+def wdsr(scale, num_filters, num_res_blocks, res_block_expansion, res_block_scaling, res_block):
+    """Builds a WDSR network from a residual block function (see `wdsr_a` and `wdsr_b`)."""
+    check_scale(scale)
+    check_positive(num_filters=num_filters, num_res_blocks=num_res_blocks, res_block_expansion=res_block_expansion)
+    x_in = layers.Input(shape=(None, None, 3), name="lr")
+    x = Normalize(DIV2K_RGB_MEAN, 127.5, name="normalize")(x_in)
+    # Main branch.
+    m = _conv(num_filters, 3, "head_conv")(x)
+    for i in range(num_res_blocks):
+        m = res_block(m, num_filters, res_block_expansion, kernel_size=3, scaling=res_block_scaling,
+                      name=f"res{i + 1}")
+    m = _conv(3 * scale ** 2, 3, f"conv2d_main_scale_{scale}")(m)
+    m = PixelShuffle(scale, name="main_shuffle")(m)
+    # Skip branch.
+    s = _conv(3 * scale ** 2, 5, f"conv2d_skip_scale_{scale}")(x)
+    s = PixelShuffle(scale, name="skip_shuffle")(s)
+    x = layers.Add(name="add")([m, s])
+    x = Denormalize(DIV2K_RGB_MEAN, 127.5, name="denormalize", dtype="float32")(x)
+    return keras.Model(x_in, x, name="wdsr")
+
+
+def wdsr_a(scale, num_filters=32, num_res_blocks=8, res_block_expansion=4, res_block_scaling=None):
+    """Builds WDSR-A (wide activation). Input and output are RGB in 0..255; `scale` is 2, 3, 4 or 8."""
+    return wdsr(scale, num_filters, num_res_blocks, res_block_expansion, res_block_scaling, res_block_a)
+
+
+def wdsr_b(scale, num_filters=32, num_res_blocks=8, res_block_expansion=6, res_block_scaling=None):
+    """Builds WDSR-B (wide activation, linear low-rank convolution); arguments as `wdsr_a`."""
+    return wdsr(scale, num_filters, num_res_blocks, res_block_expansion, res_block_scaling, res_block_b)
