@@ -1,0 +1,115 @@
+"""Inference and metrics: tiled equals whole, evaluation over every image, PSNR/SSIM properties, resolve CLI."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from conftest import random_image, run_cli, write_png
+from sr_tf import evaluate, resolve, resolve_single, save_weights
+from sr_tf.metrics import psnr, psnr_y, rgb_to_y, ssim
+from sr_tf.models import edsr, srgan
+
+
+class InputRecorder:
+    """Wraps a model and records the spatial size of every input it is called on."""
+
+    def __init__(self, model):
+        self.model, self.sizes = model, []
+
+    def __call__(self, x, training=False):
+        self.sizes.append(tuple(x.shape[1:3]))
+        return self.model(x, training=training)
+
+
+@pytest.mark.parametrize("model,tile,pad", [
+    (edsr.edsr(2, num_filters=4, num_res_blocks=1), 8, 6),
+    (srgan.generator(num_filters=4, num_res_blocks=1), 7, 12),
+])
+def test_tiled_inference_equals_whole_image_and_bounds_input_size(model, tile, pad, rng):
+    lr = random_image(rng, 37, 29)
+    whole = resolve_single(model, lr)
+    recorder = InputRecorder(model)
+    tiled = resolve_single(recorder, lr, tile=tile, tile_pad=pad)
+    assert tiled.shape == whole.shape and tiled.dtype == np.uint8
+    assert np.abs(tiled.astype(int) - whole.astype(int)).max() <= 1
+    assert max(max(s) for s in recorder.sizes) <= tile + 2 * pad
+    assert len(recorder.sizes) == int(np.ceil(37 / tile) * np.ceil(29 / tile))
+
+
+def test_resolve_clips_rounds_and_casts(rng):
+    model = edsr.edsr(2, num_filters=4, num_res_blocks=1)
+    lr = random_image(rng, 6, 6)[None]
+    raw = model(lr.astype("float32"), training=False).numpy()
+    out = resolve(model, lr).numpy()
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, np.clip(np.round(raw), 0, 255).astype(np.uint8))
+
+
+def test_evaluate_averages_every_image_of_every_batch(rng):
+    model = edsr.edsr(2, num_filters=4, num_res_blocks=1)
+    lr = np.stack([random_image(rng, 6, 6) for _ in range(5)])
+    hr = np.stack([random_image(rng, 12, 12) for _ in range(5)])
+    per_image = [float(psnr(hr[i], resolve(model, lr[i:i + 1])[0])) for i in range(5)]
+    dataset = tf.data.Dataset.from_tensor_slices((lr, hr)).batch(2)  # batches of 2, 2, 1
+    assert float(evaluate(model, dataset)) == pytest.approx(np.mean(per_image), rel=1e-6)
+
+
+def test_psnr_properties(rng):
+    a = random_image(rng, 16, 16)
+    assert np.isinf(float(psnr(a, a))) and np.isinf(psnr_y(a, a, crop_border=2))
+    b = np.clip(a.astype(int) + 3, 0, 255).astype(np.uint8)
+    mse = np.mean((a.astype(float) - b) ** 2)
+    assert float(psnr(a, b)) == pytest.approx(10 * np.log10(255 ** 2 / mse), rel=1e-5)
+    # A constant RGB offset d moves Y by d * 219 / 255 everywhere (BT.601 studio range).
+    a = rng.integers(10, 240, (16, 16, 3)).astype(np.uint8)
+    b = a + 5
+    assert psnr_y(a, b) == pytest.approx(10 * np.log10(255 ** 2 / (5 * 219 / 255) ** 2))
+    assert rgb_to_y(np.array([[0, 0, 0], [255, 255, 255]])) == pytest.approx([16, 235], abs=1e-9)
+    # Differences only inside the cropped border do not count.
+    c = a.copy()
+    c[:2] = 0
+    assert np.isinf(psnr_y(a, c, crop_border=2)) and not np.isinf(psnr_y(a, c))
+    batch = psnr_y(np.stack([a, a]), np.stack([a, b]))
+    assert np.isinf(batch[0]) and batch[1] == pytest.approx(psnr_y(a, b))
+
+
+def test_ssim_matches_tensorflow_and_falls_with_noise(rng):
+    a = random_image(rng, 32, 32)
+    noisy = np.clip(a + rng.normal(0, 20, a.shape), 0, 255).astype(np.uint8)
+    assert ssim(a, a) == pytest.approx(1.0)
+    expected = float(tf.image.ssim(tf.constant(a, tf.float64), tf.constant(noisy, tf.float64), max_val=255))
+    assert ssim(a, noisy, y_only=False) == pytest.approx(expected, abs=1e-6)
+    noisier = np.clip(a + rng.normal(0, 60, a.shape), 0, 255).astype(np.uint8)
+    assert 1 > ssim(a, noisy, crop_border=4) > ssim(a, noisier, crop_border=4)
+
+
+def test_package_exports_the_tutorial_names():
+    import sr_tf
+
+    assert callable(sr_tf.resolve) and sr_tf.resolve is resolve
+    assert {"resolve_single", "evaluate", "save_weights", "load_weights"} <= set(dir(sr_tf))
+
+
+def test_resolve_cli_keeps_alpha_and_reports_bad_files(tmp_path, rng):
+    model = edsr.edsr(2, num_filters=4, num_res_blocks=2)
+    weights = str(tmp_path / "edsr.h5")
+    save_weights(model, weights)
+    rgba = random_image(rng, 10, 12, 4)
+    write_png(str(tmp_path / "in" / "sub" / "rgba.png"), rgba)
+    grey = write_png(str(tmp_path / "in" / "grey.png"), rng.integers(0, 256, (9, 7), dtype=np.uint8))
+    (tmp_path / "in" / "broken.jpg").write_text("not an image")
+    result = run_cli(["-m", "sr_tf.resolve", "--model", "edsr", "--scale", "2", "--num-filters", "4",
+                      "--num-res-blocks", "2", "--weights", weights, "--tile", "4",
+                      str(tmp_path / "in"), "-o", str(tmp_path / "out")])
+    assert result.returncode == 1, result.stderr
+    assert "broken.jpg" in result.stderr and "2 of 3 images written" in result.stdout
+    out = np.asarray(Image.open(tmp_path / "out" / "sub" / "rgba.png"))
+    assert out.shape == (20, 24, 4)
+    expected_alpha = np.asarray(Image.fromarray(rgba[..., 3]).resize((24, 20), Image.BICUBIC))
+    np.testing.assert_array_equal(out[..., 3], expected_alpha)
+    np.testing.assert_array_equal(out[..., :3], resolve_single(model, rgba[..., :3]))
+    assert np.asarray(Image.open(tmp_path / "out" / "grey.png")).shape == (18, 14, 3)
+    assert os.path.exists(grey)
