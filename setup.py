@@ -14,6 +14,7 @@ setup(
         "tensorflow-datasets",
         "numpy",
         "pillow",
+        "tensorboard",  # tf.summary needs it; TensorFlow >= 2.20 no longer installs it
     ],
     extras_require={
         "test": ["pytest"],

@@ -139,7 +139,7 @@ class ImageFolder(PairedImages):
     unreadable file, a missing LR partner, or a size that does not match the scale is an error naming the path.
 
     Args:
-        hr_dir: folder of HR images.
+        hr_dir: folder of HR images, or a list of HR image files (HR-only mode).
         scale: upscaling factor.
         lr_dir: optional folder of matching LR images; without it LR images are made with `downscale`.
         hr_crop_size: side of the HR training patches; images smaller than it are skipped (with a warning)
@@ -155,11 +155,22 @@ class ImageFolder(PairedImages):
             raise ValueError(f"`hr_crop_size` ({hr_crop_size}) must be divisible by scale ({scale}).")
         self.scale = scale
         self.hr_crop_size = hr_crop_size
-        self.hr_dir = os.fspath(hr_dir)
         self.lr_dir = None if lr_dir is None else os.fspath(lr_dir)
         self.crop_to_scale = crop_to_scale
         self.caches_dir = caches_dir
-        self.hr_files = list_images(self.hr_dir)
+        if isinstance(hr_dir, (list, tuple)):
+            if lr_dir is not None:
+                raise ValueError("Paired LR/HR mode needs an HR folder, not a list of files.")
+            if not hr_dir:
+                raise ValueError("The list of HR image files is empty.")
+            self.hr_files = [os.fspath(p) for p in hr_dir]
+            for path in self.hr_files:
+                if not os.path.isfile(path):
+                    raise FileNotFoundError(f"Image file not found: {path}")
+            self.hr_dir = os.path.commonpath([os.path.abspath(p) for p in self.hr_files])
+        else:
+            self.hr_dir = os.fspath(hr_dir)
+            self.hr_files = list_images(self.hr_dir)
         self.hr_sizes = [image_size(p) for p in self.hr_files]
         self.lr_files = self._match_lr_files() if self.lr_dir else None
         self._check_sizes()

@@ -1,0 +1,7 @@
+"""Trainers: the `Trainer` base and its super-resolution subclasses."""
+
+from sr_tf.train.sr import EdsrTrainer, SrganGeneratorTrainer, SrganTrainer, SrTrainer, WdsrTrainer
+from sr_tf.train.trainer import ArchitectureMismatchError, Trainer, enable_mixed_precision
+
+__all__ = ["Trainer", "ArchitectureMismatchError", "enable_mixed_precision", "SrTrainer", "EdsrTrainer",
+           "WdsrTrainer", "SrganGeneratorTrainer", "SrganTrainer"]

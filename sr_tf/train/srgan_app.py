@@ -1,0 +1,296 @@
+"""Wiring behind train_srgan.py: data sources, models, trainers, weights paths, evaluation and the offline demo."""
+
+import argparse
+import os
+import sys
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from sr_tf.data import DIV2K, ImageFolder, downscale, read_image
+from sr_tf.inference import resolve_single
+from sr_tf.metrics import bicubic_upscale, psnr, psnr_y, ssim
+from sr_tf.models import build_sr_model, srgan
+from sr_tf.train.sr import EdsrTrainer, SrganGeneratorTrainer, SrganTrainer, WdsrTrainer
+from sr_tf.train.trainer import enable_mixed_precision
+from sr_tf.weights_io import load_weights, save_weights
+
+SAMPLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets", "samples")
+SAMPLE_TRAIN = ("astronaut.png", "coffee.png", "rocket.png")
+SAMPLE_HELD_OUT = "chelsea.png"
+EXIT_INTERRUPTED = 130
+
+# Per subcommand: default steps, checkpoint folder, weights file, save_best_only (the tutorial's choices).
+DEFAULTS = {
+    "pretrain": dict(steps=1_000_000, save_best_only=False),
+    "gan": dict(steps=200_000, save_best_only=False),
+    "edsr": dict(steps=300_000, save_best_only=True),
+    "wdsr": dict(steps=300_000, save_best_only=True),
+}
+
+
+def default_paths(command, args):
+    """The tutorial's checkpoint folder and weights path(s) for a training subcommand."""
+    if command == "pretrain":
+        return ".ckpt/pre_generator", {"model": "weights/srgan/pre_generator.h5"}
+    if command == "gan":
+        return ".ckpt/srgan", {"generator": "weights/srgan/gan_generator.h5",
+                               "discriminator": "weights/srgan/gan_discriminator.h5"}
+    name = f"{'edsr' if command == 'edsr' else 'wdsr-' + args.wdsr_type}-{args.num_res_blocks}-x{args.scale}"
+    return f".ckpt/{name}", {"model": f"weights/{name}/weights.h5"}
+
+
+def sample_files(names):
+    """Paths of bundled sample photos."""
+    return [os.path.join(SAMPLES_DIR, n) for n in names]
+
+
+def datasets(args, scale, hr_crop_size=96):
+    """(train dataset, validation dataset) from DIV2K, the user's folders, or the bundled samples."""
+    if args.data == "samples" or (args.hr_dir is None and args.data == "folder"):
+        if args.data == "folder":
+            raise ValueError("--data folder needs --hr-dir.")
+        train = ImageFolder(sample_files(SAMPLE_TRAIN), scale=scale, hr_crop_size=hr_crop_size, crop_to_scale=True)
+        valid = ImageFolder(sample_files([SAMPLE_HELD_OUT]), scale=scale, hr_crop_size=hr_crop_size,
+                            crop_to_scale=True)
+    elif args.hr_dir is not None:
+        train = ImageFolder(args.hr_dir, scale=scale, lr_dir=args.lr_dir, hr_crop_size=hr_crop_size,
+                            crop_to_scale=args.crop_to_scale, caches_dir=args.caches_dir)
+        valid = None
+        if args.valid_hr_dir:
+            valid = ImageFolder(args.valid_hr_dir, scale=scale, lr_dir=args.valid_lr_dir, hr_crop_size=hr_crop_size,
+                                crop_to_scale=args.crop_to_scale)
+    else:
+        kwargs = dict(scale=scale, downgrade=args.downgrade, images_dir=args.images_dir, caches_dir=args.caches_dir,
+                      hr_crop_size=hr_crop_size)
+        train, valid = DIV2K(subset="train", **kwargs), DIV2K(subset="valid", **kwargs)
+    train_ds = train.dataset(batch_size=args.batch_size, random_transform=True)
+    valid_ds = None
+    if valid is not None:  # the tutorial validates on the first 10 validation images
+        valid_ds = valid.dataset(batch_size=1, random_transform=False, repeat_count=1).take(10)
+    return train_ds, valid_ds
+
+
+def _build_generator(kind, args, scale):
+    if kind == "srresnet":
+        return srgan.generator(num_filters=args.num_filters, num_res_blocks=args.num_res_blocks)
+    return build_sr_model(kind, scale=scale, num_filters=args.num_filters, num_res_blocks=args.num_res_blocks,
+                          wdsr_type=getattr(args, "wdsr_type", "b"))
+
+
+def build_trainer(command, args, checkpoint_dir, strategy=None):
+    """Builds the models (in the strategy's scope) and the trainer for a training subcommand."""
+    common = dict(strategy=strategy, jit_compile=args.jit, mixed_precision=args.mixed_precision)
+    scope = strategy.scope() if strategy else tf.distribute.get_strategy().scope()
+    with scope:
+        if command == "pretrain":
+            return SrganGeneratorTrainer(_build_generator("srresnet", args, 4), checkpoint_dir, **common)
+        if command == "edsr":
+            return EdsrTrainer(_build_generator("edsr", args, args.scale), checkpoint_dir, **common)
+        if command == "wdsr":
+            return WdsrTrainer(_build_generator("wdsr", args, args.scale), checkpoint_dir, **common)
+        generator = _build_generator(args.generator, args, 4)
+        if args.generator_weights:
+            load_weights(generator, args.generator_weights)
+        discriminator = srgan.discriminator(num_filters=64, hr_size=96)
+        vgg_weights = None if args.vgg_weights == "none" else args.vgg_weights
+        return SrganTrainer(generator, discriminator, checkpoint_dir, content_loss=args.content_loss,
+                            vgg_weights=vgg_weights, **common)
+
+
+def run_training(command, args):
+    """Runs a training subcommand; returns the exit status (130 when interrupted with Ctrl-C)."""
+    if args.mixed_precision:
+        enable_mixed_precision()
+    checkpoint_dir, weights = default_paths(command, args)
+    checkpoint_dir = args.checkpoint_dir or checkpoint_dir
+    if args.weights_out:
+        weights = {"model": args.weights_out} if len(weights) == 1 else {
+            "generator": args.weights_out,
+            "discriminator": args.weights_out.replace("generator", "discriminator")
+            if "generator" in args.weights_out else os.path.splitext(args.weights_out)[0] + "_discriminator.h5"}
+    scale = 4 if command in ("pretrain", "gan") else args.scale
+    train_ds, valid_ds = datasets(args, scale)
+    trainer = build_trainer(command, args, checkpoint_dir)
+    save_best_only = args.save_best_only if args.save_best_only is not None else DEFAULTS[command]["save_best_only"]
+    steps = args.steps or DEFAULTS[command]["steps"]
+    trainer.train(train_ds, valid_ds, steps=steps, evaluate_every=args.evaluate_every,
+                  save_best_only=save_best_only and valid_ds is not None)
+    if trainer.interrupted:
+        return EXIT_INTERRUPTED
+    if valid_ds is not None:
+        trainer.restore_best()
+        print(f"Best validation PSNR: {float(trainer.best_score):.2f} dB")
+    for name, path in weights.items():
+        save_weights(trainer.models[name], path)
+        print(f"Saved {name} weights to {path}")
+    return 0
+
+
+def compare_with_bicubic(model, pairs, scale, tile=None):
+    """PSNR (RGB and Y) and SSIM of a model and of bicubic upscaling over (lr, hr) uint8 image pairs.
+
+    Y-PSNR and SSIM follow the benchmark protocol with `scale` border pixels cropped.
+
+    Returns:
+        {'model': {...}, 'bicubic': {...}} with mean 'psnr', 'psnr_y' and 'ssim'.
+    """
+    results = {"model": [], "bicubic": []}
+    for lr, hr in pairs:
+        lr, hr = np.asarray(lr), np.asarray(hr)
+        candidates = {"model": resolve_single(model, lr, tile=tile), "bicubic": bicubic_upscale(lr, scale).numpy()}
+        for name, sr in candidates.items():
+            results[name].append((float(psnr(hr, sr)), psnr_y(hr, sr, crop_border=scale),
+                                  ssim(hr, sr, crop_border=scale)))
+    return {name: dict(zip(("psnr", "psnr_y", "ssim"), np.mean(values, axis=0)))
+            for name, values in results.items()}
+
+
+def print_comparison(results):
+    """Prints the table of `compare_with_bicubic`."""
+    print(f"{'':10s} {'PSNR RGB':>9s} {'PSNR Y':>8s} {'SSIM Y':>7s}")
+    for name, r in results.items():
+        print(f"{name:10s} {r['psnr']:9.2f} {r['psnr_y']:8.2f} {r['ssim']:7.4f}")
+
+
+def run_evaluate(args):
+    """The `evaluate` subcommand: the model next to bicubic on DIV2K valid or a folder."""
+    if args.weights.endswith(".keras"):
+        model = keras.saving.load_model(args.weights, safe_mode=True)
+    else:
+        model = build_sr_model(args.model, scale=args.scale, num_filters=args.num_filters,
+                               num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)
+        load_weights(model, args.weights)
+    if args.hr_dir:
+        source = ImageFolder(args.hr_dir, scale=args.scale, lr_dir=args.lr_dir, hr_crop_size=args.scale,
+                             crop_to_scale=args.crop_to_scale)
+    else:
+        source = DIV2K(scale=args.scale, subset="valid", downgrade=args.downgrade, images_dir=args.images_dir,
+                       caches_dir=args.caches_dir)
+    pairs = ((lr[0], hr[0]) for lr, hr in source.dataset(1, repeat_count=1, random_transform=False))
+    if args.limit:
+        pairs = (p for p, _ in zip(pairs, range(args.limit)))
+    print_comparison(compare_with_bicubic(model, pairs, args.scale, tile=args.tile))
+    return 0
+
+
+def run_demo(args):
+    """Trains a small EDSR on three bundled photos, then compares it with bicubic on the held-out fourth.
+
+    Writes the weights and a side-by-side PNG (bicubic | model | original) and returns 0 when the model beats
+    bicubic in PSNR (RGB and Y), 1 otherwise, 130 when interrupted.
+    """
+    from PIL import Image
+
+    keras.utils.set_random_seed(args.seed)
+    scale = args.scale
+    train = ImageFolder(sample_files(SAMPLE_TRAIN), scale=scale, hr_crop_size=96, crop_to_scale=True)
+    train_ds = train.dataset(batch_size=args.batch_size, random_transform=True)
+    hr, _ = read_image(sample_files([SAMPLE_HELD_OUT])[0])
+    hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
+    lr = downscale(hr, scale).numpy()
+    valid_ds = tf.data.Dataset.from_tensors((lr[None], hr[None]))
+    model = build_sr_model("edsr", scale=scale, num_filters=args.num_filters, num_res_blocks=args.num_res_blocks)
+    trainer = EdsrTrainer(model, args.checkpoint_dir, learning_rate=args.learning_rate, jit_compile=args.jit)
+    started = time.perf_counter()
+    trainer.train(train_ds, valid_ds, steps=args.steps, evaluate_every=args.evaluate_every)
+    if trainer.interrupted:
+        return EXIT_INTERRUPTED
+    print(f"Training: {time.perf_counter() - started:.0f} s in this run, {int(trainer.step)} steps in total.")
+    trainer.restore_best()
+    save_weights(trainer.model, args.weights_out)
+    results = compare_with_bicubic(trainer.model, [(lr, hr)], scale)
+    print(f"\nHeld-out photo {SAMPLE_HELD_OUT} ({hr.shape[1]}x{hr.shape[0]}, x{scale}):")
+    print_comparison(results)
+    bicubic = bicubic_upscale(lr, scale).numpy()
+    side_by_side = np.concatenate([bicubic, resolve_single(trainer.model, lr), hr], axis=1)
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+    Image.fromarray(side_by_side).save(args.output)
+    print(f"Weights: {args.weights_out}\nComparison (bicubic | model | original): {args.output}")
+    beats = all(results["model"][k] > results["bicubic"][k] for k in ("psnr", "psnr_y"))
+    print("The model beats bicubic." if beats else "The model does NOT beat bicubic yet; train longer (--steps).")
+    return 0 if beats else 1
+
+
+def _add_data_args(p):
+    p.add_argument("--data", choices=["div2k", "folder", "samples"], default="div2k",
+                   help="training data: DIV2K (default), your folders (--hr-dir) or the bundled photos")
+    p.add_argument("--scale", type=int, default=4)
+    p.add_argument("--downgrade", default="bicubic", choices=["bicubic", "unknown", "mild", "difficult"])
+    p.add_argument("--images-dir", default=".div2k/images")
+    p.add_argument("--caches-dir", default=".div2k/caches")
+    p.add_argument("--hr-dir", help="folder of HR training images (LR made by bicubic unless --lr-dir)")
+    p.add_argument("--lr-dir", help="folder of LR images matching --hr-dir by file name")
+    p.add_argument("--valid-hr-dir", help="folder of HR validation images")
+    p.add_argument("--valid-lr-dir", help="folder of LR validation images")
+    p.add_argument("--crop-to-scale", action="store_true", help="crop HR images to a multiple of the scale")
+
+
+def _add_model_args(p, num_filters, num_res_blocks):
+    p.add_argument("--num-filters", type=int, default=num_filters)
+    p.add_argument("--num-res-blocks", type=int, default=num_res_blocks)
+
+
+def parser():
+    """The argument parser of train_srgan.py."""
+    root = argparse.ArgumentParser(prog="train_srgan.py", description="Train and evaluate SRGAN, EDSR and WDSR.")
+    sub = root.add_subparsers(dest="command", required=True)
+    model_defaults = {"pretrain": (64, 16), "gan": (64, 16), "edsr": (64, 16), "wdsr": (32, 32)}
+    for command, help_text in [("pretrain", "SRResNet pre-training (MSE)"), ("gan", "SRGAN training"),
+                               ("edsr", "EDSR training (L1)"), ("wdsr", "WDSR training (L1)")]:
+        p = sub.add_parser(command, help=help_text)
+        _add_data_args(p)
+        _add_model_args(p, *model_defaults[command])
+        p.add_argument("--steps", type=int, default=None,
+                       help=f"total steps (default {DEFAULTS[command]['steps']:,})")
+        p.add_argument("--batch-size", type=int, default=16)
+        p.add_argument("--evaluate-every", type=int, default=1000)
+        p.add_argument("--checkpoint-dir", default=None)
+        p.add_argument("--save-best-only", action=argparse.BooleanOptionalAction, default=None)
+        p.add_argument("--jit", action="store_true", help="XLA-compile the train step")
+        p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU)")
+        p.add_argument("--weights-out", default=None, help="weights file to write (default: the tutorial's path)")
+        p.add_argument("--wdsr-type", choices=["a", "b"], default="b")
+        if command == "gan":
+            p.add_argument("--generator", choices=["srresnet", "edsr", "wdsr"], default="srresnet")
+            p.add_argument("--generator-weights", default="weights/srgan/pre_generator.h5",
+                           help="pre-trained generator weights ('' to start from scratch)")
+            p.add_argument("--content-loss", choices=["VGG22", "VGG54"], default="VGG54")
+            p.add_argument("--vgg-weights", default="imagenet", help="'imagenet', a local file, or 'none'")
+    p = sub.add_parser("evaluate", help="PSNR/SSIM of a model next to bicubic")
+    _add_data_args(p)
+    _add_model_args(p, None, None)
+    p.add_argument("--model", choices=["srgan", "edsr", "wdsr"], required=True)
+    p.add_argument("--weights", required=True)
+    p.add_argument("--wdsr-type", choices=["a", "b"], default="b")
+    p.add_argument("--tile", type=int, default=None)
+    p.add_argument("--limit", type=int, default=None, help="evaluate only the first N images")
+    p = sub.add_parser("demo", help="offline demo: train on bundled photos, compare with bicubic")
+    p.add_argument("--scale", type=int, default=4)
+    p.add_argument("--steps", type=int, default=1200)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--evaluate-every", type=int, default=200)
+    p.add_argument("--learning-rate", type=float, default=5e-4)
+    _add_model_args(p, 32, 4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jit", action="store_true")
+    p.add_argument("--checkpoint-dir", default=".ckpt/demo")
+    p.add_argument("--weights-out", default="weights/demo/edsr-demo-x4.h5")
+    p.add_argument("--output", default="demo_output/chelsea_bicubic_model_original.png")
+    return root
+
+
+def main(argv=None):
+    """Entry point of train_srgan.py; returns the exit status."""
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "evaluate":
+            return run_evaluate(args)
+        if args.command == "demo":
+            return run_demo(args)
+        return run_training(args.command, args)
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

@@ -1,0 +1,296 @@
+"""The Trainer base class every trainer in this package builds on.
+
+A trainer owns one `tf.train.Checkpoint` (step, best score, models, optimizers) and two managers: the latest
+checkpoints in `checkpoint_dir` (max_to_keep=3, restored on construction, so re-running resumes) and the best one
+by validation score in `checkpoint_dir/best`. The step loop runs a `tf.function` train step (optionally XLA
+compiled) through a `tf.distribute.Strategy` (the default strategy when none is given), shows a progress bar,
+writes TensorBoard scalars and images under `checkpoint_dir/logs`, evaluates periodically and saves a checkpoint
+when interrupted with Ctrl-C.
+"""
+
+import json
+import math
+import os
+import signal
+import threading
+import time
+
+import keras
+import tensorflow as tf
+
+
+def enable_mixed_precision():
+    """Sets Keras's global policy to 'mixed_float16'. Call it before building models (GPU training)."""
+    keras.mixed_precision.set_global_policy("mixed_float16")
+
+
+class ArchitectureMismatchError(ValueError):
+    """A checkpoint directory was written for a different architecture than the trainer's models."""
+
+
+class Trainer:
+    """Base trainer: checkpoints, resume, step loop, evaluation, best-by-score saving, distribution.
+
+    Subclasses pass their models and optimizer factories to `__init__` and implement `train_step` (one replica's
+    step on one batch, returning a dict of named scalar losses already averaged over the global batch with
+    `tf.nn.compute_average_loss`) and `score` (the validation score). `higher_is_better` says how scores compare.
+
+    Args:
+        models: dict of name -> `keras.Model`. With a strategy, build them inside `strategy.scope()`.
+        optimizers: dict of name -> zero-argument callable returning an optimizer (called in the strategy scope).
+        checkpoint_dir: where checkpoints, the best checkpoint and TensorBoard logs are written.
+        strategy: optional `tf.distribute.Strategy` (e.g. `MirroredStrategy`, `MultiWorkerMirroredStrategy`).
+        jit_compile: compile the per-replica train step with XLA.
+        mixed_precision: wrap optimizers in `LossScaleOptimizer` (build the models under 'mixed_float16').
+        log_every: steps between TensorBoard scalar writes.
+    """
+
+    higher_is_better = True
+    score_name = "score"
+
+    def __init__(self, models, optimizers, checkpoint_dir, strategy=None, jit_compile=False, mixed_precision=False,
+                 log_every=50):
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.models = dict(models)
+        if strategy is not None:
+            self._check_models_in_scope()
+        self.checkpoint_dir = os.fspath(checkpoint_dir)
+        self.jit_compile = jit_compile
+        self.log_every = log_every
+        with self.strategy.scope():
+            self.optimizers = {}
+            for name, factory in optimizers.items():
+                optimizer = factory()
+                if mixed_precision:
+                    optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+                self.optimizers[name] = optimizer
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+            self.best_score = tf.Variable(-math.inf if self.higher_is_better else math.inf, dtype=tf.float64,
+                                          trainable=False, name="best_score")
+        self._build_optimizers()
+        self.checkpoint = tf.train.Checkpoint(step=self.step, best_score=self.best_score, **self.models,
+                                              **{f"{k}_optimizer": v for k, v in self.optimizers.items()})
+        self.manager = tf.train.CheckpointManager(self.checkpoint, self.checkpoint_dir, max_to_keep=3)
+        self.best_manager = tf.train.CheckpointManager(self.checkpoint, os.path.join(self.checkpoint_dir, "best"),
+                                                       max_to_keep=1)
+        self._writer = None
+        self._step_fn = None
+        self.interrupted = False
+        self.restore()
+
+    # ----------------------------------------------------------------- to implement in subclasses
+    def train_step(self, batch):
+        """One replica's training step on `batch`; returns a dict of named scalar losses."""
+        raise NotImplementedError
+
+    def score(self, dataset):
+        """Validation score of the current models on `dataset` (PSNR for super-resolution)."""
+        raise NotImplementedError
+
+    def sample_images(self, dataset):
+        """Optional images (uint8 NHWC) to show in TensorBoard at each evaluation."""
+        return {}
+
+    # ----------------------------------------------------------------- models, optimizers, checkpoints
+    @property
+    def model(self):
+        """The main model (the first one given, e.g. the generator)."""
+        return next(iter(self.models.values()))
+
+    def _check_models_in_scope(self):
+        for name, model in self.models.items():
+            if model.weights and not self.strategy.extended.variable_created_in_scope(model.weights[0]):
+                raise ValueError(
+                    f"Model '{name}' was not built inside the strategy's scope. Build it under "
+                    "`with strategy.scope():` and pass it to the trainer."
+                )
+
+    def _build_optimizers(self):
+        """Creates optimizer slots now, so a restore fills them instead of deferring."""
+        for name, optimizer in self.optimizers.items():
+            model = self.models.get(name, self.model)
+            with self.strategy.scope():
+                optimizer.build(model.trainable_variables)
+
+    def _architecture(self):
+        return {name: [[w.path, list(w.shape)] for w in model.weights] for name, model in self.models.items()}
+
+    def _architecture_file(self):
+        return os.path.join(self.checkpoint_dir, "architecture.json")
+
+    def _check_architecture(self):
+        path = self._architecture_file()
+        if not os.path.exists(path):
+            return
+        with open(path) as f:
+            saved = json.load(f)
+        current = self._architecture()
+        for name in sorted(set(saved) | set(current)):
+            a, b = saved.get(name), current.get(name)
+            if a == b:
+                continue
+            if a is None or b is None:
+                detail = f"model '{name}' exists only in the {'trainer' if a is None else 'checkpoint'}"
+            else:
+                pairs = [(x, y) for x, y in zip(a, b) if x != y]
+                first = pairs[0] if pairs else (a[len(b):len(b) + 1] or ["-"], b[len(a):len(a) + 1] or ["-"])
+                detail = (f"model '{name}' has {len(b)} weights, the checkpoint {len(a)}; first difference: "
+                          f"checkpoint {first[0]} vs model {first[1]}")
+            raise ArchitectureMismatchError(
+                f"Checkpoint directory {self.checkpoint_dir} was written for another architecture ({detail}). "
+                "Use another --checkpoint-dir, or the architecture options it was trained with."
+            )
+
+    def restore(self):
+        """Restores the latest checkpoint in `checkpoint_dir`, if any; returns its path or None."""
+        latest = self.manager.latest_checkpoint
+        if latest is None:
+            return None
+        self._check_architecture()
+        self.checkpoint.restore(latest).assert_existing_objects_matched()
+        print(f"Restored {latest} at step {int(self.step)} (best {self.score_name} {float(self.best_score):.4f}).")
+        return latest
+
+    def restore_best(self):
+        """Restores the best checkpoint by validation score (falls back to the latest); returns its path."""
+        path = self.best_manager.latest_checkpoint or self.manager.latest_checkpoint
+        if path is not None:
+            self.checkpoint.restore(path).assert_existing_objects_matched()
+        return path
+
+    def save(self, best=False):
+        """Writes a checkpoint (and the architecture fingerprint); with `best`, into the best slot instead."""
+        os.makedirs(self.checkpoint_dir, exist_ok=True)
+        if not os.path.exists(self._architecture_file()):
+            with open(self._architecture_file(), "w") as f:
+                json.dump(self._architecture(), f)
+        manager = self.best_manager if best else self.manager
+        return manager.save(checkpoint_number=int(self.step))
+
+    def is_improvement(self, score):
+        """True when `score` beats the best score so far."""
+        return score > float(self.best_score) if self.higher_is_better else score < float(self.best_score)
+
+    # ----------------------------------------------------------------- the loop
+    def _distributed_step(self, batch):
+        replica_step = tf.function(self.train_step, jit_compile=True) if self.jit_compile else self.train_step
+        losses = self.strategy.run(replica_step, args=(batch,))
+        return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in losses.items()}
+
+    def _summary_writer(self):
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(os.path.join(self.checkpoint_dir, "logs"))
+        return self._writer
+
+    def evaluate(self, dataset):
+        """Scores the current models on `dataset` (see `score`) and returns a float."""
+        return float(self.score(dataset))
+
+    def train(self, train_dataset, valid_dataset=None, steps=1000, evaluate_every=1000, save_best_only=False):
+        """Trains until `steps` steps in total, resuming from the restored step.
+
+        Every `evaluate_every` steps and at the end: with `valid_dataset`, the score is computed and logged, and an
+        improvement is saved in the best slot; a checkpoint is written (only on improvement with
+        `save_best_only`). Ctrl-C (SIGINT) stops after the current step, writes a checkpoint and returns with
+        `self.interrupted` set.
+
+        Args:
+            train_dataset: an endless (repeated) dataset of batches.
+            valid_dataset: optional finite dataset for `score`.
+            steps: total number of steps (not additional ones).
+            evaluate_every: steps between evaluations and checkpoints.
+            save_best_only: write periodic checkpoints only when the score improves (needs `valid_dataset`).
+
+        Returns:
+            The trainer's last logged losses (a dict of floats).
+        """
+        remaining = steps - int(self.step)
+        if remaining <= 0:
+            print(f"Already trained {int(self.step)} of {steps} steps.")
+            return {}
+        if self._step_fn is None:
+            self._step_fn = tf.function(self._distributed_step)
+        dataset = self.strategy.experimental_distribute_dataset(train_dataset.take(remaining))
+        progress = keras.utils.Progbar(steps, stateful_metrics=["steps/s"], unit_name="step")
+        progress.update(int(self.step))
+        stop = threading.Event()
+        previous = self._install_sigint(stop)
+        logs, started, counted = {}, time.perf_counter(), 0
+        try:
+            for batch in dataset:
+                losses = self._step_fn(batch)
+                self.step.assign_add(1)
+                step, counted = int(self.step), counted + 1
+                logs = {k: float(v) for k, v in losses.items()}
+                speed = counted / (time.perf_counter() - started)
+                progress.update(step, values=[*logs.items(), ("steps/s", speed)])
+                if step % self.log_every == 0:
+                    self._write_scalars(logs, step)
+                if step % evaluate_every == 0 or step == steps:
+                    self._evaluate_and_save(valid_dataset, save_best_only, step)
+                if stop.is_set():
+                    self.interrupted = True
+                    path = self.save()
+                    print(f"\nInterrupted at step {step}; saved {path}. Run the same command again to resume.")
+                    break
+        finally:
+            self._restore_sigint(previous)
+            if self._writer is not None:
+                self._writer.flush()
+        return logs
+
+    def _evaluate_and_save(self, valid_dataset, save_best_only, step):
+        improved = False
+        if valid_dataset is not None:
+            score = self.evaluate(valid_dataset)
+            improved = self.is_improvement(score)
+            self._write_scalars({f"valid_{self.score_name}": score}, step)
+            self._write_images(valid_dataset, step)
+            print(f"\nstep {step}: {self.score_name} = {score:.4f} "
+                  f"(best {max(score, float(self.best_score)) if self.higher_is_better else min(score, float(self.best_score)):.4f})")
+            if improved:
+                self.best_score.assign(score)
+                self.save(best=True)
+        if improved or not save_best_only or valid_dataset is None:
+            self.save()
+
+    def _write_scalars(self, values, step):
+        with self._summary_writer().as_default():
+            for name, value in values.items():
+                tf.summary.scalar(name, value, step=step)
+
+    def _write_images(self, dataset, step):
+        images = self.sample_images(dataset)
+        if images:
+            with self._summary_writer().as_default():
+                for name, value in images.items():
+                    tf.summary.image(name, value, step=step, max_outputs=4)
+
+    def _install_sigint(self, stop):
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def handler(signum, frame):
+            if stop.is_set():  # a second Ctrl-C stops at once
+                raise KeyboardInterrupt
+            print("\nCtrl-C: finishing this step and saving a checkpoint (press again to stop at once).")
+            stop.set()
+
+        return signal.signal(signal.SIGINT, handler)
+
+    @staticmethod
+    def _restore_sigint(previous):
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def as_float_images(batch):
+    """Casts an image batch to float32 (the models take 0..255 values)."""
+    return tf.cast(batch, tf.float32)
+
+
+def per_example_mean(values):
+    """Mean over every axis but the first: one value per example, for `tf.nn.compute_average_loss`."""
+    return tf.reduce_mean(tf.reshape(tf.cast(values, tf.float32), (tf.shape(values)[0], -1)), axis=1)
+
+
