@@ -13,6 +13,14 @@ import pytest
 from PIL import Image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf  # noqa: E402
+
+# Two logical CPU devices, so tf.distribute.MirroredStrategy can be tested without GPUs. This must happen
+# before TensorFlow initialises its devices, hence here, when pytest imports the conftest first.
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -122,7 +122,7 @@ def run_training(command, args):
         return EXIT_INTERRUPTED
     if valid_ds is not None:
         trainer.restore_best()
-        print(f"Best validation PSNR: {float(trainer.best_score):.2f} dB")
+        print(f"Best validation PSNR: {float(trainer.best_score.numpy()):.2f} dB")
     for name, path in weights.items():
         save_weights(trainer.models[name], path)
         print(f"Saved {name} weights to {path}")
@@ -198,7 +198,7 @@ def run_demo(args):
     trainer.train(train_ds, valid_ds, steps=args.steps, evaluate_every=args.evaluate_every)
     if trainer.interrupted:
         return EXIT_INTERRUPTED
-    print(f"Training: {time.perf_counter() - started:.0f} s in this run, {int(trainer.step)} steps in total.")
+    print(f"Training: {time.perf_counter() - started:.0f} s in this run, {int(trainer.step.numpy())} steps in total.")
     trainer.restore_best()
     save_weights(trainer.model, args.weights_out)
     results = compare_with_bicubic(trainer.model, [(lr, hr)], scale)

@@ -99,7 +99,9 @@ class Trainer:
 
     def _check_models_in_scope(self):
         for name, model in self.models.items():
-            if model.weights and not self.strategy.extended.variable_created_in_scope(model.weights[0]):
+            # Keras 3 variables wrap the tf.Variable that the strategy created (or not) in its scope.
+            variable = getattr(model.weights[0], "value", None) if model.weights else None
+            if variable is not None and not self.strategy.extended.variable_created_in_scope(variable):
                 raise ValueError(
                     f"Model '{name}' was not built inside the strategy's scope. Build it under "
                     "`with strategy.scope():` and pass it to the trainer."
@@ -148,7 +150,7 @@ class Trainer:
             return None
         self._check_architecture()
         self.checkpoint.restore(latest).assert_existing_objects_matched()
-        print(f"Restored {latest} at step {int(self.step)} (best {self.score_name} {float(self.best_score):.4f}).")
+        print(f"Restored {latest} at step {int(self.step.numpy())} (best {self.score_name} {float(self.best_score.numpy()):.4f}).")
         return latest
 
     def restore_best(self):
@@ -165,11 +167,11 @@ class Trainer:
             with open(self._architecture_file(), "w") as f:
                 json.dump(self._architecture(), f)
         manager = self.best_manager if best else self.manager
-        return manager.save(checkpoint_number=int(self.step))
+        return manager.save(checkpoint_number=int(self.step.numpy()))
 
     def is_improvement(self, score):
         """True when `score` beats the best score so far."""
-        return score > float(self.best_score) if self.higher_is_better else score < float(self.best_score)
+        return score > float(self.best_score.numpy()) if self.higher_is_better else score < float(self.best_score.numpy())
 
     # ----------------------------------------------------------------- the loop
     def _distributed_step(self, batch):
@@ -204,15 +206,15 @@ class Trainer:
         Returns:
             The trainer's last logged losses (a dict of floats).
         """
-        remaining = steps - int(self.step)
+        remaining = steps - int(self.step.numpy())
         if remaining <= 0:
-            print(f"Already trained {int(self.step)} of {steps} steps.")
+            print(f"Already trained {int(self.step.numpy())} of {steps} steps.")
             return {}
         if self._step_fn is None:
             self._step_fn = tf.function(self._distributed_step)
         dataset = self.strategy.experimental_distribute_dataset(train_dataset.take(remaining))
         progress = keras.utils.Progbar(steps, stateful_metrics=["steps/s"], unit_name="step")
-        progress.update(int(self.step))
+        progress.update(int(self.step.numpy()))
         stop = threading.Event()
         previous = self._install_sigint(stop)
         logs, started, counted = {}, time.perf_counter(), 0
@@ -220,7 +222,7 @@ class Trainer:
             for batch in dataset:
                 losses = self._step_fn(batch)
                 self.step.assign_add(1)
-                step, counted = int(self.step), counted + 1
+                step, counted = int(self.step.numpy()), counted + 1
                 logs = {k: float(v) for k, v in losses.items()}
                 speed = counted / (time.perf_counter() - started)
                 progress.update(step, values=[*logs.items(), ("steps/s", speed)])
@@ -247,7 +249,7 @@ class Trainer:
             self._write_scalars({f"valid_{self.score_name}": score}, step)
             self._write_images(valid_dataset, step)
             print(f"\nstep {step}: {self.score_name} = {score:.4f} "
-                  f"(best {max(score, float(self.best_score)) if self.higher_is_better else min(score, float(self.best_score)):.4f})")
+                  f"(best {max(score, float(self.best_score.numpy())) if self.higher_is_better else min(score, float(self.best_score.numpy())):.4f})")
             if improved:
                 self.best_score.assign(score)
                 self.save(best=True)

@@ -1,0 +1,86 @@
+"""train_srgan.py end to end in subprocesses, on tiny generated folders and tiny models."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import REPO, random_image, run_cli, write_png
+
+SCRIPT = os.path.join(REPO, "train_srgan.py")
+TINY = ["--num-filters", "4", "--num-res-blocks", "1", "--batch-size", "2"]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    rng = np.random.default_rng(7)
+    for i in range(3):
+        write_png(str(root / "hr" / f"{i}.png"), random_image(rng, 96, 104))
+    write_png(str(root / "valid" / "v.png"), random_image(rng, 32, 40))
+    return root
+
+
+def train(workdir, *args):
+    result = run_cli([SCRIPT, *args], cwd=str(workdir))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return result
+
+
+def test_pretrain_then_gan(workdir):
+    out = train(workdir, "pretrain", "--hr-dir", "hr", "--valid-hr-dir", "valid", "--steps", "2",
+                "--evaluate-every", "1", *TINY)
+    assert "Best validation PSNR" in out.stdout
+    assert (workdir / "weights/srgan/pre_generator.h5").exists()
+    out = train(workdir, "gan", "--hr-dir", "hr", "--valid-hr-dir", "valid", "--steps", "2", "--evaluate-every",
+                "2", "--vgg-weights", "none", "--content-loss", "VGG22", *TINY)
+    assert "discriminator_loss" in out.stdout
+    assert (workdir / "weights/srgan/gan_generator.h5").exists()
+    assert (workdir / "weights/srgan/gan_discriminator.h5").exists()
+
+
+@pytest.mark.parametrize("command,weights", [("edsr", "weights/edsr-1-x2/weights.h5"),
+                                             ("wdsr", "weights/wdsr-b-1-x2/weights.h5")])
+def test_edsr_wdsr_resume_and_evaluate(workdir, command, weights):
+    args = [command, "--scale", "2", "--hr-dir", "hr", "--valid-hr-dir", "valid", "--evaluate-every", "1", *TINY]
+    train(workdir, *args, "--steps", "2")
+    assert (workdir / weights).exists()
+    again = train(workdir, *args, "--steps", "3")
+    assert "at step 2" in again.stdout  # resumed, not restarted
+    out = train(workdir, "evaluate", "--model", command, "--scale", "2", "--num-filters", "4",
+                "--num-res-blocks", "1", "--weights", weights, "--hr-dir", "valid")
+    lines = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines() if line.split()}
+    assert len(lines["model"]) == 3 and len(lines["bicubic"]) == 3
+    other = run_cli([SCRIPT, *args[:-6], "--num-filters", "8", "--num-res-blocks", "1", "--batch-size", "2",
+                     "--steps", "4"], cwd=str(workdir))
+    assert other.returncode == 2 and "another architecture" in other.stderr
+
+
+def test_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes(workdir):
+    args = [sys.executable, SCRIPT, "edsr", "--scale", "2", "--hr-dir", "hr", "--evaluate-every", "1",
+            "--checkpoint-dir", "ck_sigint", *TINY]
+    process = subprocess.Popen([*args, "--steps", "100000"], cwd=str(workdir), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    deadline = time.time() + 120
+    while not (workdir / "ck_sigint" / "checkpoint").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-3000:]
+    assert "Interrupted at step" in stdout and "Traceback" not in stderr
+    step = int(stdout.split("Interrupted at step ")[1].split(";")[0])
+    resumed = run_cli([*args[1:], "--steps", str(step + 1)], cwd=str(workdir))
+    assert resumed.returncode == 0 and f"at step {step}" in resumed.stdout
+
+
+def test_demo_runs_offline_and_writes_its_outputs(workdir):
+    result = run_cli([SCRIPT, "demo", "--steps", "2", "--evaluate-every", "1", "--num-filters", "4",
+                      "--num-res-blocks", "1", "--batch-size", "2"], cwd=str(workdir))
+    assert result.returncode in (0, 1), result.stderr[-3000:]  # 1: two steps rarely beat bicubic
+    assert "bicubic" in result.stdout and "Held-out photo chelsea.png" in result.stdout
+    assert (workdir / "weights/demo/edsr-demo-x4.h5").exists()
+    assert (workdir / "demo_output/chelsea_bicubic_model_original.png").exists()
