@@ -260,4 +260,12 @@ class ImageFolder(PairedImages):
     def _pairs_for_cropping(self):
         usable = tf.constant(self._usable_for_crop())
         pairs = tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices(usable), super()._pairs_for_cropping()))
-        return pairs.filter(lambda ok, pair: ok).map(lambda ok, pair: pair)
+        return pairs.filter(_is_usable).map(_drop_flag)
+
+
+def _is_usable(usable, pair):
+    return usable
+
+
+def _drop_flag(usable, pair):
+    return pair
