@@ -63,19 +63,34 @@ def to_rgb_uint8(image):
     return np.ascontiguousarray(array), alpha
 
 
+def _with_image(path, action):
+    """Opens an image file and applies `action` to it, turning any decoding failure into one clear error."""
+    path = os.fspath(path)
+    try:
+        with Image.open(path) as image:
+            return action(image)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise ValueError(f"Cannot read image {path}: {e}") from e
+
+
+def _decode(image):
+    image.load()
+    return to_rgb_uint8(image)
+
+
+def _checked_size(image):
+    width, height = image.size
+    image.verify()  # checks the file's structure (PNG chunk CRCs, truncation) without decoding
+    return height, width
+
+
 def read_image(path):
     """Reads an image file as `(rgb, alpha)` (see `to_rgb_uint8`).
 
     Raises:
         ValueError: naming the file when it is not a readable image.
     """
-    path = os.fspath(path)
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return to_rgb_uint8(image)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise ValueError(f"Cannot read image {path}: {e}") from e
+    return _with_image(path, _decode)
 
 
 def image_size(path):
@@ -84,14 +99,7 @@ def image_size(path):
     Raises:
         ValueError: naming the file when it is not a readable image.
     """
-    path = os.fspath(path)
-    try:
-        with Image.open(path) as image:
-            width, height = image.size
-            image.verify()  # checks the file's structure (PNG chunk CRCs, truncation) without decoding
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise ValueError(f"Cannot read image {path}: {e}") from e
-    return height, width
+    return _with_image(path, _checked_size)
 
 
 def list_images(directory, extensions=SR_EXTENSIONS):

@@ -11,14 +11,18 @@ def _conv(filters, kernel_size, name, activation=None):
     return WeightNormConv2D(filters, kernel_size, padding="same", activation=activation, name=name)
 
 
-def res_block_a(x_in, num_filters, expansion, kernel_size, scaling, name):
-    """WDSR-A block: wide 3x3 conv with ReLU, then 3x3 back to `num_filters`, plus the input."""
-    x = _conv(num_filters * expansion, kernel_size, f"{name}_conv1", activation="relu")(x_in)
-    x = _conv(num_filters, kernel_size, f"{name}_conv2")(x)
+def _residual(x_in, x, scaling, name):
     x = layers.Add(name=f"{name}_add")([x_in, x])
     if scaling:
         x = Scale(scaling, name=f"{name}_scale")(x)
     return x
+
+
+def res_block_a(x_in, num_filters, expansion, kernel_size, scaling, name):
+    """WDSR-A block: wide 3x3 conv with ReLU, then 3x3 back to `num_filters`, plus the input."""
+    x = _conv(num_filters * expansion, kernel_size, f"{name}_conv1", activation="relu")(x_in)
+    x = _conv(num_filters, kernel_size, f"{name}_conv2")(x)
+    return _residual(x_in, x, scaling, name)
 
 
 def res_block_b(x_in, num_filters, expansion, kernel_size, scaling, name):
@@ -27,10 +31,7 @@ def res_block_b(x_in, num_filters, expansion, kernel_size, scaling, name):
     x = _conv(num_filters * expansion, 1, f"{name}_conv1", activation="relu")(x_in)
     x = _conv(int(num_filters * linear), 1, f"{name}_conv2")(x)
     x = _conv(num_filters, kernel_size, f"{name}_conv3")(x)
-    x = layers.Add(name=f"{name}_add")([x_in, x])
-    if scaling:
-        x = Scale(scaling, name=f"{name}_scale")(x)
-    return x
+    return _residual(x_in, x, scaling, name)
 
 
 def wdsr(scale, num_filters, num_res_blocks, res_block_expansion, res_block_scaling, res_block):
