@@ -49,20 +49,6 @@ def _collect(inputs):
     return jobs, errors
 
 
-def _load_model(args):
-    import keras
-
-    from sr_tf.models import build_sr_model
-    from sr_tf.weights_io import load_weights
-
-    if args.weights.endswith(".keras"):
-        return keras.saving.load_model(args.weights, safe_mode=True)
-    model = build_sr_model(args.model, scale=args.scale, num_filters=args.num_filters,
-                           num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)
-    load_weights(model, args.weights)
-    return model
-
-
 def main(argv=None):
     """Entry point of `python -m sr_tf.resolve`; returns the exit status."""
     args = _parse_args(argv)
@@ -77,7 +63,10 @@ def main(argv=None):
         print(f"error: {message}", file=sys.stderr)
     if not jobs:
         return 1
-    model = _load_model(args)
+    from sr_tf.models import load_sr_model
+
+    model = load_sr_model(args.model, args.weights, scale=args.scale, num_filters=args.num_filters,
+                          num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)
     progress = keras.utils.Progbar(len(jobs), unit_name="image")
     failed = len(errors)
     for path, relative in jobs:

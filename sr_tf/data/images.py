@@ -134,6 +134,11 @@ def downscale(hr, scale):
     return tf.cast(tf.clip_by_value(tf.round(lr), 0, 255), tf.uint8)
 
 
+def crop_to_multiple(image, scale):
+    """Crops the bottom/right of an (H, W, ...) image so that both sides are multiples of `scale`."""
+    return image[: image.shape[0] - image.shape[0] % scale, : image.shape[1] - image.shape[1] % scale]
+
+
 def _stem(path, root):
     return os.path.splitext(os.path.relpath(path, root))[0]
 
@@ -240,7 +245,7 @@ class ImageFolder(PairedImages):
             for i, hr_path in enumerate(hr_files):
                 hr, _ = read_image(hr_path)
                 if crop:
-                    hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
+                    hr = crop_to_multiple(hr, scale)
                 if kind == "hr":
                     yield hr
                 elif lr_files:

@@ -1,6 +1,11 @@
 """Model builders, one module per family (functional API, no `Lambda` layers)."""
 
+import os
+
+import keras
+
 from sr_tf.models import edsr, srgan, wdsr
+from sr_tf.weights_io import load_weights
 
 SR_MODELS = ("srgan", "edsr", "wdsr")
 
@@ -41,3 +46,21 @@ def build_sr_model(name, scale=None, num_filters=None, num_res_blocks=None, wdsr
         raise ValueError(f"`wdsr_type` must be 'a' or 'b'. Received: wdsr_type={wdsr_type!r}")
     builder = wdsr.wdsr_a if wdsr_type == "a" else wdsr.wdsr_b
     return builder(scale, num_filters=num_filters, num_res_blocks=num_res_blocks)
+
+
+def load_sr_model(name, weights, **architecture):
+    """Loads a trained super-resolution model: a whole `.keras` model, or `build_sr_model` plus a weights file.
+
+    Args:
+        name: the family, as for `build_sr_model` (ignored for `.keras` files, which carry their architecture).
+        weights: a `.keras` model file, or a `.h5` / `.weights.h5` weights file.
+        **architecture: `scale`, `num_filters`, `num_res_blocks`, `wdsr_type` for `build_sr_model`.
+
+    Returns:
+        The `keras.Model` with its trained weights.
+    """
+    if os.fspath(weights).endswith(".keras"):
+        return keras.saving.load_model(weights, safe_mode=True)
+    model = build_sr_model(name, **architecture)
+    load_weights(model, weights)
+    return model

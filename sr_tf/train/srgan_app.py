@@ -10,9 +10,10 @@ import numpy as np
 import tensorflow as tf
 
 from sr_tf.data import DIV2K, ImageFolder, downscale, read_image
+from sr_tf.data.images import crop_to_multiple
 from sr_tf.inference import resolve_single
 from sr_tf.metrics import bicubic_upscale, psnr, psnr_y, ssim
-from sr_tf.models import build_sr_model, srgan
+from sr_tf.models import build_sr_model, load_sr_model, srgan
 from sr_tf.train.sr import EdsrTrainer, SrganGeneratorTrainer, SrganTrainer, WdsrTrainer
 from sr_tf.train.trainer import enable_mixed_precision
 from sr_tf.weights_io import load_weights, save_weights
@@ -49,9 +50,9 @@ def sample_files(names):
 
 def datasets(args, scale, hr_crop_size=96):
     """(train dataset, validation dataset) from DIV2K, the user's folders, or the bundled samples."""
-    if args.data == "samples" or (args.hr_dir is None and args.data == "folder"):
-        if args.data == "folder":
-            raise ValueError("--data folder needs --hr-dir.")
+    if args.data == "folder" and args.hr_dir is None:
+        raise ValueError("--data folder needs --hr-dir.")
+    if args.data == "samples":
         train = ImageFolder(sample_files(SAMPLE_TRAIN), scale=scale, hr_crop_size=hr_crop_size, crop_to_scale=True)
         valid = ImageFolder(sample_files([SAMPLE_HELD_OUT]), scale=scale, hr_crop_size=hr_crop_size,
                             crop_to_scale=True)
@@ -157,12 +158,8 @@ def print_comparison(results):
 
 def run_evaluate(args):
     """The `evaluate` subcommand: the model next to bicubic on DIV2K valid or a folder."""
-    if args.weights.endswith(".keras"):
-        model = keras.saving.load_model(args.weights, safe_mode=True)
-    else:
-        model = build_sr_model(args.model, scale=args.scale, num_filters=args.num_filters,
-                               num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)
-        load_weights(model, args.weights)
+    model = load_sr_model(args.model, args.weights, scale=args.scale, num_filters=args.num_filters,
+                          num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)
     if args.hr_dir:
         source = ImageFolder(args.hr_dir, scale=args.scale, lr_dir=args.lr_dir, hr_crop_size=args.scale,
                              crop_to_scale=args.crop_to_scale)
@@ -189,7 +186,7 @@ def run_demo(args):
     train = ImageFolder(sample_files(SAMPLE_TRAIN), scale=scale, hr_crop_size=96, crop_to_scale=True)
     train_ds = train.dataset(batch_size=args.batch_size, random_transform=True)
     hr, _ = read_image(sample_files([SAMPLE_HELD_OUT])[0])
-    hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
+    hr = crop_to_multiple(hr, scale)
     lr = downscale(hr, scale).numpy()
     valid_ds = tf.data.Dataset.from_tensors((lr[None], hr[None]))
     model = build_sr_model("edsr", scale=scale, num_filters=args.num_filters, num_res_blocks=args.num_res_blocks)

@@ -248,11 +248,10 @@ class Trainer:
             improved = self.is_improvement(score)
             self._write_scalars({f"valid_{self.score_name}": score}, step)
             self._write_images(valid_dataset, step)
-            print(f"\nstep {step}: {self.score_name} = {score:.4f} "
-                  f"(best {max(score, float(self.best_score.numpy())) if self.higher_is_better else min(score, float(self.best_score.numpy())):.4f})")
             if improved:
                 self.best_score.assign(score)
                 self.save(best=True)
+            print(f"\nstep {step}: {self.score_name} = {score:.4f} (best {float(self.best_score.numpy()):.4f})")
         if improved or not save_best_only or valid_dataset is None:
             self.save()
 
