@@ -7,11 +7,13 @@ setup(
     long_description=open("README.md", encoding="utf8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["sr_tf", "sr_tf.*"]),
-    package_data={"sr_tf": ["assets/samples/*.png", "assets/samples/*.md"]},
+    package_data={"sr_tf": ["assets/samples/*.png", "assets/samples/*.md", "assets/digits/*.npz",
+                            "assets/digits/*.md"]},
     python_requires=">=3.10",
     install_requires=[
         "tensorflow>=2.16",
         "tensorflow-datasets",
+        "importlib_resources",  # tensorflow-datasets imports it to download MNIST but does not declare it
         "numpy",
         "pillow",
         "tensorboard",  # tf.summary needs it; TensorFlow >= 2.20 no longer installs it

@@ -282,3 +282,48 @@ def _is_usable(usable, pair):
 
 def _drop_flag(usable, pair):
     return pair
+
+
+def image_grid(images, columns=None, zoom=1, padding=1):
+    """Tiles (N, H, W, C) uint8 images (C 1 or 3) into one image, `columns` per row (default: about sqrt(N)).
+
+    Args:
+        images: uint8 array (N, H, W, C).
+        columns: images per row.
+        zoom: integer nearest-neighbour enlargement of each image (for tiny images such as 8x8 digits).
+        padding: pixels of black between images.
+
+    Returns:
+        uint8 array (rows * (H * zoom + padding) - padding, ..., C).
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] not in (1, 3) or images.dtype != np.uint8:
+        raise ValueError(f"`images` must be uint8 (N, H, W, 1 or 3). Received: shape={images.shape}, "
+                         f"dtype={images.dtype}")
+    n, h, w, c = images.shape
+    columns = columns or int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / columns))
+    images = images.repeat(zoom, axis=1).repeat(zoom, axis=2)
+    h, w = h * zoom, w * zoom
+    grid = np.zeros((rows * (h + padding) - padding, columns * (w + padding) - padding, c), dtype=np.uint8)
+    for i, image in enumerate(images):
+        top, left = (i // columns) * (h + padding), (i % columns) * (w + padding)
+        grid[top:top + h, left:left + w] = image
+    return grid
+
+
+def save_image(path, image):
+    """Writes a uint8 (H, W, 1 or 3) image as PNG (or by extension), creating folders; written atomically."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    image = np.asarray(image)
+    pil = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
+    tmp = os.path.join(directory, f".tmp-{os.getpid()}-{os.path.basename(path)}")
+    try:
+        pil.save(tmp, format=Image.registered_extensions().get(os.path.splitext(path)[1].lower(), "PNG"))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path

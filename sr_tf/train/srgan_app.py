@@ -15,13 +15,12 @@ from sr_tf.inference import resolve_single
 from sr_tf.metrics import bicubic_upscale, psnr, psnr_y, ssim
 from sr_tf.models import build_sr_model, load_sr_model, srgan
 from sr_tf.train.sr import EdsrTrainer, SrganGeneratorTrainer, SrganTrainer, WdsrTrainer
-from sr_tf.train.trainer import enable_mixed_precision
+from sr_tf.train.trainer import EXIT_INTERRUPTED, enable_mixed_precision
 from sr_tf.weights_io import load_weights, save_weights
 
 SAMPLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets", "samples")
 SAMPLE_TRAIN = ("astronaut.png", "coffee.png", "rocket.png")
 SAMPLE_HELD_OUT = "chelsea.png"
-EXIT_INTERRUPTED = 130
 
 # Per subcommand: default steps, checkpoint folder, weights file, save_best_only (the tutorial's choices).
 DEFAULTS = {

@@ -1,0 +1,222 @@
+"""Wiring behind train_pixelcnn.py: data sources, models, training, evaluation against a baseline, sampling."""
+
+import argparse
+import os
+import sys
+
+import keras
+import numpy as np
+
+from sr_tf.data.images import image_grid, save_image
+from sr_tf.data.mnist import DatasetUnavailableError, load_digits, load_folder, load_mnist, pixelcnn_dataset, quantize
+from sr_tf.models import pixelcnn as pixelcnn_lib
+from sr_tf.train.pixelcnn import PixelCNNTrainer, bits_per_dim, histogram_baseline
+from sr_tf.train.trainer import EXIT_INTERRUPTED
+
+WEIGHTS_DIR = os.path.join("weights", "pixelcnn")
+
+# Defaults per dataset: the tutorial's network and schedule for MNIST; a small network that trains in a few
+# minutes on a CPU for the bundled 8x8 digits and for folders.
+DATASET_DEFAULTS = {
+    "mnist": dict(num_res_blocks=15, hidden=128, steps=20_000, batch_size=128, evaluate_every=1000),
+    "digits": dict(num_res_blocks=4, hidden=32, steps=800, batch_size=64, evaluate_every=100),
+    "folder": dict(num_res_blocks=5, hidden=64, steps=5000, batch_size=64, evaluate_every=250),
+}
+GATED_DEFAULTS = {"mnist": dict(num_res_blocks=7, hidden=64)}
+
+
+def load_splits(args):
+    """The train/valid/test `Splits` of the chosen dataset."""
+    if args.dataset == "mnist":
+        return load_mnist(args.data_dir)
+    if args.dataset == "digits":
+        return load_digits()
+    if args.data_dir is None:
+        raise ValueError("--dataset folder needs --data-dir DIR (a folder of images).")
+    return load_folder(args.data_dir, size=args.image_size, channels=args.channels)
+
+
+def resolve_defaults(args):
+    """Fills unset architecture and schedule options from the dataset's defaults (printed so users see them)."""
+    defaults = dict(DATASET_DEFAULTS[args.dataset])
+    if args.model == "gated":
+        defaults.update(GATED_DEFAULTS.get(args.dataset, {}))
+    chosen = {}
+    for key, value in defaults.items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+            chosen[key] = value
+    if chosen:
+        print("Defaults for --dataset " + args.dataset + ": " + ", ".join(f"--{k.replace('_', '-')} {v}"
+                                                                        for k, v in chosen.items()))
+    if args.conditional and args.model != "gated":
+        raise ValueError("--conditional needs --model gated.")
+
+
+def build_model(args, image_shape, num_classes=None):
+    """The PixelCNN of the command-line options for images of `image_shape`."""
+    if args.model == "gated":
+        return pixelcnn_lib.gated_pixelcnn(image_shape, num_layers=args.num_res_blocks, hidden=args.hidden,
+                                           levels=args.levels, num_classes=num_classes)
+    return pixelcnn_lib.pixelcnn(image_shape, num_res_blocks=args.num_res_blocks, hidden=args.hidden,
+                                 levels=args.levels, batchnorm=not args.no_batchnorm)
+
+
+def run_name(args):
+    """Name of the run's checkpoint folder and weights files, e.g. 'pixelcnn-digits-256'."""
+    conditional = "-conditional" if args.conditional else ""
+    return f"{args.model}{conditional}-{args.dataset}-{args.levels}"
+
+
+def _dataset(split, args, labelled, **kwargs):
+    images, labels = split
+    return pixelcnn_dataset(images, labels if labelled else None, levels=args.levels, **kwargs)
+
+
+def report(model, splits, args, labelled):
+    """Prints and returns (test bits/dim, per-pixel histogram baseline bits/dim)."""
+    test = bits_per_dim(model, _dataset(splits.test, args, labelled, batch_size=256, shuffle=False, repeat_count=1))
+    baseline, alpha = histogram_baseline(quantize(splits.train[0], args.levels), quantize(splits.test[0], args.levels),
+                                         args.levels)
+    print(f"Test bits/dim: {test:.4f}   per-pixel histogram baseline: {baseline:.4f} (smoothing {alpha}); "
+          f"{'better' if test < baseline else 'NOT better'} than the baseline by {baseline - test:.4f}")
+    return test, baseline
+
+
+def run_train(args):
+    """train: fits the model, keeps the best checkpoint by validation bits/dim, saves weights, reports test."""
+    resolve_defaults(args)
+    splits = load_splits(args)
+    labelled = args.conditional
+    if labelled and splits.train[1] is None:
+        raise ValueError(f"--conditional needs class labels; --dataset {args.dataset} has none.")
+    num_classes = int(splits.train[1].max()) + 1 if labelled else None
+    keras.utils.set_random_seed(args.seed)
+    model = build_model(args, splits.train[0].shape[1:], num_classes)
+    name = run_name(args)
+    checkpoint_dir = args.checkpoint_dir or os.path.join(".ckpt", name)
+    print(f"{model.name}: {model.count_params():,} parameters; {len(splits.train[0])} training images "
+          f"{splits.train[0].shape[1:]}, {args.levels} levels; checkpoints in {checkpoint_dir}")
+    trainer = PixelCNNTrainer(model, checkpoint_dir, learning_rate=args.learning_rate)
+    train_ds = _dataset(splits.train, args, labelled, batch_size=args.batch_size, seed=args.seed)
+    valid_ds = _dataset(splits.valid, args, labelled, batch_size=256, shuffle=False, repeat_count=1)
+    trainer.train(train_ds, valid_ds, steps=args.steps, evaluate_every=args.evaluate_every)
+    if trainer.interrupted:
+        return EXIT_INTERRUPTED
+    trainer.restore_best()
+    print(f"Best validation bits/dim: {float(trainer.best_score.numpy()):.4f}")
+    weights_dir = args.weights_dir
+    model_path = os.path.join(weights_dir, f"{name}.keras")
+    os.makedirs(weights_dir, exist_ok=True)
+    model.save(model_path)
+    model.save_weights(os.path.join(weights_dir, f"{name}.weights.h5"))
+    print(f"Saved {model_path} and {name}.weights.h5")
+    report(model, splits, args, labelled)
+    samples_path = os.path.join(weights_dir, f"{name}-samples.png")
+    labels = np.arange(16) % num_classes if labelled else None
+    write_samples(model, samples_path, n=16, seed=0, labels=labels)
+    return 0
+
+
+def load_model(path):
+    """A trained PixelCNN from a `.keras` file (written by `train`)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Model file not found: {path} (train writes {WEIGHTS_DIR}/<name>.keras).")
+    if not path.endswith(".keras"):
+        raise ValueError(f"Expected a .keras model file (it holds the architecture). Received: {path}")
+    return keras.saving.load_model(path, safe_mode=True)
+
+
+def run_evaluate(args):
+    """evaluate: test bits/dim of a saved model next to the per-pixel baseline."""
+    model = load_model(args.weights)
+    args.levels = int(model.output.shape[-1])
+    if args.dataset == "folder":
+        args.image_size, args.channels = int(model.output.shape[1]), int(model.output.shape[3])
+    splits = load_splits(args)
+    expected = tuple(int(d) for d in model.output.shape[1:4])
+    if splits.test[0].shape[1:] != expected:
+        raise ValueError(f"{args.weights} models {expected} images; --dataset {args.dataset} has "
+                         f"{splits.test[0].shape[1:]}.")
+    report(model, splits, args, labelled=len(model.inputs) > 1)
+    return 0
+
+
+def write_samples(model, path, n=16, seed=0, temperature=1.0, labels=None, method="fast"):
+    """Samples n images and writes them as one PNG grid (levels scaled to 0..255); returns the path."""
+    levels = int(model.output.shape[-1])
+    samples = pixelcnn_lib.sample(model, n, seed=seed, temperature=temperature, labels=labels, method=method,
+                                  progress=True)
+    scaled = np.round(samples.astype(np.float64) * 255.0 / (levels - 1)).astype(np.uint8)
+    zoom = max(1, 64 // samples.shape[1])
+    save_image(path, image_grid(scaled, zoom=zoom, padding=zoom))
+    print(f"Wrote {n} samples to {path}")
+    return path
+
+
+def run_sample(args):
+    """sample: writes a grid of samples from a saved model."""
+    model = load_model(args.weights)
+    output = args.output or os.path.splitext(args.weights)[0] + f"-samples-seed{args.seed}.png"
+    write_samples(model, output, n=args.n, seed=args.seed, temperature=args.temperature, labels=args.label,
+                  method=args.method)
+    return 0
+
+
+def _add_data_args(p):
+    p.add_argument("--dataset", choices=["mnist", "digits", "folder"], default="mnist",
+                   help="mnist: tensorflow-datasets (downloaded once); digits: bundled 8x8 digits (offline); "
+                        "folder: your images (--data-dir)")
+    p.add_argument("--data-dir", help="tensorflow-datasets folder for mnist; the image folder for folder")
+    p.add_argument("--image-size", type=int, default=28, help="side the folder's images are resized to")
+    p.add_argument("--channels", type=int, choices=[1, 3], default=1, help="1: grey, 3: RGB (folder)")
+
+
+def parser():
+    """The command-line parser of train_pixelcnn.py."""
+    root = argparse.ArgumentParser(prog="train_pixelcnn.py", description="Train, evaluate and sample PixelCNNs.")
+    sub = root.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a PixelCNN; re-running resumes")
+    _add_data_args(p)
+    p.add_argument("--levels", type=int, default=256, help="values per channel (256: 8-bit; 2: binarized)")
+    p.add_argument("--model", choices=["pixelcnn", "gated"], default="pixelcnn")
+    p.add_argument("--num-res-blocks", type=int, help="residual blocks (pixelcnn) or gated layers (gated)")
+    p.add_argument("--hidden", type=int, help="h: channels (pixelcnn's residual stream has 2h)")
+    p.add_argument("--no-batchnorm", action="store_true", help="pixelcnn without BatchNormalization")
+    p.add_argument("--conditional", action="store_true", help="class-conditional gated model (needs labels)")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--evaluate-every", type=int)
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint-dir", help="default: .ckpt/<model>-<dataset>-<levels>")
+    p.add_argument("--weights-dir", default=WEIGHTS_DIR)
+
+    p = sub.add_parser("evaluate", help="test bits/dim of a saved model and the per-pixel baseline")
+    _add_data_args(p)
+    p.add_argument("--weights", required=True, help="a .keras file written by train")
+
+    p = sub.add_parser("sample", help="write a PNG grid of samples")
+    p.add_argument("--weights", required=True, help="a .keras file written by train")
+    p.add_argument("--n", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--label", type=int, help="class label for a conditional model")
+    p.add_argument("--method", choices=["fast", "naive"], default="fast")
+    p.add_argument("-o", "--output", help="PNG path (default: next to the weights)")
+    return root
+
+
+def main(argv=None):
+    """Entry point of train_pixelcnn.py; returns the exit status."""
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "evaluate":
+            return run_evaluate(args)
+        if args.command == "sample":
+            return run_sample(args)
+        return run_train(args)
+    except (ValueError, FileNotFoundError, DatasetUnavailableError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
