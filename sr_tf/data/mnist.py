@@ -45,6 +45,11 @@ def quantize(images, levels=256):
     return (np.asarray(images, dtype=np.int32) * levels // 256).astype(np.uint8)
 
 
+def levels_to_uint8(levels_array, levels):
+    """Spreads levels 0..levels-1 over 0..255 for display (`round(v * 255 / (levels - 1))`), as uint8."""
+    return np.round(np.asarray(levels_array, dtype=np.float64) * 255.0 / (levels - 1)).astype(np.uint8)
+
+
 def _split(images, labels, valid_fraction, test_fraction, seed):
     """A fixed random split (seeded permutation) into train, valid and test."""
     order = np.random.default_rng(seed).permutation(len(images))

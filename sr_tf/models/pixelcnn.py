@@ -225,20 +225,33 @@ def sample_naive(model, n, seed=0, temperature=1.0, labels=None, progress=False,
         uint8 array (n, H, W, C) of levels.
     """
     labels = _check_sampling_args(model, n, temperature, labels)
-    height, width, channels, _ = _model_geometry(model)
-    rows = height if rows is None else rows
 
     @tf.function
-    def logits_at(canvas, label_values, r, c, ch):
+    def full_pass(canvas, label_values, r, c, ch):
         return model(_model_inputs(canvas, label_values), training=False)[:, r, c, ch]
 
+    def logits_at(canvas, r, c, ch):
+        return full_pass(tf.constant(canvas), labels, tf.constant(r), tf.constant(c), tf.constant(ch)).numpy()
+
+    return _raster_sample(model, n, logits_at, seed, temperature, progress, rows)
+
+
+def _raster_sample(model, n, logits_at, seed, temperature, progress, rows, start_row=None):
+    """The sampling loop both samplers share: rows, columns, then channels, each value drawn from its logits.
+
+    `logits_at(canvas, r, c, ch)` returns (n, levels) logits given the canvas so far; `start_row(canvas, r)`, if
+    given, runs before each row.
+    """
+    height, width, channels, _ = _model_geometry(model)
+    rows = height if rows is None else rows
     canvas = np.zeros((n, height, width, channels), dtype=np.float32)
     bar = _progress(rows * width, progress)
     for r in range(rows):
+        if start_row is not None:
+            start_row(canvas, r)
         for c in range(width):
             for ch in range(channels):
-                logits = logits_at(tf.constant(canvas), labels, tf.constant(r), tf.constant(c), tf.constant(ch))
-                canvas[:, r, c, ch] = _draw(logits.numpy(), seed, r, c, ch, temperature)
+                canvas[:, r, c, ch] = _draw(logits_at(canvas, r, c, ch), seed, r, c, ch, temperature)
             if bar:
                 bar.update(r * width + c + 1)
     return canvas.astype(np.uint8)
@@ -387,19 +400,15 @@ class FastSampler:
     def sample(self, seed=0, temperature=1.0, labels=None, progress=False, rows=None):
         """Draws `n` samples; the arguments are those of `sample`. Returns uint8 (n, H, W, C)."""
         labels = _check_sampling_args(self.model, self.n, temperature, labels)
-        rows = self.height if rows is None else rows
         self.reset()
-        canvas = np.zeros((self.n, self.height, self.width, self.channels), dtype=np.float32)
-        bar = _progress(rows * self.width, progress)
-        for r in range(rows):
+
+        def logits_at(canvas, r, c, ch):
+            return self.logits_at(canvas, labels, r, c).numpy()[:, ch]
+
+        def start_row(canvas, r):
             self.start_row(canvas, labels, r)
-            for c in range(self.width):
-                for ch in range(self.channels):
-                    logits = self.logits_at(canvas, labels, r, c).numpy()[:, ch]
-                    canvas[:, r, c, ch] = _draw(logits, seed, r, c, ch, temperature)
-                if bar:
-                    bar.update(r * self.width + c + 1)
-        return canvas.astype(np.uint8)
+
+        return _raster_sample(self.model, self.n, logits_at, seed, temperature, progress, rows, start_row)
 
 
 def sample(model, n, seed=0, temperature=1.0, labels=None, method="fast", progress=False):

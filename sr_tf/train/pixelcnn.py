@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from sr_tf.data.mnist import levels_to_uint8
 from sr_tf.models import pixelcnn as pixelcnn_lib
 from sr_tf.train.trainer import Trainer, per_example_mean
 
@@ -118,5 +119,4 @@ class PixelCNNTrainer(Trainer):
         if len(self.model.inputs) > 1:
             _, batch_labels = _split_batch(next(iter(dataset)))
             labels = np.resize(np.asarray(batch_labels), n)
-        samples = self._sampler.sample(seed=0, labels=labels)
-        return {"samples": (samples.astype(np.float32) * (255.0 / (levels - 1))).round().astype(np.uint8)}
+        return {"samples": levels_to_uint8(self._sampler.sample(seed=0, labels=labels), levels)}

@@ -2,16 +2,15 @@
 
 import argparse
 import os
-import sys
 
 import keras
 import numpy as np
 
 from sr_tf.data.images import image_grid, save_image
-from sr_tf.data.mnist import DatasetUnavailableError, load_digits, load_folder, load_mnist, pixelcnn_dataset, quantize
+from sr_tf.data.mnist import levels_to_uint8, load_digits, load_folder, load_mnist, pixelcnn_dataset, quantize
 from sr_tf.models import pixelcnn as pixelcnn_lib
 from sr_tf.train.pixelcnn import PixelCNNTrainer, bits_per_dim, histogram_baseline
-from sr_tf.train.trainer import EXIT_INTERRUPTED
+from sr_tf.train.cli import EXIT_INTERRUPTED, run_command
 
 WEIGHTS_DIR = os.path.join("weights", "pixelcnn")
 
@@ -147,7 +146,7 @@ def write_samples(model, path, n=16, seed=0, temperature=1.0, labels=None, metho
     levels = int(model.output.shape[-1])
     samples = pixelcnn_lib.sample(model, n, seed=seed, temperature=temperature, labels=labels, method=method,
                                   progress=True)
-    scaled = np.round(samples.astype(np.float64) * 255.0 / (levels - 1)).astype(np.uint8)
+    scaled = levels_to_uint8(samples, levels)
     zoom = max(1, 64 // samples.shape[1])
     save_image(path, image_grid(scaled, zoom=zoom, padding=zoom))
     print(f"Wrote {n} samples to {path}")
@@ -211,12 +210,4 @@ def parser():
 def main(argv=None):
     """Entry point of train_pixelcnn.py; returns the exit status."""
     args = parser().parse_args(argv)
-    try:
-        if args.command == "evaluate":
-            return run_evaluate(args)
-        if args.command == "sample":
-            return run_sample(args)
-        return run_train(args)
-    except (ValueError, FileNotFoundError, DatasetUnavailableError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    return run_command({"train": run_train, "evaluate": run_evaluate, "sample": run_sample}[args.command], args)

@@ -2,7 +2,6 @@
 
 import argparse
 import os
-import sys
 import time
 
 import keras
@@ -15,7 +14,8 @@ from sr_tf.inference import resolve_single
 from sr_tf.metrics import bicubic_upscale, psnr, psnr_y, ssim
 from sr_tf.models import build_sr_model, load_sr_model, srgan
 from sr_tf.train.sr import EdsrTrainer, SrganGeneratorTrainer, SrganTrainer, WdsrTrainer
-from sr_tf.train.trainer import EXIT_INTERRUPTED, enable_mixed_precision
+from sr_tf.train.cli import EXIT_INTERRUPTED, run_command
+from sr_tf.train.trainer import enable_mixed_precision
 from sr_tf.weights_io import load_weights, save_weights
 
 SAMPLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets", "samples")
@@ -281,12 +281,6 @@ def parser():
 def main(argv=None):
     """Entry point of train_srgan.py; returns the exit status."""
     args = parser().parse_args(argv)
-    try:
-        if args.command == "evaluate":
-            return run_evaluate(args)
-        if args.command == "demo":
-            return run_demo(args)
-        return run_training(args.command, args)
-    except (ValueError, FileNotFoundError, RuntimeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    if args.command in ("evaluate", "demo"):
+        return run_command(run_evaluate if args.command == "evaluate" else run_demo, args)
+    return run_command(lambda a: run_training(a.command, a), args)

@@ -18,8 +18,6 @@ import time
 import keras
 import tensorflow as tf
 
-EXIT_INTERRUPTED = 130  # exit status of the training scripts after Ctrl-C (checkpoint saved), as for SIGINT
-
 
 def enable_mixed_precision():
     """Sets Keras's global policy to 'mixed_float16'. Call it before building models (GPU training)."""
