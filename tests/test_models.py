@@ -104,7 +104,7 @@ def test_vgg_download_failure_says_how_to_use_a_local_file(monkeypatch):
         raise OSError("network unreachable")
 
     monkeypatch.setattr(keras.applications, "VGG19", offline)
-    with pytest.raises(RuntimeError, match="weights='/path/to/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5'"):
+    with pytest.raises(RuntimeError, match="vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 .*--vgg-weights PATH"):
         srgan.vgg_54()
     with pytest.raises(FileNotFoundError, match="missing.h5"):
         srgan.vgg_22(weights="missing.h5")

@@ -4,21 +4,16 @@ The layers and their order follow the TF2 SRGAN tutorial, so `model.load_weights
 built here loads the legacy Keras-2 weights its users already have.
 """
 
-import os
-
 import keras
 from keras import layers
 
 from sr_tf.layers import Denormalize, Normalize, PixelShuffle
-from sr_tf.models.common import check_positive
+from sr_tf.models.common import check_positive, imagenet_application
 
 LR_SIZE = 24
 HR_SIZE = 96
 
 VGG19_NOTOP_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
-VGG19_NOTOP_URL = (
-    "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/" + VGG19_NOTOP_FILE
-)
 
 
 def _upsample(x, num_filters, name):
@@ -103,29 +98,9 @@ def discriminator(num_filters=64, hr_size=HR_SIZE):
 
 
 def _vgg(output_layer, weights):
-    if weights == "imagenet":
-        try:
-            vgg = keras.applications.VGG19(input_shape=(None, None, 3), include_top=False, weights="imagenet")
-        except Exception as e:  # noqa: BLE001 - any download failure gets the same advice
-            raise RuntimeError(
-                "Could not download the ImageNet VGG19 weights "
-                f"({type(e).__name__}: {e}). On a machine with network access, download {VGG19_NOTOP_URL} and "
-                "pass its local path instead: vgg_54(weights='/path/to/" + VGG19_NOTOP_FILE + "') "
-                "(train_srgan.py: --vgg-weights PATH)."
-            ) from e
-    elif weights is None:
-        vgg = keras.applications.VGG19(input_shape=(None, None, 3), include_top=False, weights=None)
-    else:
-        path = os.fspath(weights)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(
-                f"VGG19 weights file not found: {path}. Expected 'imagenet', None or the path to "
-                f"{VGG19_NOTOP_FILE}."
-            )
-        vgg = keras.applications.VGG19(input_shape=(None, None, 3), include_top=False, weights=None)
-        from sr_tf.weights_io import load_weights  # local import: weights_io imports no models
-
-        load_weights(vgg, path)
+    vgg = imagenet_application(keras.applications.VGG19, weights, "vgg19/" + VGG19_NOTOP_FILE,
+                               "vgg_54(weights=PATH); train_srgan.py: --vgg-weights PATH",
+                               input_shape=(None, None, 3), include_top=False)
     features = keras.Model(vgg.input, vgg.layers[output_layer].output, name=f"vgg19_{vgg.layers[output_layer].name}")
     features.trainable = False
     return features
