@@ -20,9 +20,10 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
 
-from sr_tf.data.base import PairedImages, cached
+from sr_tf.data.base import AUTOTUNE, PairedImages, cached
 
 SR_EXTENSIONS = (".png", ".jpg", ".jpeg")
+GAN_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 
 
 def to_rgb_uint8(image):
@@ -327,3 +328,87 @@ def save_image(path, image):
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+def resize_square(rgb, size, grey=False):
+    """Resizes an RGB uint8 array to `size` x `size` (aspect ratio not kept), optionally to grey (PIL 'L' luma).
+
+    Shrinking uses PIL's area-averaging BOX filter, enlarging bilinear. Returns uint8 (size, size, 1 or 3).
+    """
+    image = Image.fromarray(rgb)
+    if grey:
+        image = image.convert("L")
+    shrinking = min(image.size) > size
+    image = image.resize((size, size), Image.BOX if shrinking else Image.BILINEAR)
+    return np.asarray(image, dtype=np.uint8).reshape(size, size, 1 if grey else 3)
+
+
+def readable_images(directory, extensions=GAN_EXTENSIONS):
+    """`list_images`, keeping only files that open as images (each unreadable one is skipped with a warning).
+
+    Raises:
+        FileNotFoundError: if `directory` does not exist.
+        ValueError: naming `directory` when it holds no image file, or none that can be read.
+    """
+    files = list_images(directory, extensions)
+    readable = []
+    for path in files:
+        try:
+            image_size(path)
+            readable.append(path)
+        except ValueError as e:
+            warnings.warn(f"Skipping an unreadable image: {e}", stacklevel=2)
+    if not readable:
+        raise ValueError(f"None of the {len(files)} image files ({', '.join(extensions)}) in {directory} or its "
+                         "sub-folders could be read.")
+    return readable
+
+
+def gan_dataset(path, im_size, batch_size=8, cache_dir=None, shuffle=True, flip=True, repeat=True, seed=None):
+    """The training pipeline of an unconditional GAN on a folder of images (FastGAN's).
+
+    Files are found recursively (PNG, JPEG, WebP; unreadable ones skipped with a warning), converted by
+    `to_rgb_uint8`, resized to `im_size` x `im_size` with `resize_square` and cached (in `cache_dir`, keyed by the
+    file list and size, or in memory). Each epoch is reshuffled; images are flipped left-right at random, scaled
+    to [-1, 1] (float32) and batched, with AUTOTUNE parallelism and prefetching.
+
+    Args:
+        path: the folder, or a list of image files.
+        im_size: side of the square training images.
+        batch_size: images per batch (every batch is full; a set smaller than a batch is repeated).
+        cache_dir: folder for the tf.data cache files; None caches in memory.
+        shuffle, flip: reshuffle every epoch; random horizontal flips.
+        repeat: repeat forever (training); otherwise one pass (the last batch may be smaller).
+        seed: seed of the shuffling.
+
+    Returns:
+        `(dataset, files)`: batches (B, im_size, im_size, 3) float32 in [-1, 1], and the files used.
+    """
+    files = list(path) if isinstance(path, (list, tuple)) else readable_images(path)
+    if not isinstance(im_size, int) or im_size < 2:
+        raise ValueError(f"`im_size` must be an integer >= 2. Received: im_size={im_size!r}")
+
+    def generate():
+        for file in files:
+            yield resize_square(read_image(file)[0], im_size)
+
+    ds = tf.data.Dataset.from_generator(generate, output_signature=tf.TensorSpec((im_size, im_size, 3), tf.uint8))
+    if cache_dir is None:
+        ds = ds.cache()
+    else:
+        digest = hashlib.sha1("\n".join([str(im_size)] + [os.path.abspath(f) for f in files]).encode()).hexdigest()
+        ds = cached(ds, os.path.join(cache_dir, f"gan_{im_size}_{digest[:12]}.cache"), len(files),
+                    f"{len(files)} images at {im_size}x{im_size}")
+    if shuffle:
+        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.map(lambda image: _to_gan_input(image, flip), num_parallel_calls=AUTOTUNE)
+    return ds.batch(batch_size, drop_remainder=repeat).prefetch(AUTOTUNE), files
+
+
+def _to_gan_input(image, flip):
+    image = tf.cast(image, tf.float32) / 127.5 - 1.0
+    if flip:
+        image = tf.image.random_flip_left_right(image)
+    return image

@@ -11,9 +11,8 @@ import socket
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
-from sr_tf.data.images import list_images, read_image
+from sr_tf.data.images import list_images, read_image, resize_square
 
 ASSETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets", "digits")
 DIGITS_FILE = os.path.join(ASSETS_DIR, "digits.npz")
@@ -133,8 +132,8 @@ def _to_arrays(batches):
 def load_folder(path, size, channels=1, valid_fraction=0.1, test_fraction=0.1, seed=0):
     """Every image below `path` (recursive; PNG, JPEG, WebP, BMP), converted and resized to `size` x `size`.
 
-    Grey images are made with PIL's 'L' conversion (ITU-R 601 luma); alpha is dropped. Resizing uses PIL's
-    area-averaging `Image.BOX` filter when shrinking and bilinear when enlarging.
+    Grey images are made with PIL's 'L' conversion (ITU-R 601 luma); alpha is dropped. Resizing is
+    `resize_square`'s.
 
     Args:
         path: the folder.
@@ -154,12 +153,7 @@ def load_folder(path, size, channels=1, valid_fraction=0.1, test_fraction=0.1, s
     images = []
     for file in files:
         rgb, _ = read_image(file)
-        image = Image.fromarray(rgb)
-        if channels == 1:
-            image = image.convert("L")
-        shrinking = min(image.size) > size
-        image = image.resize((size, size), Image.BOX if shrinking else Image.BILINEAR)
-        images.append(np.asarray(image, dtype=np.uint8).reshape(size, size, channels))
+        images.append(resize_square(rgb, size, grey=channels == 1))
     if len(images) < 3:
         raise ValueError(f"{path} holds {len(images)} image(s); at least 3 are needed for train, validation and "
                          "test splits.")

@@ -32,3 +32,111 @@ def random_rotate(lr_img, hr_img):
     """Rotates both images by the same random multiple of 90 degrees."""
     k = tf.random.uniform(shape=(), maxval=4, dtype=tf.int32)
     return tf.image.rot90(lr_img, k), tf.image.rot90(hr_img, k)
+
+
+# ----------------------------------------------------------------------------- DiffAugment (Zhao et al., 2020)
+# Differentiable augmentations for GAN training, applied to real and fake batches (B, H, W, C) in [-1, 1] inside
+# the train step, with an independent draw per image. Every op is made of tf ops, so it runs in a compiled step and
+# gradients flow through it to the generator.
+
+
+def _per_image_uniform(x, minval=0.0, maxval=1.0):
+    return tf.random.uniform((tf.shape(x)[0], 1, 1, 1), minval, maxval, dtype=x.dtype)
+
+
+def rand_brightness(x):
+    """Adds one value drawn from U(-0.5, 0.5) per image to every pixel and channel."""
+    return x + _per_image_uniform(x, -0.5, 0.5)
+
+
+def rand_saturation(x):
+    """Scales each pixel's deviation from its channel mean by a factor drawn from U(0, 2) per image."""
+    mean = tf.reduce_mean(x, axis=-1, keepdims=True)
+    return (x - mean) * _per_image_uniform(x, 0.0, 2.0) + mean
+
+
+def rand_contrast(x):
+    """Scales each image's deviation from its mean (over pixels and channels) by a factor from U(0.5, 1.5)."""
+    mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
+    return (x - mean) * _per_image_uniform(x, 0.5, 1.5) + mean
+
+
+def translate(x, dy, dx):
+    """Moves image i by (dy[i], dx[i]) pixels (down, right): out[i, y, x] = x[i, y - dy, x - dx], zeros elsewhere."""
+    h, w = tf.shape(x)[1], tf.shape(x)[2]
+    rows = tf.range(h)[None, :] - tf.reshape(tf.cast(dy, tf.int32), (-1, 1))  # (B, H) source rows
+    cols = tf.range(w)[None, :] - tf.reshape(tf.cast(dx, tf.int32), (-1, 1))  # (B, W) source columns
+    out = tf.gather(x, tf.clip_by_value(rows, 0, h - 1), axis=1, batch_dims=1)
+    out = tf.gather(out, tf.clip_by_value(cols, 0, w - 1), axis=2, batch_dims=1)
+    inside = ((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None, :]
+    return out * tf.cast(inside, x.dtype)[..., None]
+
+
+def max_shift(size, ratio=0.125):
+    """The largest translation DiffAugment draws for a side of `size` pixels: round(size * ratio)."""
+    return int(size * ratio + 0.5)
+
+
+def rand_translation(x, ratio=0.125):
+    """Translates each image by integer offsets drawn uniformly from [-s, s] per axis, s = `max_shift`; zero fill."""
+    sy, sx = max_shift(x.shape[1], ratio), max_shift(x.shape[2], ratio)
+    n = tf.shape(x)[0]
+    dy = tf.random.uniform((n,), -sy, sy + 1, dtype=tf.int32)
+    dx = tf.random.uniform((n,), -sx, sx + 1, dtype=tf.int32)
+    return translate(x, dy, dx)
+
+
+def cutout(x, cy, cx, size):
+    """Zeros a `size` x `size` square per image whose top-left corner is (cy[i] - size // 2, cx[i] - size // 2),
+    clipped at the borders."""
+    h, w = tf.shape(x)[1], tf.shape(x)[2]
+    top = tf.reshape(tf.cast(cy, tf.int32) - size // 2, (-1, 1))
+    left = tf.reshape(tf.cast(cx, tf.int32) - size // 2, (-1, 1))
+    rows, cols = tf.range(h)[None, :], tf.range(w)[None, :]
+    in_rows = (rows >= top) & (rows < top + size)
+    in_cols = (cols >= left) & (cols < left + size)
+    cut = in_rows[:, :, None] & in_cols[:, None, :]
+    return x * tf.cast(~cut, x.dtype)[..., None]
+
+
+def rand_cutout(x, ratio=0.5):
+    """Cuts out a square of side round(H * ratio) per image, centred uniformly over the image (clipped)."""
+    size = max_shift(x.shape[1], ratio)
+    n = tf.shape(x)[0]
+    cy = tf.random.uniform((n,), 0, x.shape[1] + (1 - size % 2), dtype=tf.int32)
+    cx = tf.random.uniform((n,), 0, x.shape[2] + (1 - size % 2), dtype=tf.int32)
+    return cutout(x, cy, cx, size)
+
+
+AUGMENTATIONS = {
+    "color": (rand_brightness, rand_saturation, rand_contrast),
+    "translation": (rand_translation,),
+    "cutout": (rand_cutout,),
+}
+
+
+def parse_policy(policy):
+    """Checks a DiffAugment policy string ('color,translation,cutout' or a subset; '' for none); returns its names."""
+    names = [p.strip() for p in (policy or "").split(",") if p.strip()]
+    for name in names:
+        if name not in AUGMENTATIONS:
+            raise ValueError(f"Unknown DiffAugment policy '{name}'; expected a comma-separated subset of "
+                             f"{list(AUGMENTATIONS)}. Received: policy={policy!r}")
+    return names
+
+
+def diff_augment(x, policy="color,translation"):
+    """DiffAugment: applies the policy's augmentations in order, each with independent draws per image.
+
+    Args:
+        x: float images (B, H, W, C) in [-1, 1] with a static H and W.
+        policy: comma-separated subset of 'color' (brightness, saturation, contrast), 'translation' (up to 1/8
+            of the side, zero fill) and 'cutout' (a square of half the side).
+
+    Returns:
+        The augmented batch, same shape and dtype.
+    """
+    for name in parse_policy(policy):
+        for op in AUGMENTATIONS[name]:
+            x = op(x)
+    return x
