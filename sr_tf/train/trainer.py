@@ -18,6 +18,8 @@ import time
 import keras
 import tensorflow as tf
 
+from sr_tf.losses import per_example_mean  # noqa: F401 - re-exported for the trainers
+
 
 def enable_mixed_precision():
     """Sets Keras's global policy to 'mixed_float16'. Call it before building models (GPU training)."""
@@ -90,6 +92,9 @@ class Trainer:
     def sample_images(self, dataset):
         """Optional images (uint8 NHWC) to show in TensorBoard at each evaluation."""
         return {}
+
+    def on_step_end(self, step):
+        """Called after every step with the new step count (e.g. to update an EMA model or write samples)."""
 
     # ----------------------------------------------------------------- models, optimizers, checkpoints
     @property
@@ -223,6 +228,7 @@ class Trainer:
                 losses = self._step_fn(batch)
                 self.step.assign_add(1)
                 step, counted = int(self.step.numpy()), counted + 1
+                self.on_step_end(step)
                 logs = {k: float(v) for k, v in losses.items()}
                 speed = counted / (time.perf_counter() - started)
                 progress.update(step, values=[*logs.items(), ("steps/s", speed)])
@@ -288,10 +294,3 @@ class Trainer:
 def as_float_images(batch):
     """Casts an image batch to float32 (the models take 0..255 values)."""
     return tf.cast(batch, tf.float32)
-
-
-def per_example_mean(values):
-    """Mean over every axis but the first: one value per example, for `tf.nn.compute_average_loss`."""
-    return tf.reduce_mean(tf.reshape(tf.cast(values, tf.float32), (tf.shape(values)[0], -1)), axis=1)
-
-

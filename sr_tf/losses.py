@@ -1,0 +1,98 @@
+"""GAN losses: FastGAN's random-margin hinge, and the reconstruction distances of its self-supervised decoders.
+
+Every function returns one value per example (shape (B,)), so trainers decide how to reduce over the batch and
+over replicas.
+"""
+
+import keras
+import tensorflow as tf
+
+from sr_tf.models.common import imagenet_application
+
+VGG16_NOTOP_FILE = "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+# The VGG16 activations LPIPS compares (relu1_2, relu2_2, relu3_3, relu4_3, relu5_3).
+LPIPS_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")
+RECON_LOSSES = ("perceptual", "l1", "mse")
+
+
+def per_example_mean(values):
+    """Mean over every axis but the first: one value per example, for `tf.nn.compute_average_loss`."""
+    return tf.reduce_mean(tf.reshape(tf.cast(values, tf.float32), (tf.shape(values)[0], -1)), axis=1)
+
+
+def hinge_real(logits, margin_range=0.2):
+    """mean(relu(U(0, 1) * 0.2 + 0.8 - logits)) per example: a hinge on real logits with a random margin."""
+    logits = tf.cast(logits, tf.float32)
+    margin = tf.random.uniform(tf.shape(logits)) * margin_range + (1.0 - margin_range)
+    return per_example_mean(tf.nn.relu(margin - logits))
+
+
+def hinge_fake(logits, margin_range=0.2):
+    """mean(relu(U(0, 1) * 0.2 + 0.8 + logits)) per example: the hinge on fake logits."""
+    return hinge_real(-tf.cast(logits, tf.float32), margin_range)
+
+
+def generator_hinge(logits):
+    """-mean(logits) per example: the generator's adversarial loss."""
+    return -per_example_mean(logits)
+
+
+class PerceptualDistance:
+    """A perceptual distance on ImageNet VGG16 features (LPIPS's 'vgg' network with uniform layer weights).
+
+    For images in [-1, 1]: VGG16 activations at `LPIPS_LAYERS`, each unit-normalized over channels, squared
+    differences summed over channels, averaged over positions, summed over layers. LPIPS additionally weights
+    channels with linear layers fitted to human judgements; those weights are not distributed with Keras, so this
+    is LPIPS's uncalibrated variant (`lpips=False` in the reference implementation).
+
+    Args:
+        weights: 'imagenet' (downloaded once) or the path of Keras's VGG16 notop weights file. Random weights are
+            not accepted: the distance would mean nothing.
+    """
+
+    def __init__(self, weights="imagenet"):
+        if weights is None:
+            raise ValueError("PerceptualDistance needs ImageNet VGG16 weights ('imagenet' or a file path); with "
+                             "random weights use --recon-loss l1 or mse instead. Received: weights=None")
+        vgg = imagenet_application(keras.applications.VGG16, weights, VGG16_NOTOP_FILE, "--perceptual-weights PATH",
+                                   input_shape=(None, None, 3), include_top=False)
+        self.features = self.feature_model(vgg)
+
+    @staticmethod
+    def feature_model(vgg):
+        """The frozen multi-output model of `LPIPS_LAYERS` of a Keras VGG16."""
+        model = keras.Model(vgg.input, [vgg.get_layer(n).output for n in LPIPS_LAYERS], name="vgg16_lpips")
+        model.trainable = False
+        return model
+
+    def __call__(self, x, y):
+        """Per-example distance between image batches x and y in [-1, 1]."""
+        both = tf.concat([tf.cast(x, tf.float32), tf.cast(y, tf.float32)], axis=0)
+        features = self.features(keras.applications.vgg16.preprocess_input((both + 1.0) * 127.5), training=False)
+        total = 0.0
+        for f in features:
+            f = tf.cast(f, tf.float32)
+            f = f / (tf.sqrt(tf.reduce_sum(tf.square(f), axis=-1, keepdims=True)) + 1e-10)
+            fx, fy = tf.split(f, 2, axis=0)
+            total += tf.reduce_mean(tf.reduce_sum(tf.square(fx - fy), axis=-1), axis=[1, 2])
+        return total
+
+
+def reconstruction_distance(kind, perceptual_weights=None):
+    """The per-example distance function of `--recon-loss` `kind`.
+
+    Args:
+        kind: 'perceptual' (`PerceptualDistance`, needs `perceptual_weights`), 'l1' or 'mse' (pixel means).
+        perceptual_weights: 'imagenet' or a VGG16 weights file; only for 'perceptual'. Passing it with another
+            kind is an error, so a user who asked for the perceptual loss never silently trains with another.
+    """
+    if kind not in RECON_LOSSES:
+        raise ValueError(f"`recon_loss` must be one of {list(RECON_LOSSES)}. Received: recon_loss={kind!r}")
+    if kind == "perceptual":
+        return PerceptualDistance(perceptual_weights or "imagenet")
+    if perceptual_weights is not None:
+        raise ValueError(f"VGG16 weights ({perceptual_weights}) are only used by --recon-loss perceptual. "
+                         f"Received: recon_loss={kind!r}")
+    if kind == "l1":
+        return lambda x, y: per_example_mean(tf.abs(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)))
+    return lambda x, y: per_example_mean(tf.square(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)))
