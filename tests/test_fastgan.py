@@ -424,3 +424,16 @@ def test_cli_evaluate_prints_fid_and_kid_with_a_local_inception_file(tmp_path, r
     match = re.search(r"FID ([-+.\de]+)\s+KID ([-+.\de]+)", result.stdout)
     assert match and float(match.group(1)) > 0
 
+
+
+def test_gan_dataset_cache_dir_is_filled_once_and_read_back(tmp_path, rng):
+    files = [write_png(str(tmp_path / "img" / f"{i}.png"), random_image(rng, 20, 24)) for i in range(3)]
+    cache = tmp_path / "cache"
+    first = np.concatenate(list(gan_dataset(files, 8, cache_dir=str(cache), shuffle=False, flip=False,
+                                            repeat=False)[0].as_numpy_iterator()))
+    assert len(os.listdir(cache)) == 1 and not any(".tmp" in n for n in os.listdir(cache))
+    for f in files:
+        os.remove(f)  # the second run must not decode them again
+    second = np.concatenate(list(gan_dataset(files, 8, cache_dir=str(cache), shuffle=False, flip=False,
+                                             repeat=False)[0].as_numpy_iterator()))
+    np.testing.assert_array_equal(first, second)
