@@ -44,6 +44,7 @@ def seconds_per_iteration(trainer, batch, iterations, warmup=1):
 
 
 def build_trainer(args, folder, **kwargs):
+    """A FastGANTrainer of full-size models at `args.im_size`, seeded, writing nothing but its checkpoint folder."""
     keras.utils.set_random_seed(0)
     generator = fastgan.generator(args.im_size)
     discriminator = fastgan.discriminator(args.im_size)
@@ -51,6 +52,7 @@ def build_trainer(args, folder, **kwargs):
 
 
 def main():
+    """Times each configuration and prints a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--im-size", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=8)

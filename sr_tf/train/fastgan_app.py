@@ -31,6 +31,11 @@ def resolve_defaults(args):
         if getattr(args, key) is None:
             setattr(args, key, value)
             chosen[key] = value
+    for key in ("batch_size", "iterations", "checkpoint_every"):
+        if getattr(args, key) < 1:
+            raise ValueError(f"--{key.replace('_', '-')} must be at least 1. Received: {getattr(args, key)}")
+    if args.sample_every < 0:
+        raise ValueError(f"--sample-every must be 0 (never) or more. Received: {args.sample_every}")
     if demo:
         args.path = SAMPLES_DIR
         print("No --path: smoke demo on the 4 bundled photos in " + SAMPLES_DIR + " with "

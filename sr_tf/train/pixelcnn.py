@@ -8,7 +8,8 @@ import tensorflow as tf
 
 from sr_tf.data.mnist import levels_to_uint8
 from sr_tf.models import pixelcnn as pixelcnn_lib
-from sr_tf.train.trainer import Trainer, per_example_mean
+from sr_tf.losses import per_example_mean
+from sr_tf.train.trainer import Trainer
 
 
 def _split_batch(batch):

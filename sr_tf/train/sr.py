@@ -4,8 +4,9 @@ import keras
 import tensorflow as tf
 
 from sr_tf.inference import evaluate, resolve
+from sr_tf.losses import per_example_mean
 from sr_tf.models import srgan
-from sr_tf.train.trainer import Trainer, as_float_images, per_example_mean
+from sr_tf.train.trainer import Trainer, as_float_images
 
 
 def _schedule(boundaries, values):

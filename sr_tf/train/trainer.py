@@ -18,8 +18,6 @@ import time
 import keras
 import tensorflow as tf
 
-from sr_tf.losses import per_example_mean  # noqa: F401 - re-exported for the trainers
-
 
 def enable_mixed_precision():
     """Sets Keras's global policy to 'mixed_float16'. Call it before building models (GPU training)."""
