@@ -12,10 +12,10 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from conftest import keras_round_trip, random_image, run_cli, write_png
+from conftest import keras_round_trip, offline, random_image, run_cli, write_png
 from sr_tf import losses, metrics
 from sr_tf.data import transforms
-from sr_tf.data.images import gan_dataset, readable_images, resize_square
+from sr_tf.data.images import gan_dataset, read_image, readable_images, resize_square
 from sr_tf.layers import SpectralNormConv2D, SpectralNormConv2DTranspose, crop_quadrant
 from sr_tf.models import fastgan
 from sr_tf.models.common import imagenet_application
@@ -219,9 +219,6 @@ def test_recon_loss_choice_is_explicit(monkeypatch):
     with pytest.raises(ValueError, match="only used by --recon-loss perceptual"):
         losses.reconstruction_distance("l1", perceptual_weights="vgg16.h5")
 
-    def offline(*args, **kwargs):
-        raise OSError("network unreachable")
-
     monkeypatch.setattr(keras.applications, "VGG16", offline)
     with pytest.raises(RuntimeError, match="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 .*--perceptual-weights"):
         losses.reconstruction_distance("perceptual")
@@ -254,8 +251,6 @@ def test_gan_dataset_reads_folders_recursively_and_scales_to_minus_one_one(tmp_p
         ds, files = gan_dataset(str(root), 16, batch_size=3, shuffle=False, flip=False, repeat=False)
     assert len(files) == 7 and any(f.endswith(".webp") for f in files) and any("sub" in f for f in files)
     images = np.concatenate(list(ds.as_numpy_iterator()))
-    from sr_tf.data.images import read_image
-
     expected = np.stack([resize_square(read_image(f)[0], 16) for f in files]).astype(np.float32) / 127.5 - 1
     np.testing.assert_allclose(images, expected, atol=1e-6)
     with pytest.warns(UserWarning, match="broken.png"):
@@ -360,9 +355,6 @@ def test_frechet_distance_of_a_translated_set_is_the_squared_translation(rng):
 
 
 def test_inception_download_failure_names_the_local_file_option(monkeypatch):
-    def offline(*args, **kwargs):
-        raise OSError("network unreachable")
-
     monkeypatch.setattr(keras.applications, "InceptionV3", offline)
     with pytest.raises(RuntimeError, match="inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5 .*--inception"):
         metrics.inception_model()

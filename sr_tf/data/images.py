@@ -394,7 +394,7 @@ def gan_dataset(path, im_size, batch_size=8, cache_dir=None, shuffle=True, flip=
         raise ValueError(f"`im_size` must be an integer >= 2. Received: im_size={im_size!r}")
 
     if cache_dir is None:
-        ds = tf.data.Dataset.from_tensor_slices(_decode_resized(files, im_size))
+        ds = tf.data.Dataset.from_tensor_slices(decode_resized(files, im_size))
     else:
         ds = _saved_dataset(files, im_size, cache_dir)
     if shuffle:
@@ -405,7 +405,9 @@ def gan_dataset(path, im_size, batch_size=8, cache_dir=None, shuffle=True, flip=
     return ds.batch(batch_size, drop_remainder=repeat).prefetch(AUTOTUNE), files
 
 
-def _decode_resized(files, im_size):
+def decode_resized(files, im_size):
+    """uint8 (N, im_size, im_size, 3): each file read by `read_image` and resized by `resize_square` (progress bar
+    above 50 files)."""
     progress = keras.utils.Progbar(len(files), unit_name="image") if len(files) > 50 else None
     images = np.empty((len(files), im_size, im_size, 3), np.uint8)
     for i, file in enumerate(files):
@@ -422,7 +424,7 @@ def _saved_dataset(files, im_size, cache_dir):
         print(f"Caching {len(files)} images at {im_size}x{im_size} in {path} ...", flush=True)
         tmp = f"{path}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
-        tf.data.Dataset.from_tensor_slices(_decode_resized(files, im_size)).save(tmp)
+        tf.data.Dataset.from_tensor_slices(decode_resized(files, im_size)).save(tmp)
         os.replace(tmp, path)
     return tf.data.Dataset.load(path)
 

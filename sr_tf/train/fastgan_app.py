@@ -4,9 +4,8 @@ import argparse
 import os
 
 import keras
-import numpy as np
 
-from sr_tf.data.images import gan_dataset, image_grid, readable_images, resize_square, read_image, save_image
+from sr_tf.data.images import decode_resized, gan_dataset, image_grid, readable_images, save_image
 from sr_tf.losses import RECON_LOSSES
 from sr_tf.metrics import inception_features, inception_model, kernel_distance, frechet_distance
 from sr_tf.models import fastgan
@@ -123,7 +122,7 @@ def run_evaluate(args):
     generator = load_generator(args.weights)
     size = int(generator.output_shape[0][1])
     files = readable_images(args.path)
-    real = np.stack([resize_square(read_image(f)[0], size) for f in files])
+    real = decode_resized(files, size)
     n = args.n or len(real)
     if n < 2 or len(real) < 2:
         raise ValueError(f"FID needs at least 2 images per set; {args.path} has {len(real)}, --n is {n}.")
