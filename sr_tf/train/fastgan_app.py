@@ -9,7 +9,7 @@ from sr_tf.data.images import decode_resized, gan_dataset, image_grid, readable_
 from sr_tf.losses import RECON_LOSSES
 from sr_tf.metrics import inception_features, inception_model, kernel_distance, frechet_distance
 from sr_tf.models import fastgan
-from sr_tf.train.cli import EXIT_INTERRUPTED, run_command
+from sr_tf.train.cli import EXIT_INTERRUPTED, fill_unset, load_keras_file, run_command
 from sr_tf.train.fastgan import FastGANTrainer, generate_images
 
 WEIGHTS_DIR = os.path.join("weights", "fastgan")
@@ -25,11 +25,7 @@ DEMO_DEFAULTS = dict(im_size=64, batch_size=8, iterations=300, ngf=16, ndf=16, n
 def resolve_defaults(args):
     """Fills unset options: the official ones with --path, the smoke demo's without (printed)."""
     demo = args.path is None
-    chosen = {}
-    for key, value in (DEMO_DEFAULTS if demo else DEFAULTS).items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-            chosen[key] = value
+    chosen = fill_unset(args, DEMO_DEFAULTS if demo else DEFAULTS)
     for key in ("batch_size", "iterations", "checkpoint_every"):
         if getattr(args, key) < 1:
             raise ValueError(f"--{key.replace('_', '-')} must be at least 1. Received: {getattr(args, key)}")
@@ -37,8 +33,7 @@ def resolve_defaults(args):
         raise ValueError(f"--sample-every must be 0 (never) or more. Received: {args.sample_every}")
     if demo:
         args.path = SAMPLES_DIR
-        print("No --path: smoke demo on the 4 bundled photos in " + SAMPLES_DIR + " with "
-              + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in chosen.items()))
+        print(f"No --path: smoke demo on the 4 bundled photos in {SAMPLES_DIR} with {chosen}")
 
 
 def run_name(args):
@@ -96,11 +91,7 @@ def save_weights(trainer, prefix):
 
 def load_generator(path):
     """A trained generator from a `.keras` file written by `train`."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"Generator file not found: {path} (train writes {WEIGHTS_DIR}/<name>-generator.keras).")
-    if not path.endswith(".keras"):
-        raise ValueError(f"Expected a .keras generator file (it holds the architecture). Received: {path}")
-    return keras.saving.load_model(path, safe_mode=True)
+    return load_keras_file(path, "Generator", f"{WEIGHTS_DIR}/<name>-generator.keras")
 
 
 def run_generate(args):

@@ -10,7 +10,7 @@ from sr_tf.data.images import image_grid, save_image
 from sr_tf.data.mnist import levels_to_uint8, load_digits, load_folder, load_mnist, pixelcnn_dataset, quantize
 from sr_tf.models import pixelcnn as pixelcnn_lib
 from sr_tf.train.pixelcnn import PixelCNNTrainer, bits_per_dim, histogram_baseline
-from sr_tf.train.cli import EXIT_INTERRUPTED, run_command
+from sr_tf.train.cli import EXIT_INTERRUPTED, fill_unset, load_keras_file, run_command
 
 WEIGHTS_DIR = os.path.join("weights", "pixelcnn")
 
@@ -40,14 +40,9 @@ def resolve_defaults(args):
     defaults = dict(DATASET_DEFAULTS[args.dataset])
     if args.model == "gated":
         defaults.update(GATED_DEFAULTS.get(args.dataset, {}))
-    chosen = {}
-    for key, value in defaults.items():
-        if getattr(args, key, None) is None:
-            setattr(args, key, value)
-            chosen[key] = value
+    chosen = fill_unset(args, defaults)
     if chosen:
-        print("Defaults for --dataset " + args.dataset + ": " + ", ".join(f"--{k.replace('_', '-')} {v}"
-                                                                        for k, v in chosen.items()))
+        print(f"Defaults for --dataset {args.dataset}: {chosen}")
     if args.conditional and args.model != "gated":
         raise ValueError("--conditional needs --model gated.")
 
@@ -119,11 +114,7 @@ def run_train(args):
 
 def load_model(path):
     """A trained PixelCNN from a `.keras` file (written by `train`)."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"Model file not found: {path} (train writes {WEIGHTS_DIR}/<name>.keras).")
-    if not path.endswith(".keras"):
-        raise ValueError(f"Expected a .keras model file (it holds the architecture). Received: {path}")
-    return keras.saving.load_model(path, safe_mode=True)
+    return load_keras_file(path, "Model", f"{WEIGHTS_DIR}/<name>.keras")
 
 
 def run_evaluate(args):
