@@ -13,7 +13,7 @@ Re-running a training command resumes from its checkpoint; Ctrl-C saves a checkp
 
 import sys
 
-from sr_tf.train.srgan_app import main
+from sr_tf.cli.srgan import main
 
 if __name__ == "__main__":
     sys.exit(main())

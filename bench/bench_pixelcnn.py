@@ -18,6 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from sr_tf import sampling
 from sr_tf.models import pixelcnn as pixelcnn_lib
 
 
@@ -49,14 +50,14 @@ def main():
           f"{args.n} samples of {args.size}x{args.size}")
 
     started = time.perf_counter()
-    naive = pixelcnn_lib.sample_naive(model, args.n, seed=1, rows=args.naive_rows)
+    naive = sampling.sample_naive(model, args.n, seed=1, rows=args.naive_rows)
     naive_seconds = time.perf_counter() - started
     naive_total = naive_seconds * args.size / args.naive_rows
     print(f"naive: {naive_seconds:.1f} s for {args.naive_rows} rows -> {naive_total:.0f} s estimated for "
           f"{args.size} rows ({naive_seconds / (args.naive_rows * args.size):.3f} s per forward pass)")
 
     started = time.perf_counter()
-    fast = pixelcnn_lib.sample(model, args.n, seed=1)
+    fast = sampling.sample(model, args.n, seed=1)
     fast_seconds = time.perf_counter() - started
     print(f"fast:  {fast_seconds:.1f} s for all {args.size} rows (tracing included)")
 

@@ -1,9 +1,14 @@
-"""Super-resolving images with a trained model: batches, single images of any size (tiled), evaluation."""
+"""Using trained models: super-resolving batches and single images of any size (tiled), scoring them, and drawing
+images from a GAN generator. `to_uint8` is the one step from computed values to pixels."""
 
 import numpy as np
 import tensorflow as tf
 
+from sr_tf.errors import UserInputError
 from sr_tf.metrics import psnr
+from sr_tf.ops import to_uint8
+
+__all__ = ["resolve", "resolve_single", "evaluate", "generate_images", "to_uint8"]
 
 
 def resolve(model, lr_batch):
@@ -16,10 +21,7 @@ def resolve(model, lr_batch):
     Returns:
         A (B, H * scale, W * scale, 3) uint8 tensor: the output clipped to 0..255 and rounded.
     """
-    lr_batch = tf.cast(lr_batch, tf.float32)
-    sr_batch = model(lr_batch, training=False)
-    sr_batch = tf.clip_by_value(tf.cast(sr_batch, tf.float32), 0, 255)
-    return tf.cast(tf.round(sr_batch), tf.uint8)
+    return to_uint8(model(tf.cast(lr_batch, tf.float32), training=False))
 
 
 def _tiles(length, tile, pad):
@@ -48,11 +50,11 @@ def resolve_single(model, lr, tile=None, tile_pad=16):
     """
     lr = np.asarray(lr)
     if lr.ndim != 3:
-        raise ValueError(f"`lr` must be one (H, W, C) image. Received shape: {lr.shape}")
+        raise UserInputError(f"`lr` must be one (H, W, C) image. Received shape: {lr.shape}")
     if tile is None:
         return resolve(model, lr[None])[0].numpy()
     if tile < 1 or tile_pad < 0:
-        raise ValueError(f"`tile` must be >= 1 and `tile_pad` >= 0. Received: tile={tile}, tile_pad={tile_pad}")
+        raise UserInputError(f"`tile` must be >= 1 and `tile_pad` >= 0. Received: tile={tile}, tile_pad={tile_pad}")
     height, width = lr.shape[:2]
     output, scale = None, None
     for y0, y1, py0, py1 in _tiles(height, tile, tile_pad):
@@ -77,5 +79,19 @@ def evaluate(model, dataset):
         sr = resolve(model, lr)
         values.append(psnr(hr, sr))
     if not values:
-        raise ValueError("`dataset` yielded no batches to evaluate.")
+        raise UserInputError("`dataset` yielded no batches to evaluate.")
     return tf.reduce_mean(tf.concat(values, axis=0))
+
+
+def generate_images(generator, n, seed=0, batch_size=16):
+    """n images (uint8 (n, H, W, 3)) from a GAN generator in inference mode, for noise drawn from N(0, 1) with `seed`.
+
+    The generator's first output is taken, in [-1, 1]. The noise vectors depend only on `seed` (and n); FastGAN's
+    noise-injection layers draw from TensorFlow's global generator, so call `keras.utils.set_random_seed` first
+    for exactly repeatable images.
+    """
+    nz = int(generator.input_shape[-1])
+    z = np.random.default_rng(seed).standard_normal((n, nz)).astype(np.float32)
+    out = [to_uint8(np.asarray(generator(z[i:i + batch_size], training=False)[0]), scale=127.5, offset=1.0)
+           for i in range(0, n, batch_size)]
+    return np.concatenate(out)

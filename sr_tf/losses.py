@@ -1,4 +1,5 @@
-"""GAN losses: FastGAN's random-margin hinge, and the reconstruction distances of its self-supervised decoders.
+"""Losses: the per-example mean, PixelCNN's negative log-likelihood, FastGAN's random-margin hinge and the
+reconstruction distances of its self-supervised decoders.
 
 Every function returns one value per example (shape (B,)), so trainers decide how to reduce over the batch and
 over replicas.
@@ -7,6 +8,7 @@ over replicas.
 import keras
 import tensorflow as tf
 
+from sr_tf.errors import UserInputError
 from sr_tf.models.common import imagenet_application
 
 VGG16_NOTOP_FILE = "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -18,6 +20,22 @@ RECON_LOSSES = ("perceptual", "l1", "mse")
 def per_example_mean(values):
     """Mean over every axis but the first: one value per example, for `tf.nn.compute_average_loss`."""
     return tf.reduce_mean(tf.reshape(tf.cast(values, tf.float32), (tf.shape(values)[0], -1)), axis=1)
+
+
+def nats_per_dim(model, images, labels=None, training=False):
+    """Per-example mean negative log-likelihood of a PixelCNN in nats per dimension (pixel and channel).
+
+    Args:
+        model: a PixelCNN returning logits (B, H, W, C, levels).
+        images: integer levels (B, H, W, C).
+        labels: class labels (B,) for a class-conditional model, else None.
+        training: the mode the model runs in.
+    """
+    inputs = tf.cast(images, tf.float32)
+    logits = model(inputs if labels is None else [inputs, labels], training=training)
+    nll = keras.losses.sparse_categorical_crossentropy(tf.cast(images, tf.int32), tf.cast(logits, tf.float32),
+                                                       from_logits=True)
+    return per_example_mean(nll)
 
 
 def hinge_real(logits, margin_range=0.2):
@@ -52,9 +70,9 @@ class PerceptualDistance:
 
     def __init__(self, weights="imagenet"):
         if weights is None:
-            raise ValueError("PerceptualDistance needs ImageNet VGG16 weights ('imagenet' or a file path); with "
-                             "random weights use --recon-loss l1 or mse instead. Received: weights=None")
-        vgg = imagenet_application(keras.applications.VGG16, weights, VGG16_NOTOP_FILE, "--perceptual-weights PATH",
+            raise UserInputError("PerceptualDistance needs ImageNet VGG16 weights ('imagenet' or a file path); "
+                                 "without them use recon_loss='l1' or 'mse' instead. Received: weights=None")
+        vgg = imagenet_application(keras.applications.VGG16, weights, VGG16_NOTOP_FILE, "perceptual_weights=PATH",
                                    input_shape=(None, None, 3), include_top=False)
         self.features = self.feature_model(vgg)
 
@@ -79,7 +97,7 @@ class PerceptualDistance:
 
 
 def reconstruction_distance(kind, perceptual_weights=None):
-    """The per-example distance function of `--recon-loss` `kind`.
+    """The per-example distance function of the reconstruction loss `kind` (`recon_loss=` of FastGANTrainer).
 
     Args:
         kind: 'perceptual' (`PerceptualDistance`, needs `perceptual_weights`), 'l1' or 'mse' (pixel means).
@@ -87,12 +105,12 @@ def reconstruction_distance(kind, perceptual_weights=None):
             kind is an error, so a user who asked for the perceptual loss never silently trains with another.
     """
     if kind not in RECON_LOSSES:
-        raise ValueError(f"`recon_loss` must be one of {list(RECON_LOSSES)}. Received: recon_loss={kind!r}")
+        raise UserInputError(f"`recon_loss` must be one of {list(RECON_LOSSES)}. Received: recon_loss={kind!r}")
     if kind == "perceptual":
         return PerceptualDistance(perceptual_weights or "imagenet")
     if perceptual_weights is not None:
-        raise ValueError(f"VGG16 weights ({perceptual_weights}) are only used by --recon-loss perceptual. "
-                         f"Received: recon_loss={kind!r}")
+        raise UserInputError(f"VGG16 weights (perceptual_weights={perceptual_weights}) are only used by "
+                             f"recon_loss='perceptual'. Received: recon_loss={kind!r}")
     if kind == "l1":
         return lambda x, y: per_example_mean(tf.abs(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)))
     return lambda x, y: per_example_mean(tf.square(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)))

@@ -17,6 +17,8 @@ import tempfile
 import h5py
 import numpy as np
 
+from sr_tf.errors import InputFileNotFoundError, UserInputError
+
 KERAS_3_SUFFIX = ".weights.h5"
 # HDF5 object headers hold at most 64 KiB of attributes; Keras 2 split long name lists into chunks.
 _HDF5_ATTR_LIMIT = 64512
@@ -55,12 +57,44 @@ def _read_attribute(group, name):
     return [v.decode("utf8") if hasattr(v, "decode") else str(v) for v in values]
 
 
-def _atomic_path(path):
+def _atomic_path(path, suffix=KERAS_3_SUFFIX):
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=KERAS_3_SUFFIX)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
     os.close(fd)
     return tmp
+
+
+def _replace_atomically(path, write, suffix=KERAS_3_SUFFIX):
+    """Calls `write(tmp)` for a temporary file next to `path`, then renames it to `path` (removed on failure), so
+    readers see the old file or the new one, never part of one."""
+    tmp = _atomic_path(path, suffix)
+    try:
+        write(tmp)
+        mode = 0o666 & ~_umask()
+        os.chmod(tmp, mode)  # mkstemp creates 0600; give the file the permissions a plain open() would
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def save_model(model, path):
+    """Saves a whole model (architecture and weights) as a `.keras` file, atomically (temporary file + rename).
+
+    Raises:
+        UserInputError: if `path` does not end in `.keras`.
+    """
+    path = os.fspath(path)
+    if not path.endswith(".keras"):
+        raise UserInputError(f"A whole model is saved as '.keras'. Received: {path}")
+    _replace_atomically(path, model.save, suffix=".keras")
 
 
 def save_weights(model, path):
@@ -76,21 +110,15 @@ def save_weights(model, path):
         path: destination file; parent folders are created.
 
     Raises:
-        ValueError: if `path` does not end in `.h5`.
+        UserInputError: if `path` does not end in `.h5`.
     """
     path = os.fspath(path)
     if not path.endswith(".h5"):
-        raise ValueError(f"Weights path must end in '.weights.h5' (Keras 3) or '.h5' (legacy). Received: {path}")
-    tmp = _atomic_path(path)
-    try:
-        if path.endswith(KERAS_3_SUFFIX):
-            model.save_weights(tmp, overwrite=True)
-        else:
-            _save_legacy(model, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        raise UserInputError(f"Weights path must end in '.weights.h5' (Keras 3) or '.h5' (legacy). Received: {path}")
+    if path.endswith(KERAS_3_SUFFIX):
+        _replace_atomically(path, lambda tmp: model.save_weights(tmp, overwrite=True))
+    else:
+        _replace_atomically(path, lambda tmp: _save_legacy(model, tmp))
 
 
 def _save_legacy(model, path):
@@ -123,13 +151,13 @@ def load_weights(model, path):
         path: the weights file.
 
     Raises:
-        FileNotFoundError: if `path` does not exist.
-        ValueError: if the file does not fit the model; the message names the file, the first mismatching layer
+        InputFileNotFoundError: if `path` does not exist.
+        UserInputError: if the file does not fit the model; the message names the file, the first mismatching layer
             and the shapes.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"Weights file not found: {path}")
+        raise InputFileNotFoundError(f"Weights file not found: {path}")
     if path.endswith(KERAS_3_SUFFIX):
         _check_keras3(model, path)
         model.load_weights(path)
@@ -137,7 +165,7 @@ def load_weights(model, path):
     try:
         f = h5py.File(path, "r")
     except OSError as e:
-        raise ValueError(f"{path} is not a readable HDF5 weights file ({e}).") from e
+        raise UserInputError(f"{path} is not a readable HDF5 weights file ({e}).") from e
     with f:
         group = f
         if "layer_names" not in f.attrs and "layer_names0" not in f.attrs and "model_weights" in f:
@@ -149,7 +177,7 @@ def load_weights(model, path):
 def _read_legacy(group, path):
     layer_names = _read_attribute(group, "layer_names")
     if not layer_names:
-        raise ValueError(
+        raise UserInputError(
             f"{path} is not a Keras weights file in the legacy layout (no 'layer_names' attribute). "
             "Keras 3 weights files must be named '*.weights.h5'."
         )
@@ -170,7 +198,7 @@ def _assign_legacy(model, saved, path):
         expected = [tuple(w.shape) for w in _legacy_weights(layer)]
         received = [tuple(v.shape) for v in values]
         if expected != received:
-            raise ValueError(
+            raise UserInputError(
                 f"Weights file {path} does not fit model '{model.name}': layer #{k}, {_describe(layer)}, expects "
                 f"weight shapes {expected} but the file's layer '{saved_name}' has {received}."
             )
@@ -179,7 +207,7 @@ def _assign_legacy(model, saved, path):
         model_side = _describe(layers[k]) if k < len(layers) else "no more layers"
         file_side = f"layer '{saved[k][0]}'" if k < len(saved) else "no more layers"
         k = model.layers.index(layers[k]) if k < len(layers) else len(model.layers)
-        raise ValueError(
+        raise UserInputError(
             f"Weights file {path} does not fit model '{model.name}': the model has {len(layers)} layers with "
             f"weights, the file {len(saved)}. First mismatch at layer #{k}: model has {model_side}, file has "
             f"{file_side}."
@@ -223,13 +251,13 @@ def _check_keras3(model, path):
                 tuple(variables[i].shape) for i in sorted(variables.keys(), key=int)
             ]
             if expected != received:
-                raise ValueError(
+                raise UserInputError(
                     f"Weights file {path} does not fit model '{model.name}': layer #{k}, {_describe(layer)}, "
                     f"expects weight shapes {expected} but the file's entry '{key}' has {received or 'nothing'}."
                 )
         in_file = sum(1 for g in f["layers"].values() if isinstance(g, h5py.Group) and len(g.get("vars", {})))
         if in_file != checked:
-            raise ValueError(
+            raise UserInputError(
                 f"Weights file {path} does not fit model '{model.name}': the model has {checked} layers with "
                 f"weights, the file {in_file}."
             )

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from conftest import block_mean, random_image, write_png
+from helpers import block_mean, random_image, write_png
 from sr_tf.data import DIV2K, ImageFolder, cache_is_complete, downscale, read_image
 
 VALID_COMBINATIONS = [(s, d) for d in ("bicubic", "unknown") for s in (2, 3, 4)] + \
@@ -33,12 +33,12 @@ def expected_names(subset, scale, downgrade):
 def test_div2k_names_for_every_combination(subset, scale, downgrade, tmp_path):
     div2k = DIV2K(scale, subset, downgrade, images_dir=str(tmp_path / "i"), caches_dir=str(tmp_path / "c"))
     archive, folder, first_file, cache = expected_names(subset, scale, downgrade)
-    assert div2k._lr_images_archive() == archive
-    assert div2k._hr_images_archive() == f"DIV2K_{subset}_HR.zip"
-    assert div2k._lr_image_files()[0] == os.path.join(str(tmp_path / "i"), *folder.split("/"), first_file)
-    assert div2k._hr_image_files()[0].endswith(os.path.join(f"DIV2K_{subset}_HR", first_file[:4] + ".png"))
-    assert os.path.basename(div2k._lr_cache_file()) == cache
-    assert os.path.basename(div2k._hr_cache_file()) == f"DIV2K_{subset}_HR.cache"
+    assert div2k.lr_images_archive() == archive
+    assert div2k.hr_images_archive() == f"DIV2K_{subset}_HR.zip"
+    assert div2k.lr_image_files()[0] == os.path.join(str(tmp_path / "i"), *folder.split("/"), first_file)
+    assert div2k.hr_image_files()[0].endswith(os.path.join(f"DIV2K_{subset}_HR", first_file[:4] + ".png"))
+    assert os.path.basename(div2k.lr_cache_file()) == cache
+    assert os.path.basename(div2k.hr_cache_file()) == f"DIV2K_{subset}_HR.cache"
     assert len(div2k) == (800 if subset == "train" else 100)
 
 
@@ -53,9 +53,9 @@ def _serve_div2k(root, scale, downgrade, hr_size, rng):
     """Writes valid-subset zips in DIV2K's layout (LR = rounded block means of HR); returns the images."""
     names = DIV2K(scale, "valid", downgrade)
     hr_images, lr_images = [], []
-    with zipfile.ZipFile(root / names._hr_images_archive(), "w") as hz, \
-            zipfile.ZipFile(root / names._lr_images_archive(), "w") as lz:
-        for image_id, hr_path, lr_path in zip(names.image_ids, names._hr_image_files(), names._lr_image_files()):
+    with zipfile.ZipFile(root / names.hr_images_archive(), "w") as hz, \
+            zipfile.ZipFile(root / names.lr_images_archive(), "w") as lz:
+        for image_id, hr_path, lr_path in zip(names.image_ids, names.hr_image_files(), names.lr_image_files()):
             hr = random_image(rng, hr_size, hr_size)
             lr = np.round(block_mean(hr, scale)).astype(np.uint8)
             for z, path, array in ((hz, hr_path, hr), (lz, lr_path, lr)):
@@ -75,13 +75,13 @@ def test_div2k_downloads_extracts_caches_and_rebuilds(scale, downgrade, http_ser
     dirs = dict(images_dir=str(tmp_path / "images"), caches_dir=str(tmp_path / "caches"), base_url=url)
     div2k = DIV2K(scale, "valid", downgrade, hr_crop_size=8, **dirs)
     pairs = list(div2k.dataset(batch_size=1, repeat_count=1, random_transform=False))
-    assert sorted(requests) == sorted("/" + a for a in (div2k._hr_images_archive(), div2k._lr_images_archive()))
+    assert sorted(requests) == sorted("/" + a for a in (div2k.hr_images_archive(), div2k.lr_images_archive()))
     assert len(pairs) == 100
     for (lr, hr), lr_expected, hr_expected in zip(pairs, lr_images, hr_images):
         np.testing.assert_array_equal(lr[0], lr_expected)
         np.testing.assert_array_equal(hr[0], hr_expected)
     assert not list((tmp_path / "images").glob("*.zip")) and not list((tmp_path / "images").glob(".extract-*"))
-    assert cache_is_complete(div2k._hr_cache_file()) and cache_is_complete(div2k._lr_cache_file())
+    assert cache_is_complete(div2k.hr_cache_file()) and cache_is_complete(div2k.lr_cache_file())
 
     # Training batches: aligned random crops from the cache, no second download.
     again = DIV2K(scale, "valid", downgrade, hr_crop_size=8, **dirs)
@@ -91,7 +91,7 @@ def test_div2k_downloads_extracts_caches_and_rebuilds(scale, downgrade, http_ser
     assert len(requests) == 2
 
     # A cache whose data shard is gone (an .index alone) is detected and rebuilt.
-    cache = again._hr_cache_file()
+    cache = again.hr_cache_file()
     for f in os.listdir(os.path.dirname(cache)):
         if f.startswith(os.path.basename(cache) + ".data-"):
             os.remove(os.path.join(os.path.dirname(cache), f))

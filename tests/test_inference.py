@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from conftest import random_image, run_cli, write_png
+from helpers import random_image, run_cli, write_png
 from sr_tf import evaluate, resolve, resolve_single, save_weights
 from sr_tf.metrics import psnr, psnr_y, rgb_to_y, ssim
 from sr_tf.models import edsr, srgan

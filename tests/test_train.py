@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import block_mean
+from helpers import block_mean
 from sr_tf.models import edsr, srgan
 from sr_tf.train import ArchitectureMismatchError, EdsrTrainer, SrganGeneratorTrainer, SrganTrainer
 

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO, random_image, run_cli, write_png
+from helpers import REPO, random_image, run_cli, write_png
 
 SCRIPT = os.path.join(REPO, "train_srgan.py")
 TINY = ["--num-filters", "4", "--num-res-blocks", "1", "--batch-size", "2"]

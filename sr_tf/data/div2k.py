@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 
 from sr_tf.data.base import AUTOTUNE, PairedImages, cached
+from sr_tf.errors import InputFileNotFoundError, ResourceUnavailableError, UserInputError
 
 DIV2K_URL = "https://data.vision.ee.ethz.ch/cvl/DIV2K/"
 SCALES = (2, 3, 4, 8)
@@ -37,17 +38,17 @@ class DIV2K(PairedImages):
     def __init__(self, scale=2, subset="train", downgrade="bicubic", images_dir=".div2k/images",
                  caches_dir=".div2k/caches", base_url=DIV2K_URL, hr_crop_size=96):
         if scale not in SCALES:
-            raise ValueError(f"`scale` must be one of {list(SCALES)}. Received: scale={scale!r}")
+            raise UserInputError(f"`scale` must be one of {list(SCALES)}. Received: scale={scale!r}")
         if subset not in SUBSETS:
-            raise ValueError(f"`subset` must be one of {list(SUBSETS)}. Received: subset={subset!r}")
+            raise UserInputError(f"`subset` must be one of {list(SUBSETS)}. Received: subset={subset!r}")
         if downgrade not in DOWNGRADES:
-            raise ValueError(f"`downgrade` must be one of {list(DOWNGRADES)}. Received: downgrade={downgrade!r}")
+            raise UserInputError(f"`downgrade` must be one of {list(DOWNGRADES)}. Received: downgrade={downgrade!r}")
         if scale == 8 and downgrade != "bicubic":
-            raise ValueError(f"DIV2K has x8 images only for the 'bicubic' downgrade. Received: downgrade={downgrade!r}")
+            raise UserInputError(f"DIV2K has x8 images only for the 'bicubic' downgrade. Received: downgrade={downgrade!r}")
         if downgrade in ("mild", "difficult") and scale != 4:
-            raise ValueError(f"The '{downgrade}' downgrade exists only at scale 4. Received: scale={scale}")
+            raise UserInputError(f"The '{downgrade}' downgrade exists only at scale 4. Received: scale={scale}")
         if hr_crop_size % scale:
-            raise ValueError(f"`hr_crop_size` ({hr_crop_size}) must be divisible by scale ({scale}).")
+            raise UserInputError(f"`hr_crop_size` ({hr_crop_size}) must be divisible by scale ({scale}).")
         self.scale = scale
         self.subset = subset
         self.hr_crop_size = hr_crop_size
@@ -63,50 +64,59 @@ class DIV2K(PairedImages):
         return len(self.image_ids)
 
     # Names, exactly as the DIV2K server and archives spell them.
-    def _hr_images_archive(self):
+    def hr_images_archive(self):
+        """The HR archive's file name on the DIV2K server."""
         return f"DIV2K_{self.subset}_HR.zip"
 
-    def _lr_images_archive(self):
+    def lr_images_archive(self):
+        """The LR archive's file name on the DIV2K server."""
         if self._ntire_2018:
             return f"DIV2K_{self.subset}_LR_{self.downgrade}.zip"
         return f"DIV2K_{self.subset}_LR_{self.downgrade}_X{self.scale}.zip"
 
-    def _hr_images_subdir(self):
+    def hr_images_subdir(self):
+        """The folder the HR archive extracts to."""
         return f"DIV2K_{self.subset}_HR"
 
-    def _lr_images_subdir(self):
+    def lr_images_subdir(self):
+        """The folder of this scale's LR images inside the extracted archive."""
         if self._ntire_2018:
             return f"DIV2K_{self.subset}_LR_{self.downgrade}"
         return os.path.join(f"DIV2K_{self.subset}_LR_{self.downgrade}", f"X{self.scale}")
 
-    def _lr_image_file(self, image_id):
+    def lr_image_file(self, image_id):
+        """The LR file name of image `image_id` (e.g. 0001x4.png, 0001x4m.png)."""
         if not self._ntire_2018 or self.scale == 8:
             return f"{image_id:04}x{self.scale}.png"
         return f"{image_id:04}x{self.scale}{self.downgrade[0]}.png"
 
-    def _hr_image_files(self):
-        directory = os.path.join(self.images_dir, self._hr_images_subdir())
+    def hr_image_files(self):
+        """Paths of the HR images of this subset, in id order."""
+        directory = os.path.join(self.images_dir, self.hr_images_subdir())
         return [os.path.join(directory, f"{image_id:04}.png") for image_id in self.image_ids]
 
-    def _lr_image_files(self):
-        directory = os.path.join(self.images_dir, self._lr_images_subdir())
-        return [os.path.join(directory, self._lr_image_file(image_id)) for image_id in self.image_ids]
+    def lr_image_files(self):
+        """Paths of the LR images of this subset, in id order."""
+        directory = os.path.join(self.images_dir, self.lr_images_subdir())
+        return [os.path.join(directory, self.lr_image_file(image_id)) for image_id in self.image_ids]
 
-    def _hr_cache_file(self):
+    def hr_cache_file(self):
+        """The tf.data cache file of the decoded HR images."""
         return os.path.join(self.caches_dir, f"DIV2K_{self.subset}_HR.cache")
 
-    def _lr_cache_file(self):
+    def lr_cache_file(self):
+        """The tf.data cache file of the decoded LR images."""
         return os.path.join(self.caches_dir, f"DIV2K_{self.subset}_LR_{self.downgrade}_X{self.scale}.cache")
 
     def hr_dataset(self):
         """HR images (uint8), downloaded and cached on first use."""
-        return self._images(self._hr_images_archive(), self._hr_images_subdir(), self._hr_image_files(),
-                            self._hr_cache_file(), "HR")
+        return self._images(self.hr_images_archive(), self.hr_images_subdir(), self.hr_image_files(),
+                            self.hr_cache_file(), "HR")
 
     def lr_dataset(self):
         """LR images (uint8) aligned with `hr_dataset`, downloaded and cached on first use."""
-        return self._images(self._lr_images_archive(), self._lr_images_subdir(), self._lr_image_files(),
-                            self._lr_cache_file(), f"LR {self.downgrade} x{self.scale}")
+        return self._images(self.lr_images_archive(), self.lr_images_subdir(), self.lr_image_files(),
+                            self.lr_cache_file(), f"LR {self.downgrade} x{self.scale}")
 
     def _images(self, archive, subdir, files, cache_file, description):
         target = os.path.join(self.images_dir, subdir)
@@ -114,7 +124,7 @@ class DIV2K(PairedImages):
             download_archive(archive, self.images_dir, subdir, self.base_url)
         missing = [f for f in files if not os.path.isfile(f)]
         if missing:
-            raise FileNotFoundError(
+            raise InputFileNotFoundError(
                 f"{len(missing)} DIV2K images are missing from {target}, first {missing[0]}. Delete {target} to "
                 f"download {archive} again."
             )
@@ -138,8 +148,8 @@ def download_archive(archive, images_dir, subdir, base_url=DIV2K_URL):
         base_url: server location ending in '/'.
 
     Raises:
-        RuntimeError: if the download fails (with the URL and how to place the files by hand).
-        ValueError: if the archive does not contain `subdir`.
+        ResourceUnavailableError: if the download fails (with the URL and how to place the files by hand).
+        UserInputError: if the archive does not contain `subdir`.
     """
     images_dir = os.path.abspath(images_dir)
     os.makedirs(images_dir, exist_ok=True)
@@ -147,7 +157,7 @@ def download_archive(archive, images_dir, subdir, base_url=DIV2K_URL):
     try:
         path = keras.utils.get_file(archive, url, cache_dir=images_dir, cache_subdir=".")
     except Exception as e:  # noqa: BLE001 - any transport error gets the same advice
-        raise RuntimeError(
+        raise ResourceUnavailableError(
             f"Could not download {url} ({type(e).__name__}: {e}). Download it on a machine with network access and "
             f"extract it into {images_dir} so that {os.path.join(images_dir, subdir)} exists."
         ) from e
@@ -157,11 +167,11 @@ def download_archive(archive, images_dir, subdir, base_url=DIV2K_URL):
             for member in zf.namelist():
                 resolved = os.path.abspath(os.path.join(staging, member))
                 if not resolved.startswith(staging + os.sep):
-                    raise ValueError(f"Unsafe path {member!r} in {path}")
+                    raise UserInputError(f"Unsafe path {member!r} in {path}")
             zf.extractall(staging)
         extracted = os.path.join(staging, subdir)
         if not os.path.isdir(extracted):
-            raise ValueError(f"{archive} does not contain the expected folder {subdir}.")
+            raise UserInputError(f"{archive} does not contain the expected folder {subdir}.")
         destination = os.path.join(images_dir, subdir)
         os.makedirs(os.path.dirname(destination), exist_ok=True)
         os.replace(extracted, destination)

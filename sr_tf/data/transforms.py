@@ -2,6 +2,9 @@
 
 import tensorflow as tf
 
+from sr_tf.errors import UserInputError
+from sr_tf.ops import to_uint8
+
 
 def random_crop(lr_img, hr_img, hr_crop_size=96, scale=2):
     """Crops an aligned patch pair at a random position: HR `hr_crop_size`, LR `hr_crop_size // scale`.
@@ -120,7 +123,7 @@ def parse_policy(policy):
     names = [p.strip() for p in (policy or "").split(",") if p.strip()]
     for name in names:
         if name not in AUGMENTATIONS:
-            raise ValueError(f"Unknown DiffAugment policy '{name}'; expected a comma-separated subset of "
+            raise UserInputError(f"Unknown DiffAugment policy '{name}'; expected a comma-separated subset of "
                              f"{list(AUGMENTATIONS)}. Received: policy={policy!r}")
     return names
 
@@ -140,3 +143,20 @@ def diff_augment(x, policy="color,translation"):
         for op in AUGMENTATIONS[name]:
             x = op(x)
     return x
+
+
+def downscale(hr, scale):
+    """Makes an LR image from an HR one: bicubic with antialiasing, rounded to uint8.
+
+    Args:
+        hr: (H, W, 3) uint8 array or tensor with H and W divisible by `scale`.
+        scale: integer factor.
+    """
+    hr = tf.convert_to_tensor(hr)
+    size = tf.shape(hr)[:2] // scale
+    return to_uint8(tf.image.resize(tf.cast(hr, tf.float32), size, method="bicubic", antialias=True))
+
+
+def crop_to_multiple(image, scale):
+    """Crops the bottom/right of an (H, W, ...) image so that both sides are multiples of `scale`."""
+    return image[: image.shape[0] - image.shape[0] % scale, : image.shape[1] - image.shape[1] % scale]

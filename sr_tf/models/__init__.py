@@ -4,6 +4,7 @@ import os
 
 import keras
 
+from sr_tf.errors import UserInputError
 from sr_tf.models import edsr, srgan, wdsr
 from sr_tf.weights_io import load_weights
 
@@ -31,19 +32,19 @@ def build_sr_model(name, scale=None, num_filters=None, num_res_blocks=None, wdsr
         The `keras.Model`.
     """
     if name not in SR_MODELS:
-        raise ValueError(f"`name` must be one of {list(SR_MODELS)}. Received: name={name!r}")
+        raise UserInputError(f"`name` must be one of {list(SR_MODELS)}. Received: name={name!r}")
     defaults = PRETRAINED_DEFAULTS[name]
     scale = scale or defaults["scale"]
     num_filters = num_filters or defaults["num_filters"]
     num_res_blocks = num_res_blocks or defaults["num_res_blocks"]
     if name == "srgan":
         if scale != 4:
-            raise ValueError(f"The SRGAN generator upscales x4 only. Received: scale={scale}")
+            raise UserInputError(f"The SRGAN generator upscales x4 only. Received: scale={scale}")
         return srgan.generator(num_filters=num_filters, num_res_blocks=num_res_blocks)
     if name == "edsr":
         return edsr.edsr(scale, num_filters=num_filters, num_res_blocks=num_res_blocks)
     if wdsr_type not in ("a", "b"):
-        raise ValueError(f"`wdsr_type` must be 'a' or 'b'. Received: wdsr_type={wdsr_type!r}")
+        raise UserInputError(f"`wdsr_type` must be 'a' or 'b'. Received: wdsr_type={wdsr_type!r}")
     builder = wdsr.wdsr_a if wdsr_type == "a" else wdsr.wdsr_b
     return builder(scale, num_filters=num_filters, num_res_blocks=num_res_blocks)
 

@@ -4,6 +4,9 @@ import os
 
 import numpy as np
 
+from sr_tf.errors import (InputFileNotFoundError, ResourceUnavailableError, UserInputError,  # noqa: F401
+                          check_positive)
+
 # Mean RGB of the DIV2K training images in the 0..255 range, used by EDSR and WDSR (as in the original code).
 DIV2K_RGB_MEAN = tuple(float(v) for v in np.array([0.4488, 0.4371, 0.4040]) * 255)
 
@@ -11,16 +14,9 @@ SUPPORTED_SCALES = (2, 3, 4, 8)
 
 
 def check_scale(scale, supported=SUPPORTED_SCALES):
-    """Raises a `ValueError` unless `scale` is one of `supported`."""
+    """Raises a `UserInputError` unless `scale` is one of `supported`."""
     if scale not in supported:
-        raise ValueError(f"`scale` must be one of {list(supported)}. Received: scale={scale!r}")
-
-
-def check_positive(**values):
-    """Raises a `ValueError` naming the first argument that is not a positive integer."""
-    for name, value in values.items():
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+        raise UserInputError(f"`scale` must be one of {list(supported)}. Received: scale={scale!r}")
 
 
 def upsample_steps(scale):
@@ -40,12 +36,13 @@ def imagenet_application(builder, weights, file_name, option, **kwargs):
         weights: 'imagenet' (downloaded once and cached by Keras), the path of a local weights file (the file Keras
             would download, `file_name`), or None for random weights (tests only).
         file_name: the weights file's name under `KERAS_APPLICATIONS_URL` (e.g. 'vgg16/vgg16_..._notop.h5').
-        option: how users pass a local file (e.g. "--vgg-weights PATH"), named in the error messages.
+        option: how users pass a local file (e.g. "vgg_weights=PATH"), named in the error messages.
         **kwargs: passed to `builder` (input_shape, include_top, pooling, ...).
 
     Raises:
-        RuntimeError: when the download fails, saying where to get the file and how to pass it.
-        FileNotFoundError: when a local path does not exist.
+        ResourceUnavailableError: when the download fails (one line saying where to get the file and how to pass
+            it; the network error is chained, not printed).
+        InputFileNotFoundError: when a local path does not exist.
     """
     url = KERAS_APPLICATIONS_URL + file_name
     name = getattr(builder, "__name__", "network")
@@ -53,7 +50,7 @@ def imagenet_application(builder, weights, file_name, option, **kwargs):
         try:
             return builder(weights="imagenet", **kwargs)
         except Exception as e:  # noqa: BLE001 - any download failure gets the same advice
-            raise RuntimeError(
+            raise ResourceUnavailableError(
                 f"Could not download the ImageNet weights of {name} ({type(e).__name__}: {e}). On a machine with "
                 f"network access, download {url} and pass its local path instead ({option})."
             ) from e
@@ -61,7 +58,7 @@ def imagenet_application(builder, weights, file_name, option, **kwargs):
         return builder(weights=None, **kwargs)
     path = os.fspath(weights)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{name} weights file not found: {path}. Expected 'imagenet' or the path of "
+        raise InputFileNotFoundError(f"{name} weights file not found: {path}. Expected 'imagenet' or the path of "
                                 f"{os.path.basename(file_name)} (from {url}).")
     from sr_tf.weights_io import load_weights  # local import: weights_io imports no models
 

@@ -21,6 +21,7 @@ import keras
 import tensorflow as tf
 
 from sr_tf.layers import GLU, NoiseInjection, QuadrantCrop, SpectralNormConv2D, SpectralNormConv2DTranspose
+from sr_tf.errors import UserInputError
 from sr_tf.models.common import check_positive
 
 IM_SIZES = (64, 128, 256, 512, 1024)
@@ -50,7 +51,7 @@ def reconstruction_size(im_size):
 
 def _check(im_size, **widths):
     if im_size not in IM_SIZES:
-        raise ValueError(f"`im_size` must be one of {list(IM_SIZES)}. Received: im_size={im_size!r}")
+        raise UserInputError(f"`im_size` must be one of {list(IM_SIZES)}. Received: im_size={im_size!r}")
     check_positive(**widths)
 
 
@@ -58,7 +59,7 @@ def _channels(multipliers, width, name, resolutions):
     channels = {r: int(multipliers[r] * width) for r in multipliers}
     for r in resolutions:
         if channels[r] < 1:
-            raise ValueError(f"`{name}`={width} gives {channels[r]} channels at {r}x{r}; use at least "
+            raise UserInputError(f"`{name}`={width} gives {channels[r]} channels at {r}x{r}; use at least "
                              f"{math.ceil(1 / multipliers[r])}. Received: {name}={width}")
     return channels
 

@@ -1,36 +1,25 @@
-"""PixelCNN (van den Oord et al., 2016) and Gated PixelCNN, with an exact naive sampler and an exact fast one.
+"""PixelCNN (van den Oord et al., 2016) and Gated PixelCNN builders.
 
 Both networks model p(x) = prod_i p(x_i | x_<i) over pixels in raster order and, for colour images, over R, G, B
 within each pixel; each value is a `levels`-way categorical. The image input holds the integer levels
-0..levels-1 as floats; the output holds logits of shape (H, W, C, levels).
-
-Sampling draws every value with the Gumbel-max rule, `argmax(logits / temperature + g)`, where the Gumbel noise
-`g` of each (row, column, channel) comes from its own generator seeded by (seed, row, column, channel). The naive
-sampler runs one full forward pass per value. The fast sampler computes each layer at one position per step,
-reading earlier positions from per-layer caches (Ramachandran et al., 2017), and the gated network's vertical
-stack one row at a time; both samplers therefore see the same logits and the same noise, and return the same
-samples.
+0..levels-1 as floats; the output holds logits of shape (H, W, C, levels). Sampling is in `sr_tf.sampling`.
 """
 
 import keras
-import numpy as np
-import tensorflow as tf
 
+from sr_tf.errors import UserInputError
 from sr_tf.layers import MaskedConv2D
-
-_SPATIAL_SAFE = (keras.layers.BatchNormalization, keras.layers.ReLU, keras.layers.Activation, keras.layers.Add,
-                 keras.layers.Multiply, keras.layers.Rescaling, keras.layers.Embedding, keras.layers.Reshape)
 
 
 def _check_common(input_shape, levels, hidden):
     if len(input_shape) != 3 or min(input_shape) < 1:
-        raise ValueError(f"`input_shape` must be (height, width, channels). Received: input_shape={input_shape}")
+        raise UserInputError(f"`input_shape` must be (height, width, channels). Received: input_shape={input_shape}")
     if input_shape[0] < 2 or input_shape[1] < 2:
-        raise ValueError(f"Images must be at least 2x2. Received: input_shape={input_shape}")
+        raise UserInputError(f"Images must be at least 2x2. Received: input_shape={input_shape}")
     if not isinstance(levels, int) or levels < 2:
-        raise ValueError(f"`levels` must be an integer >= 2. Received: levels={levels!r}")
+        raise UserInputError(f"`levels` must be an integer >= 2. Received: levels={levels!r}")
     if hidden < input_shape[2]:
-        raise ValueError(f"`hidden` must be at least the number of colour channels ({input_shape[2]}). "
+        raise UserInputError(f"`hidden` must be at least the number of colour channels ({input_shape[2]}). "
                          f"Received: hidden={hidden}")
 
 
@@ -126,7 +115,7 @@ def gated_pixelcnn(input_shape=(28, 28, 1), num_layers=7, hidden=64, levels=256,
     label = None
     if num_classes is not None:
         if not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(f"`num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}")
+            raise UserInputError(f"`num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}")
         label = keras.Input(shape=(), dtype="int32", name="label")
         inputs.append(label)
 
@@ -156,282 +145,3 @@ def gated_pixelcnn(input_shape=(28, 28, 1), num_layers=7, hidden=64, levels=256,
         h = keras.layers.Add(name=f"{name}_h_add")([h, h_out])
     logits = _logits_head(h, input_shape, hidden, levels, name="head")
     return keras.Model(inputs if label is not None else image, logits, name="gated_pixelcnn")
-
-
-# ---------------------------------------------------------------------------------------------------- sampling
-def _model_geometry(model):
-    height, width, channels, levels = (int(d) for d in model.output.shape[1:])
-    return height, width, channels, levels
-
-
-def _check_sampling_args(model, n, temperature, labels):
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"`n` must be a positive integer. Received: n={n!r}")
-    if not temperature > 0:
-        raise ValueError(f"`temperature` must be > 0. Received: temperature={temperature!r}")
-    conditional = len(model.inputs) > 1
-    if conditional and labels is None:
-        raise ValueError(f"Model '{model.name}' is class-conditional: pass `labels` (one int or n ints).")
-    if not conditional:
-        if labels is not None:
-            raise ValueError(f"Model '{model.name}' is not class-conditional. Received: labels={labels!r}")
-        return None
-    labels = np.broadcast_to(np.asarray(labels, dtype=np.int32), (n,)).copy()
-    num_classes = model.get_layer(_first_embedding(model)).input_dim
-    if labels.min() < 0 or labels.max() >= num_classes:
-        raise ValueError(f"`labels` must lie in 0..{num_classes - 1}. Received: labels={labels.tolist()}")
-    return labels
-
-
-def _first_embedding(model):
-    return next(layer.name for layer in model.layers if isinstance(layer, keras.layers.Embedding))
-
-
-def _gumbel(seed, row, col, channel, shape):
-    """The Gumbel noise of one (row, column, channel): the same for every sampler, whatever the order."""
-    return np.random.default_rng([seed, row, col, channel]).gumbel(size=shape)
-
-
-def _draw(logits, seed, row, col, channel, temperature):
-    """Gumbel-max draw of one value per example from (n, levels) logits."""
-    logits = np.asarray(logits, dtype=np.float64)
-    return np.argmax(logits / temperature + _gumbel(seed, row, col, channel, logits.shape), axis=-1)
-
-
-def _model_inputs(canvas, labels):
-    """The model's inputs: the canvas, or [canvas, labels] for a class-conditional model (both as tensors)."""
-    if labels is None:
-        return canvas
-    return [tf.convert_to_tensor(canvas), tf.convert_to_tensor(labels, dtype=tf.int32)]
-
-
-def _progress(total, show):
-    return keras.utils.Progbar(total, unit_name="pixel") if show else None
-
-
-def sample_naive(model, n, seed=0, temperature=1.0, labels=None, progress=False, rows=None):
-    """The reference sampler: one full forward pass (inference mode) per pixel and channel.
-
-    Args:
-        model: a PixelCNN (`pixelcnn` or `gated_pixelcnn`).
-        n: number of samples.
-        seed: seed of the Gumbel noise.
-        temperature: divides the logits (1.0 samples the model's distribution).
-        labels: class labels (int or n ints) for a class-conditional model.
-        progress: show a progress bar.
-        rows: sample only the first `rows` rows (the rest stays 0); for timing.
-
-    Returns:
-        uint8 array (n, H, W, C) of levels.
-    """
-    labels = _check_sampling_args(model, n, temperature, labels)
-
-    @tf.function
-    def full_pass(canvas, label_values, r, c, ch):
-        return model(_model_inputs(canvas, label_values), training=False)[:, r, c, ch]
-
-    def logits_at(canvas, r, c, ch):
-        return full_pass(tf.constant(canvas), labels, tf.constant(r), tf.constant(c), tf.constant(ch)).numpy()
-
-    return _raster_sample(model, n, logits_at, seed, temperature, progress, rows)
-
-
-def _raster_sample(model, n, logits_at, seed, temperature, progress, rows, start_row=None):
-    """The sampling loop both samplers share: rows, columns, then channels, each value drawn from its logits.
-
-    `logits_at(canvas, r, c, ch)` returns (n, levels) logits given the canvas so far; `start_row(canvas, r)`, if
-    given, runs before each row.
-    """
-    height, width, channels, _ = _model_geometry(model)
-    rows = height if rows is None else rows
-    canvas = np.zeros((n, height, width, channels), dtype=np.float32)
-    bar = _progress(rows * width, progress)
-    for r in range(rows):
-        if start_row is not None:
-            start_row(canvas, r)
-        for c in range(width):
-            for ch in range(channels):
-                canvas[:, r, c, ch] = _draw(logits_at(canvas, r, c, ch), seed, r, c, ch, temperature)
-            if bar:
-                bar.update(r * width + c + 1)
-    return canvas.astype(np.uint8)
-
-
-class FastSampler:
-    """Exact incremental sampling: each step computes every layer at one position, reusing cached positions.
-
-    A masked network's features at a position depend only on earlier positions, so once computed they never change.
-    The sampler runs the model's own layers (their weights, masks and inference-mode BatchNorm) through the model's
-    graph on (n, 1, 1, C) tensors: a masked convolution writes its input at the current position into a cache of
-    a band of its input map (the kh rows around the current one, shifted down at each new row) and convolves the
-    (kh, kw) patch around the position. Vertical-stack convolutions ('V_A', 'V_B') see only
-    rows above, so they run once per row over the whole row before that row's pixels. Layers it supports:
-    `MaskedConv2D`, BatchNormalization, ReLU, Activation, Add, Multiply, Rescaling, Embedding and Reshape; any other
-    layer is an error (use `sample_naive`).
-
-    Args:
-        model: a PixelCNN (`pixelcnn` or `gated_pixelcnn`).
-        n: batch size the caches are built for.
-    """
-
-    def __init__(self, model, n):
-        self.model, self.n = model, int(n)
-        self.height, self.width, self.channels, self.levels = _model_geometry(model)
-        self.caches, self.row_outputs = {}, {}
-        for layer in model.layers:
-            if isinstance(layer, keras.layers.InputLayer) or isinstance(layer, _SPATIAL_SAFE):
-                continue
-            if not isinstance(layer, MaskedConv2D):
-                raise ValueError(f"FastSampler does not support layer '{layer.name}' ({type(layer).__name__}); "
-                                 "use sample_naive or method='naive'.")
-            kh, kw = layer.kernel_size
-            cin = int(layer.kernel.shape[2])
-            if kh * kw > 1 or layer.mask_type.startswith("V"):
-                self.caches[layer.name] = tf.Variable(tf.zeros((self.n, kh, self.width + kw - 1, cin)),
-                                                      trainable=False)
-            if layer.mask_type.startswith("V"):
-                self.row_outputs[layer.name] = tf.Variable(tf.zeros((self.n, 1, self.width, layer.filters)),
-                                                           trainable=False)
-        self.has_rows = bool(self.row_outputs)
-        self._row_step = tf.function(self._row_pass, autograph=False)
-        self._pixel_step = tf.function(self._pixel_pass, autograph=False)
-
-    # ------------------------------------------------------------ tensor kinds: full map, one row, one position
-    def _kind(self, x):
-        if not isinstance(x, tf.Tensor) or x.shape.rank != 4:
-            return "other"
-        if tuple(x.shape[1:3]) == (self.height, self.width):
-            return "full"
-        if tuple(x.shape[1:3]) == (1, self.width):
-            return "row"
-        return "other"  # (n, 1, 1, C): a position, or a label bias (both broadcast alike)
-
-    @staticmethod
-    def _window(x, r, c, height, width):
-        """The (height, width) window of x at row r and column c (all columns when c is None), static shape."""
-        size = [x.shape[0], height, x.shape[2] if c is None else width, x.shape[3]]
-        return tf.slice(x, [0, r, 0 if c is None else c, 0], size)
-
-    def _localize(self, x, r, c):
-        """Slices a full map to the current row (row pass, c is None) or position."""
-        if self._kind(x) == "full":
-            x = self._window(x, r, c, 1, 1)
-        elif self._kind(x) == "row" and c is not None:
-            x = self._window(x, 0, c, 1, 1)
-        return x
-
-    def _conv(self, layer, x, r, c):
-        """The layer's output at row r (c None: the whole row) or at (r, c), as (n, 1, w, filters)."""
-        kh, kw = layer.kernel_size
-        ph, pw = kh // 2, kw // 2
-        if layer.name in self.caches:
-            if self._kind(x) == "full":
-                source, top = tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]), r
-            else:
-                band = self.caches[layer.name]  # rows r - ph .. r + ph of the layer's input
-                if self._kind(x) == "row":
-                    band[:, ph, pw:pw + self.width, :].assign(x[:, 0])
-                else:
-                    band[:, ph, c + pw, :].assign(x[:, 0, 0])
-                source, top = band, 0
-            patch = self._window(source, top, c, kh, kw)
-        else:
-            patch = self._localize(x, r, c)
-        y = tf.nn.convolution(patch, layer.masked_kernel(), padding="VALID")
-        if layer.use_bias:
-            y = y + tf.reshape(layer.bias, (1, 1, 1, -1))
-        return layer.activation(y) if layer.activation is not None else y
-
-    def _operation(self, layer, r, c):
-        def run(*args, **kwargs):
-            flat = tf.nest.flatten(args)
-            if any(v is None for v in flat):  # fed by a layer that this pass skips
-                return None
-            if isinstance(layer, MaskedConv2D):
-                vertical = layer.mask_type.startswith("V")
-                if c is None:  # row pass: only the vertical stack
-                    if not vertical:
-                        return None
-                    y = self._conv(layer, args[0], r, None)
-                    self.row_outputs[layer.name].assign(y)
-                    return y
-                if vertical:
-                    return self._window(self.row_outputs[layer.name], 0, c, 1, 1)
-                return self._conv(layer, args[0], r, c)
-            kinds = {self._kind(v) for v in flat}
-            if kinds != {"full"}:
-                args, kwargs = tf.nest.map_structure(lambda v: self._localize(v, r, c), (args, kwargs))
-            if isinstance(layer, keras.layers.Reshape) and tuple(layer.target_shape[:2]) == (self.height, self.width):
-                x = args[0]
-                return tf.reshape(x, (self.n, 1, tf.shape(x)[2], *layer.target_shape[2:]))
-            if isinstance(layer, keras.layers.BatchNormalization):
-                kwargs["training"] = False
-            return layer(*args, **kwargs)
-
-        return run
-
-    def _run(self, canvas, labels, r, c):
-        inputs = _model_inputs(canvas, labels)
-        return self.model._run_through_graph(inputs, operation_fn=lambda layer: self._operation(layer, r, c))
-
-    def _row_pass(self, canvas, labels, r):
-        for band in self.caches.values():  # move every band down one row; the new row starts at zero
-            band.assign(tf.concat([band[:, 1:], tf.zeros_like(band[:, :1])], axis=1))
-        if self.has_rows:
-            self._run(canvas, labels, r, None)
-        return tf.constant(0)
-
-    def _pixel_pass(self, canvas, labels, r, c):
-        return self._run(canvas, labels, r, c)[:, 0, 0]
-
-    def reset(self):
-        """Zeroes the caches (a new batch of samples)."""
-        for variable in [*self.caches.values(), *self.row_outputs.values()]:
-            variable.assign(tf.zeros_like(variable))
-
-    def logits_at(self, canvas, labels, r, c):
-        """Logits (n, C, levels) at (r, c) given the canvas; call in raster order after `start_row(r)`."""
-        return self._pixel_step(tf.constant(canvas), labels, tf.constant(r), tf.constant(c))
-
-    def start_row(self, canvas, labels, r):
-        """Moves the caches to row r and computes its vertical stack (rows above it must be final)."""
-        self._row_step(tf.constant(canvas), labels, tf.constant(r))
-
-    def sample(self, seed=0, temperature=1.0, labels=None, progress=False, rows=None):
-        """Draws `n` samples; the arguments are those of `sample`. Returns uint8 (n, H, W, C)."""
-        labels = _check_sampling_args(self.model, self.n, temperature, labels)
-        self.reset()
-
-        def logits_at(canvas, r, c, ch):
-            return self.logits_at(canvas, labels, r, c).numpy()[:, ch]
-
-        def start_row(canvas, r):
-            self.start_row(canvas, labels, r)
-
-        return _raster_sample(self.model, self.n, logits_at, seed, temperature, progress, rows, start_row)
-
-
-def sample(model, n, seed=0, temperature=1.0, labels=None, method="fast", progress=False):
-    """Draws n images from a PixelCNN, pixel by pixel and channel by channel, in inference mode.
-
-    Both methods are exact and return the same samples for the same seed; 'fast' (the default) caches per-layer
-    features instead of running the whole network for every value (see `FastSampler`).
-
-    Args:
-        model: a PixelCNN (`pixelcnn` or `gated_pixelcnn`).
-        n: number of samples.
-        seed: seed of the sampling noise.
-        temperature: divides the logits; below 1 sharpens, above 1 flattens.
-        labels: for a class-conditional model, one label or n labels.
-        method: 'fast' or 'naive'.
-        progress: show a progress bar.
-
-    Returns:
-        uint8 array (n, H, W, C) of levels 0..levels-1.
-    """
-    if method == "naive":
-        return sample_naive(model, n, seed=seed, temperature=temperature, labels=labels, progress=progress)
-    if method != "fast":
-        raise ValueError(f"`method` must be 'fast' or 'naive'. Received: method={method!r}")
-    _check_sampling_args(model, n, temperature, labels)
-    return FastSampler(model, n).sample(seed=seed, temperature=temperature, labels=labels, progress=progress)

@@ -8,6 +8,7 @@ import keras
 from keras import layers
 
 from sr_tf.layers import Denormalize, Normalize, PixelShuffle
+from sr_tf.errors import UserInputError
 from sr_tf.models.common import check_positive, imagenet_application
 
 LR_SIZE = 24
@@ -83,7 +84,7 @@ def discriminator(num_filters=64, hr_size=HR_SIZE):
     """
     check_positive(num_filters=num_filters, hr_size=hr_size)
     if hr_size % 16:
-        raise ValueError(f"`hr_size` must be divisible by 16 (four stride-2 blocks). Received: hr_size={hr_size}")
+        raise UserInputError(f"`hr_size` must be divisible by 16 (four stride-2 blocks). Received: hr_size={hr_size}")
     x_in = layers.Input(shape=(hr_size, hr_size, 3), name="hr")
     x = Normalize(127.5, 127.5, name="normalize_m11")(x_in)
     plan = [(1, 1, False), (1, 2, True), (2, 1, True), (2, 2, True),
@@ -99,7 +100,7 @@ def discriminator(num_filters=64, hr_size=HR_SIZE):
 
 def _vgg(output_layer, weights):
     vgg = imagenet_application(keras.applications.VGG19, weights, "vgg19/" + VGG19_NOTOP_FILE,
-                               "vgg_54(weights=PATH); train_srgan.py: --vgg-weights PATH",
+                               "vgg_weights=PATH",
                                input_shape=(None, None, 3), include_top=False)
     features = keras.Model(vgg.input, vgg.layers[output_layer].output, name=f"vgg19_{vgg.layers[output_layer].name}")
     features.trainable = False

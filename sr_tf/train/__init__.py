@@ -1,9 +1,12 @@
-"""Trainers: the `Trainer` base and its subclasses for super-resolution, PixelCNN and FastGAN."""
+"""Trainers: the `Trainer` base and its subclasses for super-resolution, PixelCNN and FastGAN (no command-line
+code here: that is `sr_tf.cli`)."""
 
 from sr_tf.train.fastgan import FastGANTrainer
 from sr_tf.train.pixelcnn import PixelCNNTrainer
-from sr_tf.train.sr import EdsrTrainer, SrganGeneratorTrainer, SrganTrainer, SrTrainer, WdsrTrainer
+from sr_tf.train.sr import (EdsrTrainer, SrganGeneratorTrainer, SrganTrainer, SrTrainer, SuperResolutionTrainer,
+                            WdsrTrainer, learning_rate_schedule)
 from sr_tf.train.trainer import ArchitectureMismatchError, Trainer, enable_mixed_precision
 
-__all__ = ["Trainer", "ArchitectureMismatchError", "enable_mixed_precision", "SrTrainer", "EdsrTrainer",
-           "WdsrTrainer", "SrganGeneratorTrainer", "SrganTrainer", "PixelCNNTrainer", "FastGANTrainer"]
+__all__ = ["Trainer", "ArchitectureMismatchError", "enable_mixed_precision", "SuperResolutionTrainer", "SrTrainer",
+           "EdsrTrainer", "WdsrTrainer", "SrganGeneratorTrainer", "SrganTrainer", "PixelCNNTrainer", "FastGANTrainer",
+           "learning_rate_schedule"]

@@ -6,8 +6,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sr_tf.data.images import image_grid, save_image
+from sr_tf.config import FASTGAN
+from sr_tf.data.io import image_grid, save_image
 from sr_tf.data.transforms import diff_augment, parse_policy
+from sr_tf.errors import UserInputError
+from sr_tf.inference import generate_images, to_uint8
 from sr_tf.layers import crop_quadrant
 from sr_tf.losses import generator_hinge, hinge_fake, hinge_real, reconstruction_distance
 from sr_tf.metrics import frechet_distance, inception_features
@@ -15,22 +18,9 @@ from sr_tf.models import fastgan
 from sr_tf.train.trainer import Trainer
 
 
-def to_uint8(images):
-    """Images in [-1, 1] to uint8 0..255 (rounded, clipped) as a numpy array."""
-    images = np.asarray(images, dtype=np.float32)
-    return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
-
-
-def generate_images(generator, n, seed=0, batch_size=16):
-    """n images (uint8 (n, H, W, 3)) from `generator` in inference mode, for noise drawn from N(0, 1) with `seed`.
-
-    The noise vectors depend only on `seed` (and n); the generator's noise-injection layers draw from TensorFlow's
-    global generator, so call `keras.utils.set_random_seed` first for exactly repeatable images.
-    """
-    nz = int(generator.input_shape[-1])
-    z = np.random.default_rng(seed).standard_normal((n, nz)).astype(np.float32)
-    out = [to_uint8(generator(z[i:i + batch_size], training=False)[0]) for i in range(0, n, batch_size)]
-    return np.concatenate(out)
+def _images(values):
+    """[-1, 1] images as uint8 pixels."""
+    return to_uint8(np.asarray(values), scale=127.5, offset=1.0)
 
 
 class FastGANTrainer(Trainer):
@@ -48,7 +38,7 @@ class FastGANTrainer(Trainer):
 
     Args:
         generator, discriminator: `fastgan.generator()` and `fastgan.discriminator()` of the same `im_size`.
-        checkpoint_dir: see `Trainer`; sample grids go to `checkpoint_dir/samples`.
+        checkpoint_dir: see `Trainer` (default '.ckpt/fastgan'); sample grids go to `checkpoint_dir/samples`.
         policy: DiffAugment policy, e.g. 'color,translation' (the official default).
         recon_loss: 'perceptual', 'l1' or 'mse' (see `sr_tf.losses.reconstruction_distance`).
         perceptual_weights: VGG16 weights for 'perceptual' ('imagenet' or a file).
@@ -63,14 +53,16 @@ class FastGANTrainer(Trainer):
 
     higher_is_better = False
     score_name = "fid"
+    default_checkpoint_dir = ".ckpt/fastgan"
 
-    def __init__(self, generator, discriminator, checkpoint_dir, policy="color,translation", recon_loss="l1",
-                 perceptual_weights=None, recon_distance=None, learning_rate=2e-4, beta_1=0.5, beta_2=0.999,
-                 ema_decay=0.999, sample_every=1000, inception=None, seed=0, **kwargs):
+    def __init__(self, generator, discriminator, checkpoint_dir=None, policy=FASTGAN.policy,
+                 recon_loss=FASTGAN.recon_loss, perceptual_weights=None, recon_distance=None,
+                 learning_rate=FASTGAN.learning_rate, beta_1=FASTGAN.beta_1, beta_2=FASTGAN.beta_2,
+                 ema_decay=FASTGAN.ema_decay, sample_every=FASTGAN.sample_every, inception=None, seed=0, **kwargs):
         self.policy = ",".join(parse_policy(policy))
         self.im_size = int(generator.output_shape[0][1])
         if int(discriminator.input_shape[0][1]) != self.im_size:
-            raise ValueError(f"The generator makes {self.im_size}px images but the discriminator takes "
+            raise UserInputError(f"The generator makes {self.im_size}px images but the discriminator takes "
                              f"{discriminator.input_shape[0][1]}px ones.")
         self.small_size = fastgan.small_size(self.im_size)
         self.rec_size = fastgan.reconstruction_size(self.im_size)
@@ -79,21 +71,23 @@ class FastGANTrainer(Trainer):
         self.ema_decay = float(ema_decay)
         self.sample_every = sample_every
         self.inception = inception
-        strategy = kwargs.get("strategy") or tf.distribute.get_strategy()
-        with strategy.scope():
-            generator_ema = keras.models.clone_model(generator)
-            generator_ema.set_weights(generator.get_weights())
         self.discriminator_logits = keras.Model(discriminator.inputs[:2], discriminator.outputs[0],
                                                 name="discriminator_logits")
 
         def adam():
             return keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2)
 
-        super().__init__({"generator": generator, "discriminator": discriminator, "generator_ema": generator_ema},
+        super().__init__({"generator": generator, "discriminator": discriminator},
                          {"generator": adam, "discriminator": adam}, checkpoint_dir, **kwargs)
         self.fixed_noise = np.random.default_rng(seed).standard_normal((8, self.nz)).astype(np.float32)
         self.fixed_reals = None
         self._ema_fn = tf.function(self.update_ema)
+
+    def build_auxiliary_models(self):
+        """The EMA generator: a copy of the generator, checkpointed with the other models."""
+        generator_ema = keras.models.clone_model(self.models["generator"])
+        generator_ema.set_weights(self.models["generator"].get_weights())
+        return {"generator_ema": generator_ema}
 
     # --------------------------------------------------------------------------------------- the iteration
     def _resize(self, images, size):
@@ -125,13 +119,9 @@ class FastGANTrainer(Trainer):
                     logits_fake = self.discriminator_logits([tf.stop_gradient(f) for f in fakes], training=True)
                     fake_loss = tf.nn.compute_average_loss(hinge_fake(logits_fake))
                     d_loss = real_loss + recon_loss + fake_loss
-                    d_scaled = d_opt.scale_loss(d_loss)
-                d_grads = d_tape.gradient(d_scaled, discriminator.trainable_variables)
-                d_opt.apply_gradients(zip(d_grads, discriminator.trainable_variables))
+                self.apply_gradients(d_tape, d_loss, discriminator.trainable_variables, d_opt)
             g_loss = tf.nn.compute_average_loss(generator_hinge(self.discriminator_logits(fakes, training=True)))
-            g_scaled = g_opt.scale_loss(g_loss)
-        g_grads = g_tape.gradient(g_scaled, generator.trainable_variables)
-        g_opt.apply_gradients(zip(g_grads, generator.trainable_variables))
+        self.apply_gradients(g_tape, g_loss, generator.trainable_variables, g_opt)
         return {"d_real": real_loss, "d_recon": recon_loss, "d_fake": fake_loss, "g_loss": g_loss}
 
     def update_ema(self):
@@ -147,17 +137,16 @@ class FastGANTrainer(Trainer):
         if self.sample_every and step % self.sample_every == 0:
             self.write_grids(step)
 
-    def train(self, train_dataset, valid_dataset=None, steps=1000, evaluate_every=1000, save_best_only=False):
-        """`Trainer.train`; the first training batch is kept for the reconstruction grids."""
+    def on_train_begin(self, dataset):
+        """Keeps the first training batch (up to 8 images) for the reconstruction grids."""
         if self.fixed_reals is None:
-            self.fixed_reals = next(iter(train_dataset))[:8]
-        return super().train(train_dataset, valid_dataset, steps, evaluate_every, save_best_only)
+            self.fixed_reals = next(iter(dataset))[:8]
 
     # --------------------------------------------------------------------------------------- outputs
     def samples(self, n=None):
         """Images (uint8) of the EMA generator, in inference mode, for the fixed noise (first n of 8)."""
         z = self.fixed_noise[:n]
-        return to_uint8(self.models["generator_ema"](z, training=False)[0])
+        return _images(self.models["generator_ema"](z, training=False)[0])
 
     def reconstructions(self, real):
         """A uint8 grid source: per real image, the target, the big, small and part reconstructions and the
@@ -167,7 +156,7 @@ class FastGANTrainer(Trainer):
         _, pairs = self.discriminator_real(real, part, training=False)
         (rec_big, whole), (rec_small, _), (rec_part, quadrant) = pairs
         rows = tf.stack([whole, rec_big, rec_small, quadrant, rec_part], axis=1)  # (B, 5, r, r, 3)
-        return to_uint8(tf.reshape(rows, (-1, self.rec_size, self.rec_size, 3)))
+        return _images(tf.reshape(rows, (-1, self.rec_size, self.rec_size, 3)))
 
     def write_grids(self, step):
         """Writes `samples/{step}.png` (fixed-noise EMA samples) and `samples/{step}-rec.png` (per row: target,
@@ -185,7 +174,7 @@ class FastGANTrainer(Trainer):
     def score(self, dataset):
         """FID between the dataset's images and as many EMA-generator images (needs `inception`)."""
         if self.inception is None:
-            raise ValueError("FastGANTrainer.score needs an Inception model: pass inception=inception_model(...).")
-        real = np.concatenate([to_uint8(batch) for batch in dataset])
+            raise UserInputError("FastGANTrainer.score needs an Inception model: pass inception=inception_model(...).")
+        real = np.concatenate([_images(batch) for batch in dataset])
         fake = generate_images(self.models["generator_ema"], max(len(real), 2), seed=1)
         return frechet_distance(inception_features(real, self.inception), inception_features(fake, self.inception))

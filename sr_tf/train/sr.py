@@ -1,34 +1,61 @@
-"""Super-resolution trainers: supervised (EDSR, WDSR, SRResNet pre-training) and SRGAN, with the tutorial's defaults."""
+"""Super-resolution trainers: supervised (EDSR, WDSR, SRResNet pre-training) and SRGAN, with the tutorial's
+signatures and defaults (`sr_tf.config.SR_RECIPES`)."""
 
 import keras
 import tensorflow as tf
 
+from sr_tf.config import SR_RECIPES
+from sr_tf.errors import UserInputError
 from sr_tf.inference import evaluate, resolve
 from sr_tf.losses import per_example_mean
 from sr_tf.models import srgan
-from sr_tf.train.trainer import Trainer, as_float_images
+from sr_tf.train.trainer import Trainer
 
 
-def _schedule(boundaries, values):
-    return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries=boundaries, values=values)
+def learning_rate_schedule(value):
+    """A recipe's learning rate as Keras takes it: a float as is, (boundaries, values) as PiecewiseConstantDecay."""
+    if isinstance(value, tuple):
+        boundaries, values = value
+        return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries=boundaries, values=values)
+    return value
 
 
-class SrTrainer(Trainer):
+def _recipe_rate(name, learning_rate):
+    return learning_rate_schedule(SR_RECIPES[name].learning_rate) if learning_rate is None else learning_rate
+
+
+class SuperResolutionTrainer(Trainer):
+    """What every super-resolution trainer shares: the score is the mean PSNR (RGB) of the main model over every
+    validation image, and TensorBoard shows LR | SR | HR."""
+
+    score_name = "psnr"
+
+    def score(self, dataset):
+        """Mean PSNR (RGB) of the model (the generator, for SRGAN) over every image of `dataset`."""
+        return evaluate(self.model, dataset)
+
+    def sample_images(self, dataset):
+        """The first validation batch as LR (nearest-upscaled) | SR | HR, side by side."""
+        lr, hr = next(iter(dataset))
+        return {"lr_sr_hr": tf.concat([
+            tf.image.resize(lr, tf.shape(hr)[1:3], method="nearest"), resolve(self.model, lr), hr
+        ], axis=2)}
+
+
+class SrTrainer(SuperResolutionTrainer):
     """Supervised super-resolution trainer: a pixel loss ('l1' or 'mse') and Adam; the score is PSNR.
 
     Args:
         model: the super-resolution `keras.Model`.
         loss: 'l1' (mean absolute error) or 'mse'.
         learning_rate: a float or a Keras learning-rate schedule.
-        checkpoint_dir: see `Trainer`.
+        checkpoint_dir: see `Trainer` (default: the subclass's, e.g. '.ckpt/edsr').
         **kwargs: `strategy`, `jit_compile`, `mixed_precision`, `log_every` (see `Trainer`).
     """
 
-    score_name = "psnr"
-
-    def __init__(self, model, loss, learning_rate, checkpoint_dir, **kwargs):
+    def __init__(self, model, loss, learning_rate, checkpoint_dir=None, **kwargs):
         if loss not in ("l1", "mse"):
-            raise ValueError(f"`loss` must be 'l1' or 'mse'. Received: loss={loss!r}")
+            raise UserInputError(f"`loss` must be 'l1' or 'mse'. Received: loss={loss!r}")
         self.loss = loss
         super().__init__({"model": model}, {"model": lambda: keras.optimizers.Adam(learning_rate)},
                          checkpoint_dir, **kwargs)
@@ -39,81 +66,90 @@ class SrTrainer(Trainer):
         return per_example_mean(tf.abs(diff) if self.loss == "l1" else tf.square(diff))
 
     def train_step(self, batch):
-        lr, hr = as_float_images(batch[0]), as_float_images(batch[1])
-        model, optimizer = self.models["model"], self.optimizers["model"]
+        lr, hr = tf.cast(batch[0], tf.float32), tf.cast(batch[1], tf.float32)
+        model = self.models["model"]
         with tf.GradientTape() as tape:
-            sr = model(lr, training=True)
-            loss = tf.nn.compute_average_loss(self.pixel_loss(hr, sr))
-            scaled = optimizer.scale_loss(loss)
-        gradients = tape.gradient(scaled, model.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+            loss = tf.nn.compute_average_loss(self.pixel_loss(hr, model(lr, training=True)))
+        self.apply_gradients(tape, loss, model.trainable_variables, self.optimizers["model"])
         return {"loss": loss}
-
-    def score(self, dataset):
-        """Mean PSNR (RGB) of the model over every image of `dataset`."""
-        return evaluate(self.model, dataset)
-
-    def sample_images(self, dataset):
-        lr, hr = next(iter(dataset))
-        return {"lr_sr_hr": tf.concat([
-            tf.image.resize(lr, tf.shape(hr)[1:3], method="nearest"), resolve(self.model, lr), hr
-        ], axis=2)}
 
 
 class EdsrTrainer(SrTrainer):
-    """EDSR training: L1 loss, Adam with PiecewiseConstantDecay([200000], [1e-4, 5e-5])."""
+    """EDSR training: L1 loss, Adam with PiecewiseConstantDecay([200000], [1e-4, 5e-5]); checkpoints in
+    '.ckpt/edsr' unless `checkpoint_dir` says otherwise."""
 
-    def __init__(self, model, checkpoint_dir, learning_rate=None, **kwargs):
-        learning_rate = learning_rate or _schedule([200000], [1e-4, 5e-5])
-        super().__init__(model, "l1", learning_rate, checkpoint_dir, **kwargs)
+    default_checkpoint_dir = SR_RECIPES["edsr"].checkpoint_dir
+
+    def __init__(self, model, checkpoint_dir=None, learning_rate=None, **kwargs):
+        super().__init__(model, "l1", _recipe_rate("edsr", learning_rate), checkpoint_dir, **kwargs)
 
 
 class WdsrTrainer(SrTrainer):
-    """WDSR training: L1 loss, Adam with PiecewiseConstantDecay([200000], [1e-3, 5e-4])."""
+    """WDSR training: L1 loss, Adam with PiecewiseConstantDecay([200000], [1e-3, 5e-4]); default '.ckpt/wdsr'."""
 
-    def __init__(self, model, checkpoint_dir, learning_rate=None, **kwargs):
-        learning_rate = learning_rate or _schedule([200000], [1e-3, 5e-4])
-        super().__init__(model, "l1", learning_rate, checkpoint_dir, **kwargs)
+    default_checkpoint_dir = SR_RECIPES["wdsr"].checkpoint_dir
+
+    def __init__(self, model, checkpoint_dir=None, learning_rate=None, **kwargs):
+        super().__init__(model, "l1", _recipe_rate("wdsr", learning_rate), checkpoint_dir, **kwargs)
 
 
 class SrganGeneratorTrainer(SrTrainer):
-    """SRResNet pre-training: MSE loss, Adam 1e-4."""
+    """SRResNet pre-training: MSE loss, Adam 1e-4; default '.ckpt/pre_generator'."""
 
-    def __init__(self, model, checkpoint_dir, learning_rate=1e-4, **kwargs):
-        super().__init__(model, "mse", learning_rate, checkpoint_dir, **kwargs)
+    default_checkpoint_dir = SR_RECIPES["pretrain"].checkpoint_dir
+
+    def __init__(self, model, checkpoint_dir=None, learning_rate=None, **kwargs):
+        super().__init__(model, "mse", _recipe_rate("pretrain", learning_rate), checkpoint_dir, **kwargs)
 
 
-class SrganTrainer(Trainer):
+class SrganTrainer(SuperResolutionTrainer):
     """SRGAN training: VGG content loss / 12.75 plus 0.001 x adversarial BCE for the generator, BCE for D.
 
     Checkpoints hold the generator, the discriminator, both optimizers and the step, so training resumes (the
-    original GAN trainer saved nothing). The score is the generator's PSNR on validation data.
+    original GAN trainer saved nothing). The score is the generator's PSNR on validation data. As in the
+    tutorial, `trainer.generator` and `trainer.discriminator` are the two models.
 
     Args:
         generator: the generator (e.g. `srgan.generator()`, pre-trained).
         discriminator: the discriminator (e.g. `srgan.discriminator()`).
-        checkpoint_dir: see `Trainer`.
+        checkpoint_dir: see `Trainer` (default '.ckpt/srgan').
         content_loss: 'VGG22' or 'VGG54'.
-        learning_rate: float or schedule for both Adam optimizers.
+        learning_rate: float or schedule for both Adam optimizers (default PiecewiseConstantDecay([100000],
+            [1e-4, 1e-5])).
         vgg: a feature model to use instead of building one (tests inject random weights here).
         vgg_weights: 'imagenet', a local file path or None, when `vgg` is not given.
         **kwargs: `strategy`, `jit_compile`, `mixed_precision`, `log_every` (see `Trainer`).
     """
 
-    score_name = "psnr"
+    default_checkpoint_dir = SR_RECIPES["gan"].checkpoint_dir
 
-    def __init__(self, generator, discriminator, checkpoint_dir, content_loss="VGG54", learning_rate=None,
+    def __init__(self, generator, discriminator, checkpoint_dir=None, content_loss="VGG54", learning_rate=None,
                  vgg=None, vgg_weights="imagenet", **kwargs):
         if content_loss not in ("VGG22", "VGG54"):
-            raise ValueError(f"`content_loss` must be 'VGG22' or 'VGG54'. Received: content_loss={content_loss!r}")
-        learning_rate = learning_rate or _schedule([100000], [1e-4, 1e-5])
-        strategy = kwargs.get("strategy") or tf.distribute.get_strategy()
-        with strategy.scope():
-            self.vgg = vgg or (srgan.vgg_22 if content_loss == "VGG22" else srgan.vgg_54)(weights=vgg_weights)
+            raise UserInputError(f"`content_loss` must be 'VGG22' or 'VGG54'. Received: content_loss={content_loss!r}")
+        learning_rate = _recipe_rate("gan", learning_rate)
+        self.content_loss_name, self.vgg, self._vgg_weights = content_loss, vgg, vgg_weights
         super().__init__({"generator": generator, "discriminator": discriminator},
                          {"generator": lambda: keras.optimizers.Adam(learning_rate),
                           "discriminator": lambda: keras.optimizers.Adam(learning_rate)},
                          checkpoint_dir, **kwargs)
+
+    def build_auxiliary_models(self):
+        """Builds the frozen VGG19 feature model (not checkpointed) unless one was given."""
+        if self.vgg is None:
+            builder = srgan.vgg_22 if self.content_loss_name == "VGG22" else srgan.vgg_54
+            self.vgg = builder(weights=self._vgg_weights)
+        return {}
+
+    @property
+    def generator(self):
+        """The generator being trained."""
+        return self.models["generator"]
+
+    @property
+    def discriminator(self):
+        """The discriminator being trained."""
+        return self.models["discriminator"]
 
     def content_loss(self, hr, sr):
         """Per-example MSE between VGG features of HR and SR (caffe preprocessing, features / 12.75)."""
@@ -128,9 +164,8 @@ class SrganTrainer(Trainer):
         return keras.losses.binary_crossentropy(labels, tf.cast(probabilities, tf.float32))
 
     def train_step(self, batch):
-        lr, hr = as_float_images(batch[0]), as_float_images(batch[1])
-        generator, discriminator = self.models["generator"], self.models["discriminator"]
-        g_opt, d_opt = self.optimizers["generator"], self.optimizers["discriminator"]
+        lr, hr = tf.cast(batch[0], tf.float32), tf.cast(batch[1], tf.float32)
+        generator, discriminator = self.generator, self.discriminator
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             sr = tf.cast(generator(lr, training=True), tf.float32)
             hr_output = discriminator(hr, training=True)
@@ -140,16 +175,7 @@ class SrganTrainer(Trainer):
             perceptual = content + 0.001 * adversarial
             disc = tf.nn.compute_average_loss(self._bce(tf.ones_like(hr_output), hr_output)
                                               + self._bce(tf.zeros_like(sr_output), sr_output))
-            g_scaled, d_scaled = g_opt.scale_loss(perceptual), d_opt.scale_loss(disc)
-        g_grads = g_tape.gradient(g_scaled, generator.trainable_variables)
-        d_grads = d_tape.gradient(d_scaled, discriminator.trainable_variables)
-        g_opt.apply_gradients(zip(g_grads, generator.trainable_variables))
-        d_opt.apply_gradients(zip(d_grads, discriminator.trainable_variables))
+        self.apply_gradients(g_tape, perceptual, generator.trainable_variables, self.optimizers["generator"])
+        self.apply_gradients(d_tape, disc, discriminator.trainable_variables, self.optimizers["discriminator"])
         return {"perceptual_loss": perceptual, "content_loss": content, "adversarial_loss": adversarial,
                 "discriminator_loss": disc}
-
-    def score(self, dataset):
-        """Mean PSNR (RGB) of the generator over every image of `dataset`."""
-        return evaluate(self.models["generator"], dataset)
-
-    sample_images = SrTrainer.sample_images

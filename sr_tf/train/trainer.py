@@ -6,6 +6,10 @@ by validation score in `checkpoint_dir/best`. The step loop runs a `tf.function`
 compiled) through a `tf.distribute.Strategy` (the default strategy when none is given), shows a progress bar,
 writes TensorBoard scalars and images under `checkpoint_dir/logs`, evaluates periodically and saves a checkpoint
 when interrupted with Ctrl-C.
+
+Subclasses fill in hooks rather than re-deriving the base's logic: `build_auxiliary_models` (run in the strategy's
+scope: VGG features, an EMA copy), `train_step` (using `apply_gradients`, which handles loss scaling),
+`on_train_begin`, `on_step_end`, `score` and `sample_images`.
 """
 
 import json
@@ -18,13 +22,15 @@ import time
 import keras
 import tensorflow as tf
 
+from sr_tf.errors import UserInputError
+
 
 def enable_mixed_precision():
     """Sets Keras's global policy to 'mixed_float16'. Call it before building models (GPU training)."""
     keras.mixed_precision.set_global_policy("mixed_float16")
 
 
-class ArchitectureMismatchError(ValueError):
+class ArchitectureMismatchError(UserInputError):
     """A checkpoint directory was written for a different architecture than the trainer's models."""
 
 
@@ -38,7 +44,8 @@ class Trainer:
     Args:
         models: dict of name -> `keras.Model`. With a strategy, build them inside `strategy.scope()`.
         optimizers: dict of name -> zero-argument callable returning an optimizer (called in the strategy scope).
-        checkpoint_dir: where checkpoints, the best checkpoint and TensorBoard logs are written.
+        checkpoint_dir: where checkpoints, the best checkpoint and TensorBoard logs are written (default: the
+            class's `default_checkpoint_dir`).
         strategy: optional `tf.distribute.Strategy` (e.g. `MirroredStrategy`, `MultiWorkerMirroredStrategy`).
         jit_compile: compile the per-replica train step with XLA.
         mixed_precision: wrap optimizers in `LossScaleOptimizer` (build the models under 'mixed_float16').
@@ -47,13 +54,19 @@ class Trainer:
 
     higher_is_better = True
     score_name = "score"
+    default_checkpoint_dir = None
 
-    def __init__(self, models, optimizers, checkpoint_dir, strategy=None, jit_compile=False, mixed_precision=False,
-                 log_every=50):
+    def __init__(self, models, optimizers, checkpoint_dir=None, strategy=None, jit_compile=False,
+                 mixed_precision=False, log_every=50):
         self.strategy = strategy or tf.distribute.get_strategy()
         self.models = dict(models)
         if strategy is not None:
             self._check_models_in_scope()
+        with self.strategy.scope():
+            self.models.update(self.build_auxiliary_models())
+        checkpoint_dir = self.default_checkpoint_dir if checkpoint_dir is None else checkpoint_dir
+        if checkpoint_dir is None:
+            raise UserInputError(f"{type(self).__name__} needs a checkpoint folder. Received: checkpoint_dir=None")
         self.checkpoint_dir = os.fspath(checkpoint_dir)
         self.jit_compile = jit_compile
         self.log_every = log_every
@@ -79,6 +92,17 @@ class Trainer:
         self.restore()
 
     # ----------------------------------------------------------------- to implement in subclasses
+    def build_auxiliary_models(self):
+        """Builds models the trainer needs besides the given ones, inside the strategy's scope.
+
+        Returns a dict of name -> model to checkpoint with the others (e.g. an EMA generator); models that are
+        not checkpointed (frozen VGG features) are kept as attributes and left out of the dict.
+        """
+        return {}
+
+    def on_train_begin(self, dataset):
+        """Called by `train` with the training dataset before the first step of this run."""
+
     def train_step(self, batch):
         """One replica's training step on `batch`; returns a dict of named scalar losses."""
         raise NotImplementedError
@@ -94,6 +118,14 @@ class Trainer:
     def on_step_end(self, step):
         """Called after every step with the new step count (e.g. to update an EMA model or write samples)."""
 
+    def apply_gradients(self, tape, loss, variables, optimizer):
+        """One optimizer update from `tape`: scales the loss for mixed precision (the optimizer unscales the
+        gradients), then applies the gradients of `variables`."""
+        with tape:  # record the scaling, so the gradients are those of the scaled loss
+            scaled = optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled, variables)
+        optimizer.apply_gradients(zip(gradients, variables))
+
     # ----------------------------------------------------------------- models, optimizers, checkpoints
     @property
     def model(self):
@@ -105,7 +137,7 @@ class Trainer:
             # Keras 3 variables wrap the tf.Variable that the strategy created (or not) in its scope.
             variable = getattr(model.weights[0], "value", None) if model.weights else None
             if variable is not None and not self.strategy.extended.variable_created_in_scope(variable):
-                raise ValueError(
+                raise UserInputError(
                     f"Model '{name}' was not built inside the strategy's scope. Build it under "
                     "`with strategy.scope():` and pass it to the trainer."
                 )
@@ -143,7 +175,7 @@ class Trainer:
                           f"checkpoint {first[0]} vs model {first[1]}")
             raise ArchitectureMismatchError(
                 f"Checkpoint directory {self.checkpoint_dir} was written for another architecture ({detail}). "
-                "Use another --checkpoint-dir, or the architecture options it was trained with."
+                "Use another checkpoint_dir=, or the architecture options it was trained with."
             )
 
     def restore(self):
@@ -215,6 +247,7 @@ class Trainer:
             return {}
         if self._step_fn is None:
             self._step_fn = tf.function(self._distributed_step)
+        self.on_train_begin(train_dataset)
         dataset = self.strategy.experimental_distribute_dataset(train_dataset.take(remaining))
         progress = keras.utils.Progbar(steps, stateful_metrics=["steps/s"], unit_name="step")
         progress.update(int(self.step.numpy()))
@@ -288,7 +321,3 @@ class Trainer:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
 
-
-def as_float_images(batch):
-    """Casts an image batch to float32 (the models take 0..255 values)."""
-    return tf.cast(batch, tf.float32)

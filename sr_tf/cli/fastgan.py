@@ -1,36 +1,32 @@
-"""Wiring behind train_fastgan.py: training on a folder (or the bundled photos), generating, FID/KID evaluation."""
+"""The command line of train_fastgan.py: training on a folder (or the bundled photos), generating, FID/KID."""
 
 import argparse
 import os
 
 import keras
 
-from sr_tf.data.images import decode_resized, gan_dataset, image_grid, readable_images, save_image
+from sr_tf.cli.common import EXIT_INTERRUPTED, fill_unset, load_keras_file, positive, run_command
+from sr_tf.config import FASTGAN, FASTGAN_DEMO
+from sr_tf.data.gan import decode_resized, gan_dataset
+from sr_tf.data.io import SAMPLES_DIR, image_grid, readable_images, save_image
+from sr_tf.errors import UserInputError
+from sr_tf.inference import generate_images
 from sr_tf.losses import RECON_LOSSES
-from sr_tf.metrics import inception_features, inception_model, kernel_distance, frechet_distance
+from sr_tf.metrics import frechet_distance, inception_features, inception_model, kernel_distance
 from sr_tf.models import fastgan
-from sr_tf.train.cli import EXIT_INTERRUPTED, fill_unset, load_keras_file, run_command
-from sr_tf.train.fastgan import FastGANTrainer, generate_images
+from sr_tf.train import FastGANTrainer
+from sr_tf.weights_io import save_model, save_weights
 
 WEIGHTS_DIR = os.path.join("weights", "fastgan")
-SAMPLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets", "samples")
-
-# The official setup, and the smoke demo that runs on the four bundled photos in a few minutes on a CPU.
-DEFAULTS = dict(im_size=256, batch_size=8, iterations=50_000, ngf=64, ndf=64, nz=256, decoder_width=32,
-                sample_every=1000, checkpoint_every=5000, ema_decay=0.999)
-DEMO_DEFAULTS = dict(im_size=64, batch_size=8, iterations=300, ngf=16, ndf=16, nz=64, decoder_width=8,
-                     sample_every=100, checkpoint_every=100, ema_decay=0.99)
 
 
 def resolve_defaults(args):
     """Fills unset options: the official ones with --path, the smoke demo's without (printed)."""
     demo = args.path is None
-    chosen = fill_unset(args, DEMO_DEFAULTS if demo else DEFAULTS)
-    for key in ("batch_size", "iterations", "checkpoint_every"):
-        if getattr(args, key) < 1:
-            raise ValueError(f"--{key.replace('_', '-')} must be at least 1. Received: {getattr(args, key)}")
-    if args.sample_every < 0:
-        raise ValueError(f"--sample-every must be 0 (never) or more. Received: {args.sample_every}")
+    chosen = fill_unset(args, FASTGAN_DEMO if demo else FASTGAN)
+    for key in ("batch_size", "steps", "evaluate_every"):
+        positive(key, getattr(args, key))
+    positive("sample_every", args.sample_every, allow_zero=True)
     if demo:
         args.path = SAMPLES_DIR
         print(f"No --path: smoke demo on the 4 bundled photos in {SAMPLES_DIR} with {chosen}")
@@ -65,24 +61,23 @@ def run_train(args):
                              seed=args.seed)
     valid = gan_dataset(files, args.im_size, batch_size=32, shuffle=False, flip=False, repeat=False)[0] \
         if args.fid else None
-    trainer.train(dataset, valid, steps=args.iterations, evaluate_every=args.checkpoint_every)
+    trainer.train(dataset, valid, steps=args.steps, evaluate_every=args.evaluate_every)
     if trainer.interrupted:
         return EXIT_INTERRUPTED
     if args.fid:
         trainer.restore_best()
         print(f"Best FID {float(trainer.best_score.numpy()):.2f}; saving that checkpoint's EMA generator.")
-    save_weights(trainer, os.path.join(args.weights_dir, name))
+    save_results(trainer, os.path.join(args.weights_dir, name))
     return 0
 
 
-def save_weights(trainer, prefix):
+def save_results(trainer, prefix):
     """Writes `<prefix>-generator.keras` (EMA generator with its architecture), `-generator.weights.h5`,
-    `-discriminator.weights.h5` and `-samples.png`; returns the .keras path."""
-    os.makedirs(os.path.dirname(prefix) or ".", exist_ok=True)
+    `-discriminator.weights.h5` and `-samples.png`, each atomically; returns the .keras path."""
     ema = trainer.models["generator_ema"]
-    ema.save(f"{prefix}-generator.keras")
-    ema.save_weights(f"{prefix}-generator.weights.h5")
-    trainer.models["discriminator"].save_weights(f"{prefix}-discriminator.weights.h5")
+    save_model(ema, f"{prefix}-generator.keras")
+    save_weights(ema, f"{prefix}-generator.weights.h5")
+    save_weights(trainer.models["discriminator"], f"{prefix}-discriminator.weights.h5")
     save_image(f"{prefix}-samples.png", image_grid(trainer.samples(), columns=4))
     print(f"Saved {prefix}-generator.keras (EMA generator), -generator.weights.h5, -discriminator.weights.h5 "
           "and -samples.png")
@@ -97,7 +92,7 @@ def load_generator(path):
 def run_generate(args):
     """generate: writes --n images of the EMA generator as PNG files into -o DIR."""
     if args.n < 1:
-        raise ValueError(f"--n must be at least 1. Received: --n {args.n}")
+        raise UserInputError(f"--n must be at least 1. Received: --n {args.n}")
     generator = load_generator(args.weights)
     keras.utils.set_random_seed(args.seed)
     images = generate_images(generator, args.n, seed=args.seed)
@@ -114,9 +109,9 @@ def run_evaluate(args):
     size = int(generator.output_shape[0][1])
     files = readable_images(args.path)
     real = decode_resized(files, size)
-    n = args.n or len(real)
+    n = len(real) if args.n is None else args.n
     if n < 2 or len(real) < 2:
-        raise ValueError(f"FID needs at least 2 images per set; {args.path} has {len(real)}, --n is {n}.")
+        raise UserInputError(f"FID needs at least 2 images per set; {args.path} has {len(real)}, --n is {n}.")
     model = inception_model(args.inception_weights)
     keras.utils.set_random_seed(args.seed)
     fake = generate_images(generator, n, seed=args.seed)
@@ -136,22 +131,31 @@ def parser():
     p = sub.add_parser("train", help="train FastGAN on a folder of images; re-running resumes")
     p.add_argument("--path", help="folder of training images (recursive; PNG, JPEG, WebP). Default: a smoke demo "
                                   "on the bundled photos at 64 px")
-    p.add_argument("--im-size", type=int, choices=fastgan.IM_SIZES, help="image side (default 256)")
-    p.add_argument("--batch-size", type=int, help="default 8")
-    p.add_argument("--iterations", type=int, help="total iterations (default 50000)")
-    p.add_argument("--ngf", type=int, help="generator width (default 64)")
-    p.add_argument("--ndf", type=int, help="discriminator width (default 64)")
-    p.add_argument("--nz", type=int, help="noise length (default 256)")
-    p.add_argument("--decoder-width", type=int, help="width of the discriminator's decoders (default 32)")
-    p.add_argument("--policy", default="color,translation", help="DiffAugment: subset of color,translation,cutout")
-    p.add_argument("--recon-loss", choices=RECON_LOSSES, default="l1",
-                   help="decoders' reconstruction loss; 'perceptual' (the paper's, VGG16 features) needs ImageNet "
-                        "VGG16 weights, downloaded or from --perceptual-weights (default l1: works offline)")
+
+    def option(name, *aliases, help, type=int, **kwargs):
+        """An option whose default comes from sr_tf.config (official / smoke demo), shown in its help."""
+        official, demo = getattr(FASTGAN, name), getattr(FASTGAN_DEMO, name)
+        default = f"default {official}" + (f"; smoke demo {demo}" if demo != official else "")
+        p.add_argument(f"--{name.replace('_', '-')}", *aliases, dest=name, type=type, help=f"{help} ({default})",
+                       **kwargs)
+
+
+    option("im_size", help="image side", choices=fastgan.IM_SIZES)
+    option("batch_size", help="images per iteration")
+    option("steps", "--iterations", help="total iterations")
+    option("ngf", help="generator width")
+    option("ndf", help="discriminator width")
+    option("nz", help="noise length")
+    option("decoder_width", help="width of the discriminator's decoders")
+    option("policy", type=str, help="DiffAugment: subset of color,translation,cutout")
+    option("recon_loss", type=str, choices=RECON_LOSSES,
+           help="decoders' reconstruction loss; 'perceptual' (the paper's, VGG16 features) needs ImageNet VGG16 "
+                "weights, downloaded or from --perceptual-weights ('l1' works offline)")
     p.add_argument("--perceptual-weights", help="local vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 for "
                                                 "--recon-loss perceptual")
-    p.add_argument("--ema-decay", type=float, help="generator EMA decay (default 0.999)")
-    p.add_argument("--sample-every", type=int, help="iterations between sample grids (default 1000)")
-    p.add_argument("--checkpoint-every", type=int, help="iterations between checkpoints (default 5000)")
+    option("ema_decay", type=float, help="generator EMA decay")
+    option("sample_every", help="iterations between sample grids, 0: never")
+    option("evaluate_every", "--checkpoint-every", help="iterations between checkpoints (and FID with --fid)")
     p.add_argument("--checkpoint-dir", help="default: .ckpt/fastgan-<folder>-<im-size>")
     p.add_argument("--cache-dir", help="folder for the tf.data cache of the resized images (default: memory)")
     p.add_argument("--fid", action="store_true", help="FID against the training images at every checkpoint; "

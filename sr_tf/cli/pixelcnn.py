@@ -1,27 +1,24 @@
-"""Wiring behind train_pixelcnn.py: data sources, models, training, evaluation against a baseline, sampling."""
+"""The command line of train_pixelcnn.py: data sources, models, training, evaluation against a baseline, sampling."""
 
 import argparse
+import dataclasses
 import os
 
 import keras
 import numpy as np
 
-from sr_tf.data.images import image_grid, save_image
-from sr_tf.data.mnist import levels_to_uint8, load_digits, load_folder, load_mnist, pixelcnn_dataset, quantize
+from sr_tf import sampling
+from sr_tf.cli.common import EXIT_INTERRUPTED, fill_unset, load_keras_file, run_command
+from sr_tf.config import GATED_PIXELCNN_DEFAULTS, PIXELCNN_DEFAULTS, PIXELCNN_LEARNING_RATE
+from sr_tf.data.io import image_grid, save_image
+from sr_tf.data.pixelcnn import levels_to_uint8, load_digits, load_folder, load_mnist, pixelcnn_dataset, quantize
+from sr_tf.errors import UserInputError
+from sr_tf.metrics import bits_per_dim, histogram_baseline
 from sr_tf.models import pixelcnn as pixelcnn_lib
-from sr_tf.train.pixelcnn import PixelCNNTrainer, bits_per_dim, histogram_baseline
-from sr_tf.train.cli import EXIT_INTERRUPTED, fill_unset, load_keras_file, run_command
+from sr_tf.train import PixelCNNTrainer
+from sr_tf.weights_io import save_model, save_weights
 
 WEIGHTS_DIR = os.path.join("weights", "pixelcnn")
-
-# Defaults per dataset: the tutorial's network and schedule for MNIST; a small network that trains in a few
-# minutes on a CPU for the bundled 8x8 digits and for folders.
-DATASET_DEFAULTS = {
-    "mnist": dict(num_res_blocks=15, hidden=128, steps=20_000, batch_size=128, evaluate_every=1000),
-    "digits": dict(num_res_blocks=4, hidden=32, steps=800, batch_size=64, evaluate_every=100),
-    "folder": dict(num_res_blocks=5, hidden=64, steps=5000, batch_size=64, evaluate_every=250),
-}
-GATED_DEFAULTS = {"mnist": dict(num_res_blocks=7, hidden=64)}
 
 
 def load_splits(args):
@@ -31,20 +28,20 @@ def load_splits(args):
     if args.dataset == "digits":
         return load_digits()
     if args.data_dir is None:
-        raise ValueError("--dataset folder needs --data-dir DIR (a folder of images).")
+        raise UserInputError("--dataset folder needs --data-dir DIR (a folder of images).")
     return load_folder(args.data_dir, size=args.image_size, channels=args.channels)
 
 
 def resolve_defaults(args):
     """Fills unset architecture and schedule options from the dataset's defaults (printed so users see them)."""
-    defaults = dict(DATASET_DEFAULTS[args.dataset])
+    defaults = dataclasses.asdict(PIXELCNN_DEFAULTS[args.dataset])
     if args.model == "gated":
-        defaults.update(GATED_DEFAULTS.get(args.dataset, {}))
+        defaults.update(GATED_PIXELCNN_DEFAULTS.get(args.dataset, {}))
     chosen = fill_unset(args, defaults)
     if chosen:
         print(f"Defaults for --dataset {args.dataset}: {chosen}")
     if args.conditional and args.model != "gated":
-        raise ValueError("--conditional needs --model gated.")
+        raise UserInputError("--conditional needs --model gated.")
 
 
 def build_model(args, image_shape, num_classes=None):
@@ -83,12 +80,12 @@ def run_train(args):
     splits = load_splits(args)
     labelled = args.conditional
     if labelled and splits.train[1] is None:
-        raise ValueError(f"--conditional needs class labels; --dataset {args.dataset} has none.")
+        raise UserInputError(f"--conditional needs class labels; --dataset {args.dataset} has none.")
     num_classes = int(splits.train[1].max()) + 1 if labelled else None
     keras.utils.set_random_seed(args.seed)
     model = build_model(args, splits.train[0].shape[1:], num_classes)
     name = run_name(args)
-    checkpoint_dir = args.checkpoint_dir or os.path.join(".ckpt", name)
+    checkpoint_dir = os.path.join(".ckpt", name) if args.checkpoint_dir is None else args.checkpoint_dir
     print(f"{model.name}: {model.count_params():,} parameters; {len(splits.train[0])} training images "
           f"{splits.train[0].shape[1:]}, {args.levels} levels; checkpoints in {checkpoint_dir}")
     trainer = PixelCNNTrainer(model, checkpoint_dir, learning_rate=args.learning_rate)
@@ -102,8 +99,8 @@ def run_train(args):
     weights_dir = args.weights_dir
     model_path = os.path.join(weights_dir, f"{name}.keras")
     os.makedirs(weights_dir, exist_ok=True)
-    model.save(model_path)
-    model.save_weights(os.path.join(weights_dir, f"{name}.weights.h5"))
+    save_model(model, model_path)
+    save_weights(model, os.path.join(weights_dir, f"{name}.weights.h5"))
     print(f"Saved {model_path} and {name}.weights.h5")
     report(model, splits, args, labelled)
     samples_path = os.path.join(weights_dir, f"{name}-samples.png")
@@ -126,7 +123,7 @@ def run_evaluate(args):
     splits = load_splits(args)
     expected = tuple(int(d) for d in model.output.shape[1:4])
     if splits.test[0].shape[1:] != expected:
-        raise ValueError(f"{args.weights} models {expected} images; --dataset {args.dataset} has "
+        raise UserInputError(f"{args.weights} models {expected} images; --dataset {args.dataset} has "
                          f"{splits.test[0].shape[1:]}.")
     report(model, splits, args, labelled=len(model.inputs) > 1)
     return 0
@@ -135,7 +132,7 @@ def run_evaluate(args):
 def write_samples(model, path, n=16, seed=0, temperature=1.0, labels=None, method="fast"):
     """Samples n images and writes them as one PNG grid (levels scaled to 0..255); returns the path."""
     levels = int(model.output.shape[-1])
-    samples = pixelcnn_lib.sample(model, n, seed=seed, temperature=temperature, labels=labels, method=method,
+    samples = sampling.sample(model, n, seed=seed, temperature=temperature, labels=labels, method=method,
                                   progress=True)
     scaled = levels_to_uint8(samples, levels)
     zoom = max(1, 64 // samples.shape[1])
@@ -147,7 +144,7 @@ def write_samples(model, path, n=16, seed=0, temperature=1.0, labels=None, metho
 def run_sample(args):
     """sample: writes a grid of samples from a saved model."""
     model = load_model(args.weights)
-    output = args.output or os.path.splitext(args.weights)[0] + f"-samples-seed{args.seed}.png"
+    output = args.output if args.output is not None else os.path.splitext(args.weights)[0] + f"-samples-seed{args.seed}.png"
     write_samples(model, output, n=args.n, seed=args.seed, temperature=args.temperature, labels=args.label,
                   method=args.method)
     return 0
@@ -162,6 +159,13 @@ def _add_data_args(p):
     p.add_argument("--channels", type=int, choices=[1, 3], default=1, help="1: grey, 3: RGB (folder)")
 
 
+def _per_dataset(field):
+    """Help text listing a field's default for each dataset (and for the gated network where it differs)."""
+    text = ", ".join(f"{name} {getattr(d, field)}" for name, d in PIXELCNN_DEFAULTS.items())
+    gated = ", ".join(f"{name} {d[field]}" for name, d in GATED_PIXELCNN_DEFAULTS.items() if field in d)
+    return f"default by --dataset: {text}" + (f" (gated: {gated})" if gated else "")
+
+
 def parser():
     """The command-line parser of train_pixelcnn.py."""
     root = argparse.ArgumentParser(prog="train_pixelcnn.py", description="Train, evaluate and sample PixelCNNs.")
@@ -171,14 +175,15 @@ def parser():
     _add_data_args(p)
     p.add_argument("--levels", type=int, default=256, help="values per channel (256: 8-bit; 2: binarized)")
     p.add_argument("--model", choices=["pixelcnn", "gated"], default="pixelcnn")
-    p.add_argument("--num-res-blocks", type=int, help="residual blocks (pixelcnn) or gated layers (gated)")
-    p.add_argument("--hidden", type=int, help="h: channels (pixelcnn's residual stream has 2h)")
+    p.add_argument("--num-res-blocks", type=int,
+                   help="residual blocks (pixelcnn) or gated layers (gated); " + _per_dataset("num_res_blocks"))
+    p.add_argument("--hidden", type=int, help="h: channels (pixelcnn's residual stream has 2h); " + _per_dataset("hidden"))
     p.add_argument("--no-batchnorm", action="store_true", help="pixelcnn without BatchNormalization")
     p.add_argument("--conditional", action="store_true", help="class-conditional gated model (needs labels)")
-    p.add_argument("--steps", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--evaluate-every", type=int)
-    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--steps", type=int, help=_per_dataset("steps"))
+    p.add_argument("--batch-size", type=int, help=_per_dataset("batch_size"))
+    p.add_argument("--evaluate-every", type=int, help=_per_dataset("evaluate_every"))
+    p.add_argument("--learning-rate", type=float, default=PIXELCNN_LEARNING_RATE, help="Adam's (default %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-dir", help="default: .ckpt/<model>-<dataset>-<levels>")
     p.add_argument("--weights-dir", default=WEIGHTS_DIR)

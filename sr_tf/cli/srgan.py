@@ -1,4 +1,5 @@
-"""Wiring behind train_srgan.py: data sources, models, trainers, weights paths, evaluation and the offline demo."""
+"""The command line of train_srgan.py: data sources, models, trainers, weights paths, evaluation and the offline
+demo."""
 
 import argparse
 import os
@@ -8,49 +9,36 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sr_tf.data import DIV2K, ImageFolder, downscale, read_image
-from sr_tf.data.images import crop_to_multiple
+from sr_tf.cli.common import EXIT_INTERRUPTED, run_command
+from sr_tf.config import SR_DEMO, SR_RECIPES
+from sr_tf.data import DIV2K, ImageFolder, crop_to_multiple, downscale, read_image, save_image
+from sr_tf.data.io import sample_files
+from sr_tf.errors import UserInputError
 from sr_tf.inference import resolve_single
 from sr_tf.metrics import bicubic_upscale, psnr, psnr_y, ssim
 from sr_tf.models import build_sr_model, load_sr_model, srgan
-from sr_tf.train.sr import EdsrTrainer, SrganGeneratorTrainer, SrganTrainer, WdsrTrainer
-from sr_tf.train.cli import EXIT_INTERRUPTED, run_command
-from sr_tf.train.trainer import enable_mixed_precision
+from sr_tf.train import EdsrTrainer, SrganGeneratorTrainer, SrganTrainer, WdsrTrainer, enable_mixed_precision
 from sr_tf.weights_io import load_weights, save_weights
 
-SAMPLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets", "samples")
 SAMPLE_TRAIN = ("astronaut.png", "coffee.png", "rocket.png")
 SAMPLE_HELD_OUT = "chelsea.png"
-
-# Per subcommand: default steps, checkpoint folder, weights file, save_best_only (the tutorial's choices).
-DEFAULTS = {
-    "pretrain": dict(steps=1_000_000, save_best_only=False),
-    "gan": dict(steps=200_000, save_best_only=False),
-    "edsr": dict(steps=300_000, save_best_only=True),
-    "wdsr": dict(steps=300_000, save_best_only=True),
-}
 
 
 def default_paths(command, args):
     """The tutorial's checkpoint folder and weights path(s) for a training subcommand."""
     if command == "pretrain":
-        return ".ckpt/pre_generator", {"model": "weights/srgan/pre_generator.h5"}
+        return SR_RECIPES[command].checkpoint_dir, {"model": "weights/srgan/pre_generator.h5"}
     if command == "gan":
-        return ".ckpt/srgan", {"generator": "weights/srgan/gan_generator.h5",
-                               "discriminator": "weights/srgan/gan_discriminator.h5"}
+        return SR_RECIPES[command].checkpoint_dir, {"generator": "weights/srgan/gan_generator.h5",
+                                                    "discriminator": "weights/srgan/gan_discriminator.h5"}
     name = f"{'edsr' if command == 'edsr' else 'wdsr-' + args.wdsr_type}-{args.num_res_blocks}-x{args.scale}"
     return f".ckpt/{name}", {"model": f"weights/{name}/weights.h5"}
-
-
-def sample_files(names):
-    """Paths of bundled sample photos."""
-    return [os.path.join(SAMPLES_DIR, n) for n in names]
 
 
 def datasets(args, scale, hr_crop_size=96):
     """(train dataset, validation dataset) from DIV2K, the user's folders, or the bundled samples."""
     if args.data == "folder" and args.hr_dir is None:
-        raise ValueError("--data folder needs --hr-dir.")
+        raise UserInputError("--data folder needs --hr-dir.")
     if args.data == "samples":
         train = ImageFolder(sample_files(SAMPLE_TRAIN), scale=scale, hr_crop_size=hr_crop_size, crop_to_scale=True)
         valid = ImageFolder(sample_files([SAMPLE_HELD_OUT]), scale=scale, hr_crop_size=hr_crop_size,
@@ -105,7 +93,8 @@ def run_training(command, args):
     if args.mixed_precision:
         enable_mixed_precision()
     checkpoint_dir, weights = default_paths(command, args)
-    checkpoint_dir = args.checkpoint_dir or checkpoint_dir
+    if args.checkpoint_dir is not None:
+        checkpoint_dir = args.checkpoint_dir
     if args.weights_out:
         weights = {"model": args.weights_out} if len(weights) == 1 else {
             "generator": args.weights_out,
@@ -114,8 +103,9 @@ def run_training(command, args):
     scale = 4 if command in ("pretrain", "gan") else args.scale
     train_ds, valid_ds = datasets(args, scale)
     trainer = build_trainer(command, args, checkpoint_dir)
-    save_best_only = args.save_best_only if args.save_best_only is not None else DEFAULTS[command]["save_best_only"]
-    steps = args.steps or DEFAULTS[command]["steps"]
+    recipe = SR_RECIPES[command]
+    save_best_only = args.save_best_only if args.save_best_only is not None else recipe.save_best_only
+    steps = args.steps if args.steps is not None else recipe.steps
     trainer.train(train_ds, valid_ds, steps=steps, evaluate_every=args.evaluate_every,
                   save_best_only=save_best_only and valid_ds is not None)
     if trainer.interrupted:
@@ -178,8 +168,6 @@ def run_demo(args):
     Writes the weights and a side-by-side PNG (bicubic | model | original) and returns 0 when the model beats
     bicubic in PSNR (RGB and Y), 1 otherwise, 130 when interrupted.
     """
-    from PIL import Image
-
     keras.utils.set_random_seed(args.seed)
     scale = args.scale
     train = ImageFolder(sample_files(SAMPLE_TRAIN), scale=scale, hr_crop_size=96, crop_to_scale=True)
@@ -202,8 +190,7 @@ def run_demo(args):
     print_comparison(results)
     bicubic = bicubic_upscale(lr, scale).numpy()
     side_by_side = np.concatenate([bicubic, resolve_single(trainer.model, lr), hr], axis=1)
-    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    Image.fromarray(side_by_side).save(args.output)
+    save_image(args.output, side_by_side)
     print(f"Weights: {args.weights_out}\nComparison (bicubic | model | original): {args.output}")
     beats = all(results["model"][k] > results["bicubic"][k] for k in ("psnr", "psnr_y"))
     print("The model beats bicubic." if beats else "The model does NOT beat bicubic yet; train longer (--steps).")
@@ -233,18 +220,18 @@ def parser():
     """The argument parser of train_srgan.py."""
     root = argparse.ArgumentParser(prog="train_srgan.py", description="Train and evaluate SRGAN, EDSR and WDSR.")
     sub = root.add_subparsers(dest="command", required=True)
-    model_defaults = {"pretrain": (64, 16), "gan": (64, 16), "edsr": (64, 16), "wdsr": (32, 32)}
     for command, help_text in [("pretrain", "SRResNet pre-training (MSE)"), ("gan", "SRGAN training"),
                                ("edsr", "EDSR training (L1)"), ("wdsr", "WDSR training (L1)")]:
         p = sub.add_parser(command, help=help_text)
         _add_data_args(p)
-        _add_model_args(p, *model_defaults[command])
-        p.add_argument("--steps", type=int, default=None,
-                       help=f"total steps (default {DEFAULTS[command]['steps']:,})")
-        p.add_argument("--batch-size", type=int, default=16)
-        p.add_argument("--evaluate-every", type=int, default=1000)
+        recipe = SR_RECIPES[command]
+        _add_model_args(p, recipe.num_filters, recipe.num_res_blocks)
+        p.add_argument("--steps", type=int, default=None, help=f"total steps (default {recipe.steps:,})")
+        p.add_argument("--batch-size", type=int, default=recipe.batch_size, help="default %(default)s")
+        p.add_argument("--evaluate-every", type=int, default=recipe.evaluate_every, help="default %(default)s")
         p.add_argument("--checkpoint-dir", default=None)
-        p.add_argument("--save-best-only", action=argparse.BooleanOptionalAction, default=None)
+        p.add_argument("--save-best-only", action=argparse.BooleanOptionalAction, default=None,
+                       help=f"keep checkpoints only when validation PSNR improves (default {recipe.save_best_only})")
         p.add_argument("--jit", action="store_true", help="XLA-compile the train step")
         p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU)")
         p.add_argument("--weights-out", default=None, help="weights file to write (default: the tutorial's path)")
@@ -264,17 +251,11 @@ def parser():
     p.add_argument("--tile", type=int, default=None)
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N images")
     p = sub.add_parser("demo", help="offline demo: train on bundled photos, compare with bicubic")
-    p.add_argument("--scale", type=int, default=4)
-    p.add_argument("--steps", type=int, default=1200)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--evaluate-every", type=int, default=200)
-    p.add_argument("--learning-rate", type=float, default=5e-4)
-    _add_model_args(p, 32, 4)
-    p.add_argument("--seed", type=int, default=0)
+    for name in ("scale", "steps", "batch_size", "evaluate_every", "learning_rate", "num_filters",
+                 "num_res_blocks", "seed", "checkpoint_dir", "weights_out", "output"):
+        value = SR_DEMO[name]
+        p.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value, help="default %(default)s")
     p.add_argument("--jit", action="store_true")
-    p.add_argument("--checkpoint-dir", default=".ckpt/demo")
-    p.add_argument("--weights-out", default="weights/demo/edsr-demo-x4.h5")
-    p.add_argument("--output", default="demo_output/chelsea_bicubic_model_original.png")
     return root
 
 

@@ -12,10 +12,11 @@ import socket
 import numpy as np
 import tensorflow as tf
 
-from sr_tf.data.images import list_images, read_image, resize_square
+from sr_tf.data.io import ASSETS_DIR, list_images, read_image, resize_square
+from sr_tf.errors import ResourceUnavailableError, UserInputError
+from sr_tf.ops import to_uint8
 
-ASSETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets", "digits")
-DIGITS_FILE = os.path.join(ASSETS_DIR, "digits.npz")
+DIGITS_FILE = os.path.join(ASSETS_DIR, "digits", "digits.npz")
 FOLDER_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 MNIST_HOST = "storage.googleapis.com"  # where tensorflow-datasets downloads MNIST from
 
@@ -23,7 +24,7 @@ Splits = collections.namedtuple("Splits", ["train", "valid", "test"])
 Splits.__doc__ = "Train, validation and test (images, labels) pairs; images uint8 (N, H, W, C) in 0..255."
 
 
-class DatasetUnavailableError(RuntimeError):
+class DatasetUnavailableError(ResourceUnavailableError):
     """A dataset cannot be read or downloaded (for example MNIST with no network)."""
 
 
@@ -38,7 +39,7 @@ def quantize(images, levels=256):
         uint8 levels, same shape.
     """
     if not isinstance(levels, (int, np.integer)) or not 2 <= levels <= 256:
-        raise ValueError(f"`levels` must be an integer in 2..256. Received: levels={levels!r}")
+        raise UserInputError(f"`levels` must be an integer in 2..256. Received: levels={levels!r}")
     if tf.is_tensor(images):
         return tf.cast(tf.cast(images, tf.int32) * levels // 256, tf.uint8)
     return (np.asarray(images, dtype=np.int32) * levels // 256).astype(np.uint8)
@@ -46,7 +47,7 @@ def quantize(images, levels=256):
 
 def levels_to_uint8(levels_array, levels):
     """Spreads levels 0..levels-1 over 0..255 for display (`round(v * 255 / (levels - 1))`), as uint8."""
-    return np.round(np.asarray(levels_array, dtype=np.float64) * 255.0 / (levels - 1)).astype(np.uint8)
+    return to_uint8(levels_array, scale=255.0 / (levels - 1))
 
 
 def _split(images, labels, valid_fraction, test_fraction, seed):
@@ -79,7 +80,8 @@ def load_digits(path=DIGITS_FILE):
     return _split(images, y.astype(np.int32), valid_fraction=150 / 1797, test_fraction=300 / 1797, seed=0)
 
 
-def _can_reach(host, port=443, timeout=5.0):
+def can_reach(host, port=443, timeout=5.0):
+    """True when a TCP connection to host:port opens within `timeout` seconds (a quick test for a network)."""
     try:
         socket.create_connection((host, port), timeout=timeout).close()
         return True
@@ -109,17 +111,17 @@ def load_mnist(data_dir=None, valid_size=5000):
     try:
         loaded = read(download=False)
     except Exception:  # not prepared yet: tensorflow-datasets raises AssertionError or its own errors
-        if not _can_reach(MNIST_HOST):
+        if not can_reach(MNIST_HOST):
             raise DatasetUnavailableError(
                 f"MNIST is not in {data_dir or 'the tensorflow-datasets folder'} and cannot be downloaded: "
-                f"{MNIST_HOST} is unreachable (no network?). Use --dataset digits (bundled, offline) or "
-                "--dataset folder --data-dir DIR with your own images.") from None
+                f"{MNIST_HOST} is unreachable (no network?). Use load_digits() (bundled, offline) or "
+                "load_folder(path) with your own images.") from None
         try:
             loaded = read(download=True)
         except Exception as error:
             raise DatasetUnavailableError(
                 f"Downloading MNIST with tensorflow-datasets failed ({type(error).__name__}: {error}). Use "
-                "--dataset digits (bundled, offline) or --dataset folder --data-dir DIR.") from error
+                "load_digits() (bundled, offline) or load_folder(path).") from error
     return Splits(*[_to_arrays(tfds.as_numpy(part.batch(10_000))) for part in loaded])
 
 
@@ -146,16 +148,16 @@ def load_folder(path, size, channels=1, valid_fraction=0.1, test_fraction=0.1, s
         `Splits` of (uint8 (N, size, size, channels), None).
     """
     if channels not in (1, 3):
-        raise ValueError(f"`channels` must be 1 or 3. Received: channels={channels!r}")
+        raise UserInputError(f"`channels` must be 1 or 3. Received: channels={channels!r}")
     if not isinstance(size, int) or size < 2:
-        raise ValueError(f"`size` must be an integer >= 2. Received: size={size!r}")
+        raise UserInputError(f"`size` must be an integer >= 2. Received: size={size!r}")
     files = list_images(path, FOLDER_EXTENSIONS)
     images = []
     for file in files:
         rgb, _ = read_image(file)
         images.append(resize_square(rgb, size, grey=channels == 1))
     if len(images) < 3:
-        raise ValueError(f"{path} holds {len(images)} image(s); at least 3 are needed for train, validation and "
+        raise UserInputError(f"{path} holds {len(images)} image(s); at least 3 are needed for train, validation and "
                          "test splits.")
     valid_fraction = max(valid_fraction, 1.0 / len(images))
     test_fraction = max(test_fraction, 1.0 / len(images))

@@ -1,0 +1,157 @@
+"""Super-resolution training pairs from a user's own image folders (`ImageFolder`)."""
+
+import hashlib
+import os
+import warnings
+
+import tensorflow as tf
+
+from sr_tf.data.base import PairedImages, cached
+from sr_tf.data.io import image_size, list_images, read_image
+from sr_tf.data.transforms import crop_to_multiple, downscale
+from sr_tf.errors import InputFileNotFoundError, UserInputError
+
+
+def _stem(path, root):
+    return os.path.splitext(os.path.relpath(path, root))[0]
+
+
+class ImageFolder(PairedImages):
+    """LR/HR pairs from a user's own folders: HR-only (LR made on the fly) or paired LR/HR folders.
+
+    Files are found recursively (PNG and JPEG) and converted by the module's rule. In paired mode, an LR file is
+    matched to the HR file with the same relative path and name (extension free; a DIV2K-style `x{scale}` suffix
+    on the LR name is accepted). Every file is checked when the source is built, so a missing or empty folder, an
+    unreadable file, a missing LR partner, or a size that does not match the scale is an error naming the path.
+
+    Args:
+        hr_dir: folder of HR images, or a list of HR image files (HR-only mode).
+        scale: upscaling factor.
+        lr_dir: optional folder of matching LR images; without it LR images are made with `downscale`.
+        hr_crop_size: side of the HR training patches; images smaller than it are skipped (with a warning)
+            when random patches are drawn.
+        crop_to_scale: crop HR images whose sides are not divisible by `scale` (bottom/right) instead of raising.
+        caches_dir: optional folder for tf.data cache files of the decoded images; in memory when None.
+    """
+
+    def __init__(self, hr_dir, scale=4, lr_dir=None, hr_crop_size=96, crop_to_scale=False, caches_dir=None):
+        if not isinstance(scale, int) or scale < 1:
+            raise UserInputError(f"`scale` must be a positive integer. Received: scale={scale!r}")
+        if hr_crop_size % scale:
+            raise UserInputError(f"`hr_crop_size` ({hr_crop_size}) must be divisible by scale ({scale}).")
+        self.scale = scale
+        self.hr_crop_size = hr_crop_size
+        self.lr_dir = None if lr_dir is None else os.fspath(lr_dir)
+        self.crop_to_scale = crop_to_scale
+        self.caches_dir = caches_dir
+        if isinstance(hr_dir, (list, tuple)):
+            if lr_dir is not None:
+                raise UserInputError("Paired LR/HR mode needs an HR folder, not a list of files.")
+            if not hr_dir:
+                raise UserInputError("The list of HR image files is empty.")
+            self.hr_files = [os.fspath(p) for p in hr_dir]
+            for path in self.hr_files:
+                if not os.path.isfile(path):
+                    raise InputFileNotFoundError(f"Image file not found: {path}")
+            self.hr_dir = os.path.commonpath([os.path.abspath(p) for p in self.hr_files])
+        else:
+            self.hr_dir = os.fspath(hr_dir)
+            self.hr_files = list_images(self.hr_dir)
+        self.hr_sizes = [image_size(p) for p in self.hr_files]
+        self.lr_files = self._match_lr_files() if self.lr_dir else None
+        self._check_sizes()
+
+    def __len__(self):
+        return len(self.hr_files)
+
+    def _match_lr_files(self):
+        lr_files = list_images(self.lr_dir)
+        by_stem = {}
+        for p in lr_files:
+            stem = _stem(p, self.lr_dir)
+            by_stem[stem] = p
+            suffix = f"x{self.scale}"
+            if stem.lower().endswith(suffix):
+                by_stem.setdefault(stem[: -len(suffix)], p)
+        matched = []
+        for hr in self.hr_files:
+            lr = by_stem.get(_stem(hr, self.hr_dir))
+            if lr is None:
+                raise UserInputError(
+                    f"No LR image in {self.lr_dir} matches HR image {hr} (expected the same relative name, "
+                    f"optionally with an 'x{self.scale}' suffix)."
+                )
+            matched.append(lr)
+        return matched
+
+    def _check_sizes(self):
+        s = self.scale
+        for i, (path, (h, w)) in enumerate(zip(self.hr_files, self.hr_sizes)):
+            if self.lr_files:
+                lh, lw = image_size(self.lr_files[i])
+                if (lh * s, lw * s) != (h - h % s, w - w % s) or ((h % s or w % s) and not self.crop_to_scale):
+                    raise UserInputError(
+                        f"Sizes do not match scale {s}: HR {path} is {w}x{h}, LR {self.lr_files[i]} is {lw}x{lh} "
+                        f"(expected {w // s}x{h // s} with HR sides divisible by {s})."
+                    )
+            elif (h % s or w % s) and not self.crop_to_scale:
+                raise UserInputError(
+                    f"Scale {s} does not divide the size of {path} ({w}x{h}). Crop or resize the image, or pass "
+                    "crop_to_scale=True to crop it to a multiple of the scale."
+                )
+
+    def _usable_for_crop(self):
+        usable = [min(h, w) >= self.hr_crop_size for h, w in self.hr_sizes]
+        for ok, path, (h, w) in zip(usable, self.hr_files, self.hr_sizes):
+            if not ok:
+                warnings.warn(f"Skipping {path} ({w}x{h}): smaller than the {self.hr_crop_size}px crop.",
+                              stacklevel=3)
+        if not any(usable):
+            raise UserInputError(f"Every image in {self.hr_dir} is smaller than the {self.hr_crop_size}px crop.")
+        return usable
+
+    def _decoded(self, kind):
+        scale, crop = self.scale, self.crop_to_scale
+        hr_files, lr_files = self.hr_files, self.lr_files
+
+        def generate():
+            for i, hr_path in enumerate(hr_files):
+                hr, _ = read_image(hr_path)
+                if crop:
+                    hr = crop_to_multiple(hr, scale)
+                if kind == "hr":
+                    yield hr
+                elif lr_files:
+                    yield read_image(lr_files[i])[0]
+                else:
+                    yield downscale(hr, scale).numpy()
+
+        ds = tf.data.Dataset.from_generator(generate, output_signature=tf.TensorSpec((None, None, 3), tf.uint8))
+        if self.caches_dir is None:
+            return ds.cache()
+        # The cache name identifies the exact file list and options, so folders never share a cache.
+        key = "\n".join([kind, str(scale), str(crop)] + hr_files + (lr_files or []))
+        digest = hashlib.sha1(key.encode("utf8")).hexdigest()[:12]
+        cache_file = os.path.join(self.caches_dir, f"folder_{kind}_x{scale}_{digest}.cache")
+        return cached(ds, cache_file, len(hr_files), f"{kind.upper()} images of {self.hr_dir}")
+
+    def hr_dataset(self):
+        """HR images in file order (uint8)."""
+        return self._decoded("hr")
+
+    def lr_dataset(self):
+        """LR images aligned with `hr_dataset` (read from `lr_dir` or made with `downscale`)."""
+        return self._decoded("lr")
+
+    def _pairs_for_cropping(self):
+        usable = tf.constant(self._usable_for_crop())
+        pairs = tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices(usable), super()._pairs_for_cropping()))
+        return pairs.filter(_is_usable).map(_drop_flag)
+
+
+def _is_usable(usable, pair):
+    return usable
+
+
+def _drop_flag(usable, pair):
+    return pair

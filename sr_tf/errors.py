@@ -1,0 +1,28 @@
+"""The exceptions of this package that mean "the input was wrong", as opposed to a bug.
+
+Every error a user can cause (a bad argument value, a missing or unreadable file, a dataset or weights file that
+cannot be obtained) is a `UserInputError`. Its message names the API argument, the file or the value and what
+was expected; the command lines print it as one line, `error: ...`, with exit status 2. Any other exception is a
+bug and keeps its traceback.
+"""
+
+
+class UserInputError(ValueError):
+    """Bad input: an argument value, a file or a folder that does not fit (a `ValueError`)."""
+
+
+class InputFileNotFoundError(UserInputError, FileNotFoundError):
+    """A file or folder the user named does not exist (also a `FileNotFoundError`)."""
+
+
+class ResourceUnavailableError(UserInputError, RuntimeError):
+    """Data or weights that cannot be read or downloaded here (also a `RuntimeError`), e.g. with no network."""
+
+
+def check_positive(**values):
+    """Raises a `UserInputError` naming the first argument that is not a positive integer."""
+    import numpy as np
+
+    for name, value in values.items():
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise UserInputError(f"`{name}` must be a positive integer. Received: {name}={value!r}")

@@ -1,0 +1,139 @@
+"""Super-resolution layers: pixel shuffle, (de)normalization, residual scaling and weight normalization.
+
+The original tutorial expressed pixel shuffle, (de)normalization and residual scaling as `Lambda` layers, which
+Keras 3 cannot reload in safe mode. Each of them is a tiny layer here with a `get_config`, so every model in this
+package saves as `.keras` and loads with `keras.saving.load_model(path, safe_mode=True)`. None of these layers
+owns weights except `WeightNormConv2D`, so they do not change the order-based layout of legacy `.h5` files.
+"""
+
+import keras
+import tensorflow as tf
+
+from sr_tf.errors import UserInputError, check_positive
+
+PACKAGE = "sr_tf"  # the registration package: saved files name these layers 'sr_tf>ClassName'
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class PixelShuffle(keras.layers.Layer):
+    """Sub-pixel convolution upsampling (depth to space) by an integer factor.
+
+    Rearranges a (B, H, W, C * scale**2) tensor into (B, H * scale, W * scale, C), as `tf.nn.depth_to_space`.
+
+    Args:
+        scale: upsampling factor, a positive integer.
+    """
+
+    def __init__(self, scale, **kwargs):
+        super().__init__(**kwargs)
+        check_positive(scale=scale)
+        self.scale = scale
+
+    def call(self, inputs):
+        return tf.nn.depth_to_space(inputs, self.scale)
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        h = None if h is None else h * self.scale
+        w = None if w is None else w * self.scale
+        return (b, h, w, c // (self.scale ** 2))
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Normalize(keras.layers.Layer):
+    """Maps pixel values to a network's working range: `(x - mean) / stddev`.
+
+    `mean` is a scalar or one value per channel. The tutorial's `normalize_01` is `Normalize(0, 255)`,
+    `normalize_m11` is `Normalize(127.5, 127.5)` and EDSR's normalization is `Normalize(DIV2K_RGB_MEAN, 127.5)`.
+
+    Args:
+        mean: scalar or per-channel sequence subtracted first.
+        stddev: scalar divisor.
+    """
+
+    def __init__(self, mean=0.0, stddev=1.0, **kwargs):
+        super().__init__(**kwargs)
+        if not stddev:
+            raise UserInputError(f"`stddev` must be non-zero. Received: stddev={stddev!r}")
+        self.mean = [float(m) for m in mean] if isinstance(mean, (list, tuple)) else float(mean)
+        self.stddev = float(stddev)
+
+    def call(self, inputs):
+        mean = tf.constant(self.mean, dtype=inputs.dtype)
+        return (inputs - mean) / tf.constant(self.stddev, dtype=inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "mean": self.mean, "stddev": self.stddev}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Denormalize(Normalize):
+    """Inverse of `Normalize`: `x * stddev + mean` (for example `denormalize_m11` is `Denormalize(127.5, 127.5)`)."""
+
+    def call(self, inputs):
+        mean = tf.constant(self.mean, dtype=inputs.dtype)
+        return inputs * tf.constant(self.stddev, dtype=inputs.dtype) + mean
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Scale(keras.layers.Layer):
+    """Multiplies its input by a constant (residual scaling in EDSR and WDSR).
+
+    Args:
+        factor: the constant.
+    """
+
+    def __init__(self, factor, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = float(factor)
+
+    def call(self, inputs):
+        return inputs * tf.constant(self.factor, dtype=inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class WeightNormConv2D(keras.layers.Conv2D):
+    """2D convolution with weight normalization (Salimans & Kingma, 2016) for Keras 3.
+
+    The effective kernel is `g * v / ||v||`, the norm taken over all axes but the output-channel axis; `v` is the
+    layer's `kernel` variable. `g` starts at `||v||`, so a fresh layer computes exactly what a plain `Conv2D` with
+    kernel `v` computes (the `data_init=False` behaviour of tensorflow-addons' `WeightNormalization`).
+
+    The variables are created in the order tensorflow-addons used - `g`, `kernel`, `bias` and a non-trainable
+    boolean `initialized` - so legacy `.h5` files written by the original WDSR code load by layer order.
+
+    Args:
+        filters, kernel_size, **kwargs: as for `keras.layers.Conv2D`.
+    """
+
+    def build(self, input_shape):
+        self.g = self.add_weight(name="g", shape=(self.filters,), initializer="ones", trainable=True)
+        super().build(input_shape)
+        # Keras sets `built` in the parent's build; add the flag tensorflow-addons stored next to g, kernel, bias.
+        self.initialized = self.add_weight(
+            name="initialized", shape=(), dtype="bool", initializer="zeros", trainable=False
+        )
+        self.g.assign(tf.norm(tf.reshape(self.kernel, (-1, self.filters)), axis=0))
+        self.initialized.assign(True)
+
+    def convolution_op(self, inputs, kernel):
+        kernel = tf.nn.l2_normalize(kernel, axis=[0, 1, 2]) * tf.cast(self.g, kernel.dtype)
+        return super().convolution_op(inputs, kernel)
+
+    # `Conv2D` stores only kernel and bias; the generic `Layer` store keeps every variable of this layer.
+    def save_own_variables(self, store):
+        keras.layers.Layer.save_own_variables(self, store)
+
+    def load_own_variables(self, store):
+        keras.layers.Layer.load_own_variables(self, store)

@@ -1,0 +1,51 @@
+"""PixelCNN sampling: the fast sampler equals the naive one, computes the model's logits, and checks arguments."""
+
+import keras
+import numpy as np
+import pytest
+from helpers import PIXELCNN_CASES, tiny_pixelcnn
+
+from sr_tf import sampling
+
+
+@pytest.mark.parametrize("name", PIXELCNN_CASES)
+def test_fast_sampler_equals_naive_sampler(name):
+    model, labels = tiny_pixelcnn(name)
+    for seed, temperature in [(0, 1.0), (7, 0.7)]:
+        naive = sampling.sample(model, 4, seed=seed, temperature=temperature, labels=labels, method="naive")
+        fast = sampling.sample(model, 4, seed=seed, temperature=temperature, labels=labels)
+        np.testing.assert_array_equal(fast, naive)
+        h, w, c, levels = sampling.image_geometry(model)
+        assert fast.shape == (4, h, w, c) and fast.dtype == np.uint8 and fast.max() < levels
+    assert not np.array_equal(sampling.sample(model, 4, seed=1, labels=labels), sampling.sample(model, 4, seed=2, labels=labels))
+
+
+@pytest.mark.parametrize("name", PIXELCNN_CASES)
+def test_fast_sampler_computes_the_models_logits(name):
+    model, labels = tiny_pixelcnn(name)
+    h, w, c, levels = sampling.image_geometry(model)
+    canvas = np.random.default_rng(5).integers(0, levels, (4, h, w, c)).astype("float32")
+    full = model(sampling.model_inputs(canvas, labels), training=False).numpy()
+    sampler = sampling.FastSampler(model, 4)
+    for r in range(h):
+        sampler.start_row(canvas, labels, r)
+        for col in range(w):
+            np.testing.assert_allclose(sampler.logits_at(canvas, labels, r, col).numpy(), full[:, r, col],
+                                       rtol=1e-5, atol=1e-5)
+
+
+def test_sampling_argument_errors():
+    model, _ = tiny_pixelcnn("pixelcnn-grey")
+    conditional, _ = tiny_pixelcnn("gated-rgb-conditional")
+    with pytest.raises(ValueError, match="temperature"):
+        sampling.sample(model, 2, temperature=0)
+    with pytest.raises(ValueError, match="class-conditional"):
+        sampling.sample(conditional, 2)
+    with pytest.raises(ValueError, match="labels"):
+        sampling.sample(conditional, 2, labels=[0, 5])
+    with pytest.raises(ValueError, match="method"):
+        sampling.sample(model, 2, method="quick")
+    image = keras.Input((4, 4, 1))
+    other = keras.Model(image, keras.layers.Reshape((4, 4, 1, 1))(keras.layers.Conv2D(1, 3, padding="same")(image)))
+    with pytest.raises(ValueError, match="does not support layer"):
+        sampling.FastSampler(other, 2)

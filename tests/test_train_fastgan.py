@@ -1,0 +1,127 @@
+"""FastGAN training: EMA arithmetic, grids, checkpoints, resume, FID scoring and train_fastgan.py end to end."""
+
+import math
+import os
+import re
+import warnings
+
+import keras
+import numpy as np
+import tensorflow as tf
+from helpers import FASTGAN_TINY_G, random_image, run_cli, tiny_fastgan, write_gan_folder, write_png
+from PIL import Image
+
+from sr_tf import metrics
+from sr_tf.data.gan import gan_dataset
+from sr_tf.models import fastgan
+from sr_tf.models.common import imagenet_application
+from sr_tf.train import FastGANTrainer
+from sr_tf.weights_io import save_weights
+
+
+def test_ema_update_arithmetic(tmp_path):
+    g, d = tiny_fastgan(64)
+    trainer = FastGANTrainer(g, d, str(tmp_path / "ckpt"), ema_decay=0.9)
+    ema = trainer.models["generator_ema"]
+    old = [v.numpy().copy() for v in ema.trainable_variables]
+    for v in g.trainable_variables:
+        v.assign(v + 1.0)
+    for v in g.non_trainable_variables:
+        v.assign(v * 2.0 + 3.0)
+    trainer.update_ema()
+    for avg, before, w in zip(ema.trainable_variables, old, g.trainable_variables):
+        np.testing.assert_allclose(avg.numpy(), 0.9 * before + 0.1 * w.numpy(), rtol=1e-6, atol=1e-7)
+    for avg, w in zip(ema.non_trainable_variables, g.non_trainable_variables):
+        np.testing.assert_array_equal(avg.numpy(), w.numpy())
+
+
+def _trainer(tmp_path, **kwargs):
+    keras.utils.set_random_seed(0)
+    g, d = tiny_fastgan(64)
+    return FastGANTrainer(g, d, str(tmp_path / "ckpt"), sample_every=2, **kwargs)
+
+
+def test_training_writes_grids_and_checkpoints_and_resumes_at_the_right_iteration(tmp_path, rng):
+    root = write_gan_folder(tmp_path / "images", rng, n=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds, _ = gan_dataset(str(root), 64, batch_size=2)
+    trainer = _trainer(tmp_path)
+    before = [w.numpy().copy() for w in trainer.models["generator"].trainable_variables]
+    logs = trainer.train(ds, steps=2, evaluate_every=2)
+    assert set(logs) == {"d_real", "d_recon", "d_fake", "g_loss"} and all(math.isfinite(v) for v in logs.values())
+    assert any(not np.array_equal(b, w.numpy()) for b, w in zip(before, trainer.models["generator"].trainable_variables))
+    samples = tmp_path / "ckpt" / "samples"
+    grid = np.asarray(Image.open(samples / "000002.png"))
+    assert grid.shape == (2 * 64 + 1, 4 * 64 + 3, 3)  # 8 samples, 4 per row, 1 px padding
+    rec = np.asarray(Image.open(samples / "000002-rec.png"))
+    assert rec.shape == (2 * 65 - 1, 5 * 65 - 1, 3)  # per real image: target, 3 reconstructions, quadrant
+    saved = {name: [w.numpy().copy() for w in m.weights] for name, m in trainer.models.items()}
+    d_iterations = int(trainer.optimizers["discriminator"].iterations.numpy())
+
+    resumed = _trainer(tmp_path)
+    assert int(resumed.step.numpy()) == 2
+    assert int(resumed.optimizers["discriminator"].iterations.numpy()) == d_iterations == 2
+    for name, model in resumed.models.items():
+        for a, b in zip(saved[name], model.weights):
+            np.testing.assert_array_equal(a, b.numpy())
+    resumed.train(ds, steps=3, evaluate_every=2)
+    assert int(resumed.step.numpy()) == 3 and int(resumed.optimizers["generator"].iterations.numpy()) == 3
+    assert (tmp_path / "ckpt" / "ckpt-3.index").exists()
+
+def test_trainer_score_is_fid_of_ema_samples_against_the_dataset(tmp_path, random_inception, rng):
+    trainer = _trainer(tmp_path, inception=random_inception)
+    real = tf.data.Dataset.from_tensor_slices(rng.uniform(-1, 1, (6, 64, 64, 3)).astype(np.float32)).batch(4)
+    score = trainer.evaluate(real)
+    assert math.isfinite(score) and score > 0
+    assert trainer.is_improvement(score)  # lower is better, from +inf
+
+
+def test_train_fastgan_cli_trains_resumes_generates_and_evaluates(tmp_path, rng):
+    root = write_gan_folder(tmp_path / "faces", rng, n=3)
+    ckpt, weights = str(tmp_path / "ckpt"), str(tmp_path / "weights")
+    common = ["train_fastgan.py", "train", "--path", str(root), "--im-size", "64", "--batch-size", "2",
+              "--ngf", "4", "--ndf", "4", "--nz", "8", "--decoder-width", "4", "--sample-every", "1",
+              "--checkpoint-every", "1", "--checkpoint-dir", ckpt, "--weights-dir", weights]
+    result = run_cli(common + ["--iterations", "1"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "reconstruction loss l1" in result.stdout and "--recon-loss perceptual" in result.stdout
+    result = run_cli(common + ["--iterations", "2"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "at step 1" in result.stdout
+    generator_file = os.path.join(weights, "fastgan-faces-64-generator.keras")
+    for suffix in ("-generator.keras", "-generator.weights.h5", "-discriminator.weights.h5", "-samples.png"):
+        assert os.path.exists(os.path.join(weights, "fastgan-faces-64" + suffix))
+    assert sorted(os.listdir(os.path.join(ckpt, "samples"))) == ["000001-rec.png", "000001.png",
+                                                                   "000002-rec.png", "000002.png"]
+
+    out = tmp_path / "generated"
+    result = run_cli(["train_fastgan.py", "generate", "--weights", generator_file, "--n", "3", "-o", str(out)])
+    assert result.returncode == 0, result.stderr[-3000:]
+    files = sorted(os.listdir(out))
+    assert len(files) == 3 and np.asarray(Image.open(out / files[0])).shape == (64, 64, 3)
+
+    result = run_cli(["train_fastgan.py", "evaluate", "--weights", generator_file, "--path", str(root),
+                      "--inception-weights", str(tmp_path / "missing.h5")])
+    assert result.returncode == 2 and "missing.h5" in result.stderr
+    result = run_cli(["train_fastgan.py", "train", "--path", str(tmp_path / "nowhere")])
+    assert result.returncode == 2 and "nowhere" in result.stderr
+    result = run_cli(common + ["--iterations", "3", "--batch-size", "0"])
+    assert result.returncode == 2 and "--batch-size must be at least 1. Received: 0" in result.stderr
+
+
+def test_cli_evaluate_prints_fid_and_kid_with_a_local_inception_file(tmp_path, rng):
+    inception = str(tmp_path / "inception_notop.h5")
+    keras.utils.set_random_seed(0)
+    save_weights(imagenet_application(keras.applications.InceptionV3, None, metrics.INCEPTION_NOTOP_FILE, "",
+                                      include_top=False, pooling="avg", input_shape=(299, 299, 3)), inception)
+    g = fastgan.generator(64, **FASTGAN_TINY_G)
+    g.save(str(tmp_path / "g.keras"))
+    root = tmp_path / "real"
+    for i in range(3):
+        write_png(str(root / f"{i}.png"), random_image(rng, 64, 64))
+    result = run_cli(["train_fastgan.py", "evaluate", "--weights", str(tmp_path / "g.keras"), "--path", str(root),
+                      "--inception-weights", inception])
+    assert result.returncode == 0, result.stderr[-3000:]
+    match = re.search(r"FID ([-+.\de]+)\s+KID ([-+.\de]+)", result.stdout)
+    assert match and float(match.group(1)) > 0
