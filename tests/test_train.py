@@ -125,5 +125,7 @@ def test_checkpoint_of_another_architecture_is_a_clear_error(tmp_path, rng):
         endless(batch), steps=1, evaluate_every=1)
     with pytest.raises(ArchitectureMismatchError, match=str(tmp_path)):
         SrganGeneratorTrainer(srgan.generator(num_filters=8, num_res_blocks=1), str(tmp_path))
-    with pytest.raises(ArchitectureMismatchError, match="2 weights|weights"):
-        SrganGeneratorTrainer(srgan.generator(num_filters=4, num_res_blocks=2), str(tmp_path))
+    deeper = srgan.generator(num_filters=4, num_res_blocks=2)
+    saved = len(srgan.generator(num_filters=4, num_res_blocks=1).weights)
+    with pytest.raises(ArchitectureMismatchError, match=f"has {len(deeper.weights)} weights, the checkpoint {saved};"):
+        SrganGeneratorTrainer(deeper, str(tmp_path))

@@ -74,7 +74,8 @@ def test_trainer_score_is_fid_of_ema_samples_against_the_dataset(tmp_path, rando
     real = tf.data.Dataset.from_tensor_slices(rng.uniform(-1, 1, (6, 64, 64, 3)).astype(np.float32)).batch(4)
     score = trainer.evaluate(real)
     assert math.isfinite(score) and score > 0
-    assert trainer.is_improvement(score)  # lower is better, from +inf
+    trainer.best_score.assign(score)
+    assert trainer.is_improvement(score - 1.0) and not trainer.is_improvement(score + 1.0)  # lower is better
 
 
 def test_train_fastgan_cli_trains_resumes_generates_and_evaluates(tmp_path, rng):

@@ -46,7 +46,8 @@ def test_pretrain_then_gan(workdir):
 @pytest.mark.parametrize("command,weights", [("edsr", "weights/edsr-1-x2/weights.h5"),
                                              ("wdsr", "weights/wdsr-b-1-x2/weights.h5")])
 def test_edsr_wdsr_resume_and_evaluate(workdir, command, weights):
-    args = [command, "--scale", "2", "--hr-dir", "hr", "--valid-hr-dir", "valid", "--evaluate-every", "1", *TINY]
+    data = ["--scale", "2", "--hr-dir", "hr", "--valid-hr-dir", "valid", "--evaluate-every", "1"]
+    args = [command, *data, *TINY]
     train(workdir, *args, "--steps", "2")
     assert (workdir / weights).exists()
     again = train(workdir, *args, "--steps", "3")
@@ -55,7 +56,7 @@ def test_edsr_wdsr_resume_and_evaluate(workdir, command, weights):
                 "--num-res-blocks", "1", "--weights", weights, "--hr-dir", "valid")
     lines = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines() if line.split()}
     assert len(lines["model"]) == 3 and len(lines["bicubic"]) == 3
-    other = run_cli([SCRIPT, *args[:-6], "--num-filters", "8", "--num-res-blocks", "1", "--batch-size", "2",
+    other = run_cli([SCRIPT, command, *data, "--num-filters", "8", "--num-res-blocks", "1", "--batch-size", "2",
                      "--steps", "4"], cwd=str(workdir))
     assert other.returncode == 2 and "another architecture" in other.stderr
 
@@ -80,7 +81,9 @@ def test_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes(workdir):
 def test_demo_runs_offline_and_writes_its_outputs(workdir):
     result = run_cli([SCRIPT, "demo", "--steps", "2", "--evaluate-every", "1", "--num-filters", "4",
                       "--num-res-blocks", "1", "--batch-size", "2"], cwd=str(workdir))
-    assert result.returncode in (0, 1), result.stderr[-3000:]  # 1: two steps rarely beat bicubic
+    beats = "The model beats bicubic." in result.stdout
+    assert beats or "does NOT beat bicubic" in result.stdout, result.stderr[-3000:]
+    assert result.returncode == (0 if beats else 1), result.stderr[-3000:]  # the status follows the verdict
     assert "bicubic" in result.stdout and "Held-out photo chelsea.png" in result.stdout
     assert (workdir / "weights/demo/edsr-demo-x4.h5").exists()
     assert (workdir / "demo_output/chelsea_bicubic_model_original.png").exists()

@@ -1,0 +1,66 @@
+"""Files written before the package's layout changed (tests/data/before_the_move, see its README) still load:
+`.keras` models in safe mode, legacy `.h5` weights by layer order, and both agree with each other."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from sr_tf import load_weights
+from sr_tf.models import edsr, fastgan, pixelcnn, srgan, wdsr
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "before_the_move")
+
+# The architectures make.py built (the legacy .h5 files hold weights only).
+BUILDERS = {
+    "edsr": lambda: edsr.edsr(2, num_filters=8, num_res_blocks=1),
+    "wdsr": lambda: wdsr.wdsr_b(2, num_filters=8, num_res_blocks=1),
+    "srgan": lambda: srgan.generator(num_filters=8, num_res_blocks=1),
+    "pixelcnn": lambda: pixelcnn.pixelcnn((6, 6, 3), num_res_blocks=1, hidden=6, levels=4),
+    "gated": lambda: pixelcnn.gated_pixelcnn((6, 6, 1), num_layers=1, hidden=4, levels=4, num_classes=3),
+    "fastgan": lambda: fastgan.generator(64, ngf=4, nz=8),
+}
+
+
+def _inputs(name):
+    rng = np.random.default_rng(0)
+    if name in ("edsr", "wdsr", "srgan"):
+        return rng.uniform(0, 255, (1, 5, 6, 3)).astype("float32")
+    if name == "pixelcnn":
+        return rng.integers(0, 4, (2, 6, 6, 3)).astype("float32")
+    if name == "gated":
+        return [rng.integers(0, 4, (2, 6, 6, 1)).astype("float32"), np.array([0, 2], np.int32)]
+    return rng.standard_normal((2, 8)).astype("float32")
+
+
+@pytest.mark.parametrize("name", ["edsr", "wdsr", "pixelcnn", "gated", "fastgan"])
+def test_keras_files_written_before_the_move_load_in_safe_mode(name):
+    loaded = keras.saving.load_model(os.path.join(DATA, f"{name}.keras"), safe_mode=True)
+    fresh = BUILDERS[name]()
+    assert [type(a) for a in loaded.layers] == [type(b) for b in fresh.layers]  # this package's layer classes
+    fresh.set_weights(loaded.get_weights())
+    x = _inputs(name)
+    for a, b in zip(keras.tree.flatten(loaded(x, training=False)), keras.tree.flatten(fresh(x, training=False))):
+        if name != "fastgan":  # the generator's noise injection draws at every call
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-4)
+        assert a.shape == b.shape
+
+
+@pytest.mark.parametrize("name", ["edsr", "wdsr"])
+def test_legacy_h5_written_before_the_move_matches_the_keras_file_of_the_same_model(name):
+    from_keras = keras.saving.load_model(os.path.join(DATA, f"{name}.keras"), safe_mode=True)
+    from_h5 = BUILDERS[name]()
+    load_weights(from_h5, os.path.join(DATA, f"{name}_legacy.h5"))
+    x = _inputs(name)
+    np.testing.assert_allclose(from_h5(x).numpy(), from_keras(x).numpy(), rtol=1e-5, atol=1e-3)
+    from_keras_weights = from_keras.get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(from_h5.get_weights(), from_keras_weights))
+
+
+def test_legacy_srgan_h5_written_before_the_move_loads_with_keras_load_weights():
+    model = BUILDERS["srgan"]()
+    before = [w.copy() for w in model.get_weights()]
+    model.load_weights(os.path.join(DATA, "srgan_legacy.h5"))
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    assert model(_inputs("srgan")).shape == (1, 20, 24, 3)
