@@ -195,3 +195,31 @@ def run_layer_test(layer_cls, init_kwargs, input_data, expected_output_shape, ex
     assert all(v.dtype == "float32" for v in mixed.weights if v.dtype in ("float16", "float32"))
     mixed.set_weights(layer.get_weights())
     same(call(mixed), call(layer), tolerance=5e-2)
+
+
+def read_keras2_file(model, path):
+    """Loads a Keras-2 HDF5 weights file into `model` the way Keras 2's `load_weights` did, without sr_tf's reader:
+    the file's layers that hold weights are matched in order to the model's layers that hold weights, each layer's
+    weights (trainable first, then non-trainable) in the order of its `weight_names`, shapes checked.
+
+    Returns the number of layers loaded.
+    """
+    import h5py
+
+    def names(attrs, key):
+        values = list(attrs[key]) if key in attrs else [v for i in range(99) if f"{key}{i}" in attrs
+                                                          for v in attrs[f"{key}{i}"]]
+        return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+
+    with h5py.File(path, "r") as f:
+        saved = [[np.asarray(f[name][w]) for w in names(f[name].attrs, "weight_names")]
+                 for name in names(f.attrs, "layer_names")]
+    saved = [values for values in saved if values]
+    layers = [layer for layer in model.layers if layer.weights]
+    assert len(saved) == len(layers), f"{path}: {len(saved)} layers with weights, the model {len(layers)}"
+    for layer, values in zip(layers, saved):
+        variables = list(layer.trainable_weights) + list(layer.non_trainable_weights)
+        assert [tuple(v.shape) for v in variables] == [v.shape for v in values], layer.name
+        for variable, value in zip(variables, values):
+            variable.assign(value)
+    return len(layers)
