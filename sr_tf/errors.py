@@ -26,3 +26,24 @@ def check_positive(**values):
     for name, value in values.items():
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
             raise UserInputError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+
+
+class MissingExtraError(UserInputError, ImportError):
+    """An optional dependency is not installed; the message names the extra that installs it."""
+
+
+def require(module, extra):
+    """Imports an optional dependency, or raises `MissingExtraError` saying which extra of sr_tf installs it.
+
+    Args:
+        module: the module to import, e.g. 'matplotlib.pyplot'.
+        extra: the extra of sr_tf that provides it, e.g. 'plot'.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        top = module.split(".")[0]
+        raise MissingExtraError(f"{top} is not installed; it comes with sr_tf's '{extra}' extra: "
+                                f"pip install -e \".[{extra}]\" (or pip install {top}).") from None

@@ -14,7 +14,7 @@ def test_user_input_errors_are_one_line_with_flags_instead_of_api_names(capsys):
 
     assert run_command(bad, None) == EXIT_ERROR
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("error: ") and "Use another --checkpoint-dir ," in err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Use another --checkpoint-dir, or" in err
     assert run_command(lambda args: (_ for _ in ()).throw(InputFileNotFoundError("missing.h5")), None) == EXIT_ERROR
 
 

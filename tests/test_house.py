@@ -17,7 +17,7 @@ LEVELS = [
     ["models", "data"],
     ["losses"],
     ["metrics", "sampling"],
-    ["inference"],
+    ["inference", "plot"],
     ["train"],
     ["cli"],
 ]

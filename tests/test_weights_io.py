@@ -124,3 +124,28 @@ def test_bad_paths(tmp_path):
     junk.write_text("not hdf5")
     with pytest.raises(ValueError, match="junk.h5"):
         load_weights(model, str(junk))
+
+
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_models_save_and_load_the_tutorials_plain_h5_paths_themselves(name, tmp_path, rng):
+    from helpers import read_keras2_file
+
+    original = BUILDERS[name]()
+    _randomize(original, rng)
+    path = str(tmp_path / "weights" / "model.h5")
+    original.save_weights(path)  # Keras 3 alone refuses any name but *.weights.h5
+    with h5py.File(path, "r") as f:
+        assert "layer_names" in f.attrs  # the Keras-2 layout
+    x = _input(original, rng)
+    expected = original(x, training=False).numpy()
+    via_model, via_keras2 = BUILDERS[name](), BUILDERS[name]()
+    via_model.load_weights(path)
+    read_keras2_file(via_keras2, path)
+    np.testing.assert_array_equal(via_model(x, training=False).numpy(), expected)
+    np.testing.assert_array_equal(via_keras2(x, training=False).numpy(), expected)
+    with pytest.raises(ValueError, match="overwrite=False"):
+        original.save_weights(path, overwrite=False)
+    keras3 = str(tmp_path / "model.weights.h5")
+    original.save_weights(keras3)  # Keras 3's own format, unchanged
+    with h5py.File(keras3, "r") as f:
+        assert "layer_names" not in f.attrs

@@ -14,6 +14,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C: a checkpoint was saved; re-running resumes (th
 
 # Library messages name API arguments; on the command line they read as the flags that set them.
 API_TO_FLAGS = (
+    ("checkpoint_dir=,", "--checkpoint-dir,"),
     ("checkpoint_dir=", "--checkpoint-dir "),
     ("crop_to_scale=True", "--crop-to-scale"),
     ("vgg_weights=PATH", "--vgg-weights PATH"),

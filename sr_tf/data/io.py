@@ -101,6 +101,16 @@ def read_image(path):
     return _with_image(path, _decode)
 
 
+def load_image(path):
+    """Reads an image file as an RGB uint8 array (H, W, 3): the tutorial's `load_image`, with the conversion rule
+    of `read_image` (palette, 16-bit, grey and alpha images all give RGB; the alpha channel is dropped).
+
+    Raises:
+        UserInputError: naming the file when it is not a readable image.
+    """
+    return read_image(path)[0]
+
+
 def image_size(path):
     """Returns `(height, width)` of an image file after checking that it is a readable image.
 

@@ -1,11 +1,45 @@
-"""Constants and small checks shared by the model builders, and ImageNet-pretrained backbones."""
+"""What the model builders share: the `Model` class every builder returns, constants, small checks, and
+ImageNet-pretrained backbones."""
 
 import os
 
+import keras
 import numpy as np
 
+from sr_tf import weights_io
 from sr_tf.errors import (InputFileNotFoundError, ResourceUnavailableError, UserInputError,  # noqa: F401
                           check_positive)
+from sr_tf.layers import PACKAGE
+
+
+def _is_legacy_h5(filepath):
+    path = os.fspath(filepath) if isinstance(filepath, (str, os.PathLike)) else ""
+    return path.endswith(".h5") and not path.endswith(weights_io.KERAS_3_SUFFIX)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Model(keras.Model):
+    """The functional `keras.Model` every builder of this package returns, so the tutorial's calls keep working.
+
+    `model.save_weights("x.h5")` writes the Keras-2 layout the tutorial (and Keras 2) wrote, where Keras 3 accepts
+    only `*.weights.h5`, and `model.load_weights("x.h5")` reads that layout with this package's checks (the file,
+    layer and shapes named on a mismatch). `*.weights.h5` and every other path keep Keras 3's behaviour. Built
+    like any functional model, `Model(inputs, outputs, name=...)`; saved `.keras` files load in safe mode.
+    """
+
+    def save_weights(self, filepath, overwrite=True, **kwargs):
+        """Saves the weights: Keras-2 layout for a plain `.h5` path, Keras 3's format for `*.weights.h5`."""
+        if _is_legacy_h5(filepath):
+            if not overwrite and os.path.exists(filepath):
+                raise UserInputError(f"Weights file exists and overwrite=False. Received: filepath={filepath}")
+            return weights_io.save_weights(self, filepath)
+        return super().save_weights(filepath, overwrite=overwrite, **kwargs)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Loads weights: a plain `.h5` path is read in the Keras-2 layout (by layer order, shapes checked)."""
+        if _is_legacy_h5(filepath) and not skip_mismatch and not kwargs:
+            return weights_io.load_weights(self, filepath)
+        return super().load_weights(filepath, skip_mismatch=skip_mismatch, **kwargs)
 
 # Mean RGB of the DIV2K training images in the 0..255 range, used by EDSR and WDSR (as in the original code).
 DIV2K_RGB_MEAN = tuple(float(v) for v in np.array([0.4488, 0.4371, 0.4040]) * 255)
@@ -40,8 +74,8 @@ def imagenet_application(builder, weights, file_name, option, **kwargs):
         **kwargs: passed to `builder` (input_shape, include_top, pooling, ...).
 
     Raises:
-        ResourceUnavailableError: when the download fails (one line saying where to get the file and how to pass
-            it; the network error is chained, not printed).
+        ResourceUnavailableError: when the download fails: one line with the network error, where to get the
+            file and how to pass it (the network traceback is not attached).
         InputFileNotFoundError: when a local path does not exist.
     """
     url = KERAS_APPLICATIONS_URL + file_name
@@ -50,18 +84,17 @@ def imagenet_application(builder, weights, file_name, option, **kwargs):
         try:
             return builder(weights="imagenet", **kwargs)
         except Exception as e:  # noqa: BLE001 - any download failure gets the same advice
+            reason = " ".join(str(e).split())  # one line, whatever the network library wrote
             raise ResourceUnavailableError(
-                f"Could not download the ImageNet weights of {name} ({type(e).__name__}: {e}). On a machine with "
-                f"network access, download {url} and pass its local path instead ({option})."
-            ) from e
+                f"Could not download the ImageNet weights of {name} ({type(e).__name__}: {reason}). On a machine "
+                f"with network access, download {url} and pass its local path instead ({option})."
+            ) from None  # the message says all a user can act on; the network traceback is noise
     if weights is None:
         return builder(weights=None, **kwargs)
     path = os.fspath(weights)
     if not os.path.isfile(path):
         raise InputFileNotFoundError(f"{name} weights file not found: {path}. Expected 'imagenet' or the path of "
                                 f"{os.path.basename(file_name)} (from {url}).")
-    from sr_tf.weights_io import load_weights  # local import: weights_io imports no models
-
     model = builder(weights=None, **kwargs)
-    load_weights(model, path)
+    weights_io.load_weights(model, path)
     return model

@@ -1,10 +1,9 @@
 """EDSR (Lim et al., 2017) with the tutorial's layer order, for scales 2, 3, 4 and 8."""
 
-import keras
 from keras import layers
 
 from sr_tf.layers import Denormalize, Normalize, PixelShuffle, Scale
-from sr_tf.models.common import DIV2K_RGB_MEAN, check_positive, upsample_steps
+from sr_tf.models.common import DIV2K_RGB_MEAN, Model, check_positive, upsample_steps
 
 
 def _res_block(x_in, filters, scaling, name):
@@ -44,4 +43,4 @@ def edsr(scale, num_filters=64, num_res_blocks=8, res_block_scaling=None):
         x = PixelShuffle(factor, name=f"shuffle_{i + 1}")(x)
     x = layers.Conv2D(3, 3, padding="same", name="tail_conv")(x)
     x = Denormalize(DIV2K_RGB_MEAN, 127.5, name="denormalize", dtype="float32")(x)
-    return keras.Model(x_in, x, name="edsr")
+    return Model(x_in, x, name="edsr")

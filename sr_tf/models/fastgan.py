@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from sr_tf.layers import GLU, NoiseInjection, QuadrantCrop, SpectralNormConv2D, SpectralNormConv2DTranspose
 from sr_tf.errors import UserInputError
-from sr_tf.models.common import check_positive
+from sr_tf.models.common import Model, check_positive
 
 IM_SIZES = (64, 128, 256, 512, 1024)
 
@@ -151,7 +151,7 @@ def generator(im_size=256, ngf=64, nz=256):
         features[r] = x
     big = _to_image(features[im_size], 3, "to_big")
     small = _to_image(features[small_size(im_size)], 1, "to_small")
-    return keras.Model(z, [big, small], name="fastgan_generator")
+    return Model(z, [big, small], name="fastgan_generator")
 
 
 def _down_block(x, filters, name):
@@ -249,7 +249,7 @@ def discriminator(im_size=256, ndf=64, decoder_width=32):
     rec_small = simple_decoder(feat_small, rec, "decoder_small", decoder_width)
     quadrant = QuadrantCrop(name="part_crop")([features[16], part_in])
     rec_part = simple_decoder(quadrant, rec, "decoder_part", decoder_width)
-    return keras.Model([big_in, small_in, part_in], [logits, rec_big, rec_small, rec_part],
+    return Model([big_in, small_in, part_in], [logits, rec_big, rec_small, rec_part],
                        name="fastgan_discriminator")
 
 

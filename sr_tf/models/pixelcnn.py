@@ -9,6 +9,7 @@ import keras
 
 from sr_tf.errors import UserInputError
 from sr_tf.layers import MaskedConv2D
+from sr_tf.models.common import Model
 
 
 def _check_common(input_shape, levels, hidden):
@@ -76,7 +77,7 @@ def pixelcnn(input_shape=(28, 28, 1), num_res_blocks=15, hidden=128, levels=256,
     for i in range(num_res_blocks):
         x = _residual_block(x, hidden, channels, batchnorm, name=f"block{i + 1}")
     logits = _logits_head(x, input_shape, hidden, levels, name="head")
-    return keras.Model(image, logits, name="pixelcnn")
+    return Model(image, logits, name="pixelcnn")
 
 
 def _gate(tanh_part, sigmoid_part, name):
@@ -144,4 +145,4 @@ def gated_pixelcnn(input_shape=(28, 28, 1), num_layers=7, hidden=64, levels=256,
         h_out = MaskedConv2D("B", hidden, 1, color_groups=channels, name=f"{name}_h_residual")(h_out)
         h = keras.layers.Add(name=f"{name}_h_add")([h, h_out])
     logits = _logits_head(h, input_shape, hidden, levels, name="head")
-    return keras.Model(inputs if label is not None else image, logits, name="gated_pixelcnn")
+    return Model(inputs if label is not None else image, logits, name="gated_pixelcnn")

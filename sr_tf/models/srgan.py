@@ -9,7 +9,7 @@ from keras import layers
 
 from sr_tf.layers import Denormalize, Normalize, PixelShuffle
 from sr_tf.errors import UserInputError
-from sr_tf.models.common import check_positive, imagenet_application
+from sr_tf.models.common import Model, check_positive, imagenet_application
 
 LR_SIZE = 24
 HR_SIZE = 96
@@ -58,7 +58,7 @@ def generator(num_filters=64, num_res_blocks=16):
     x = _upsample(x, num_filters * 4, name="up2")
     x = layers.Conv2D(3, kernel_size=9, padding="same", activation="tanh", name="tail_conv")(x)
     x = Denormalize(127.5, 127.5, name="denormalize_m11", dtype="float32")(x)
-    return keras.Model(x_in, x, name="srresnet")
+    return Model(x_in, x, name="srresnet")
 
 
 sr_resnet = generator
@@ -95,7 +95,7 @@ def discriminator(num_filters=64, hr_size=HR_SIZE):
     x = layers.Dense(1024, name="fc1")(x)
     x = layers.LeakyReLU(negative_slope=0.2, name="fc1_lrelu")(x)
     x = layers.Dense(1, activation="sigmoid", name="fc2", dtype="float32")(x)
-    return keras.Model(x_in, x, name="srgan_discriminator")
+    return Model(x_in, x, name="srgan_discriminator")
 
 
 def _vgg(output_layer, weights):

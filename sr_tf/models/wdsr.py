@@ -1,10 +1,9 @@
 """WDSR-A and WDSR-B (Yu et al., 2018) with weight-normalised convolutions implemented for Keras 3."""
 
-import keras
 from keras import layers
 
 from sr_tf.layers import Denormalize, Normalize, PixelShuffle, Scale, WeightNormConv2D
-from sr_tf.models.common import DIV2K_RGB_MEAN, check_positive, check_scale
+from sr_tf.models.common import DIV2K_RGB_MEAN, Model, check_positive, check_scale
 
 
 def _conv(filters, kernel_size, name, activation=None):
@@ -52,7 +51,7 @@ def wdsr(scale, num_filters, num_res_blocks, res_block_expansion, res_block_scal
     s = PixelShuffle(scale, name="skip_shuffle")(s)
     x = layers.Add(name="add")([m, s])
     x = Denormalize(DIV2K_RGB_MEAN, 127.5, name="denormalize", dtype="float32")(x)
-    return keras.Model(x_in, x, name="wdsr")
+    return Model(x_in, x, name="wdsr")
 
 
 def wdsr_a(scale, num_filters=32, num_res_blocks=8, res_block_expansion=4, res_block_scaling=None):

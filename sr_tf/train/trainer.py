@@ -220,8 +220,12 @@ class Trainer:
         return self._writer
 
     def evaluate(self, dataset):
-        """Scores the current models on `dataset` (see `score`) and returns a float."""
-        return float(self.score(dataset))
+        """Scores the current models on `dataset` (see `score`; PSNR for super-resolution).
+
+        Returns a scalar float64 tensor, as the tutorial's `evaluate` did (its code prints `psnr.numpy()`);
+        `float(...)` of it is the number.
+        """
+        return tf.constant(float(self.score(dataset)), tf.float64)
 
     def train(self, train_dataset, valid_dataset=None, steps=1000, evaluate_every=1000, save_best_only=False):
         """Trains until `steps` steps in total, resuming from the restored step.
@@ -281,7 +285,7 @@ class Trainer:
     def _evaluate_and_save(self, valid_dataset, save_best_only, step):
         improved = False
         if valid_dataset is not None:
-            score = self.evaluate(valid_dataset)
+            score = float(self.evaluate(valid_dataset))
             improved = self.is_improvement(score)
             self._write_scalars({f"valid_{self.score_name}": score}, step)
             self._write_images(valid_dataset, step)
