@@ -53,8 +53,12 @@ def resolve_single(model, lr, tile=None, tile_pad=16):
         raise UserInputError(f"`lr` must be one (H, W, C) image. Received shape: {lr.shape}")
     if tile is None:
         return resolve(model, lr[None])[0].numpy()
-    if tile < 1 or tile_pad < 0:
-        raise UserInputError(f"`tile` must be >= 1 and `tile_pad` >= 0. Received: tile={tile}, tile_pad={tile_pad}")
+    def is_int(value):
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+    if not (is_int(tile) and tile >= 1 and is_int(tile_pad) and tile_pad >= 0):
+        raise UserInputError(f"`tile` must be an integer >= 1 and `tile_pad` an integer >= 0. Received: tile={tile!r}, "
+                             f"tile_pad={tile_pad!r}")
     height, width = lr.shape[:2]
     output, scale = None, None
     for y0, y1, py0, py1 in _tiles(height, tile, tile_pad):

@@ -12,11 +12,11 @@ Keras 3 still reads this layout with `model.load_weights`, but refuses to write 
 
 import os
 import re
-import tempfile
 
 import h5py
 import numpy as np
 
+from sr_tf.atomic import atomic_write
 from sr_tf.errors import InputFileNotFoundError, UserInputError
 
 KERAS_3_SUFFIX = ".weights.h5"
@@ -57,32 +57,35 @@ def _read_attribute(group, name):
     return [v.decode("utf8") if hasattr(v, "decode") else str(v) for v in values]
 
 
-def _atomic_path(path, suffix=KERAS_3_SUFFIX):
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
-    os.close(fd)
-    return tmp
+def load_keras_model(path):
+    """Loads a whole model from a `.keras` file in safe mode; every way the file can be wrong is one line.
 
+    Raises:
+        InputFileNotFoundError: the file does not exist.
+        UserInputError: naming the file and what is wrong with it: not a `.keras` archive (or cut short), a
+            `Lambda` layer (arbitrary code, which safe mode refuses), or a model Keras cannot rebuild.
+    """
+    import zipfile
 
-def _replace_atomically(path, write, suffix=KERAS_3_SUFFIX):
-    """Calls `write(tmp)` for a temporary file next to `path`, then renames it to `path` (removed on failure), so
-    readers see the old file or the new one, never part of one."""
-    tmp = _atomic_path(path, suffix)
+    import keras
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise InputFileNotFoundError(f"Model file not found: {path}")
+    if not path.endswith(".keras"):
+        raise UserInputError(f"Expected a .keras model file (it holds the architecture). Received: {path}")
+    if not zipfile.is_zipfile(path):
+        raise UserInputError(f"{path} is not a .keras archive (it is cut short or in another format).")
     try:
-        write(tmp)
-        mode = 0o666 & ~_umask()
-        os.chmod(tmp, mode)  # mkstemp creates 0600; give the file the permissions a plain open() would
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as e:  # noqa: BLE001 - Keras reports bad files with many exception types
+        reason = " ".join(str(e).split())
+        if "lambda" in reason.lower() and "safe_mode" in reason:
+            raise UserInputError(f"{path} contains a Lambda layer (arbitrary Python code), which safe mode does not "
+                                 "load. Rebuild the model without Lambda layers, or load it yourself with "
+                                 "safe_mode=False if you trust its source.") from None
+        raise UserInputError(f"{path} could not be loaded as a Keras model ({type(e).__name__}: "
+                             f"{reason[:300]}).") from None
 
 
 def save_model(model, path):
@@ -94,7 +97,7 @@ def save_model(model, path):
     path = os.fspath(path)
     if not path.endswith(".keras"):
         raise UserInputError(f"A whole model is saved as '.keras'. Received: {path}")
-    _replace_atomically(path, model.save, suffix=".keras")
+    atomic_write(path, model.save)
 
 
 def save_weights(model, path):
@@ -116,9 +119,9 @@ def save_weights(model, path):
     if not path.endswith(".h5"):
         raise UserInputError(f"Weights path must end in '.weights.h5' (Keras 3) or '.h5' (legacy). Received: {path}")
     if path.endswith(KERAS_3_SUFFIX):
-        _replace_atomically(path, lambda tmp: model.save_weights(tmp, overwrite=True))
+        atomic_write(path, lambda tmp: model.save_weights(tmp, overwrite=True))
     else:
-        _replace_atomically(path, lambda tmp: _save_legacy(model, tmp))
+        atomic_write(path, lambda tmp: _save_legacy(model, tmp))
 
 
 def _save_legacy(model, path):
@@ -237,7 +240,12 @@ def _keras3_entries(model):
 
 def _check_keras3(model, path):
     """Compares a `.weights.h5` file's per-layer variable shapes with the model before Keras loads it."""
-    with h5py.File(path, "r") as f:
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise UserInputError(f"{path} is not a readable HDF5 weights file (cut short or another format: {e}).") \
+            from None
+    with f:
         if "layers" not in f:
             return  # not a functional model's file: let Keras report whatever it finds
         checked = 0

@@ -108,7 +108,7 @@ def test_train_fastgan_cli_trains_resumes_generates_and_evaluates(tmp_path, rng)
     result = run_cli(["train_fastgan.py", "train", "--path", str(tmp_path / "nowhere")])
     assert result.returncode == 2 and "nowhere" in result.stderr
     result = run_cli(common + ["--iterations", "3", "--batch-size", "0"])
-    assert result.returncode == 2 and "--batch-size must be at least 1. Received: 0" in result.stderr
+    assert result.returncode == 2 and "argument --batch-size: must be at least 1. Received: 0" in result.stderr
 
 
 def test_cli_evaluate_prints_fid_and_kid_with_a_local_inception_file(tmp_path, rng):

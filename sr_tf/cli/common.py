@@ -1,13 +1,13 @@
 """What the command lines share: exit statuses, the error handling around a subcommand, the mapping from the
 library's argument names to command-line flags, option defaults, and loading saved models."""
 
+import argparse
 import dataclasses
 import os
 import sys
 
-import keras
-
 from sr_tf.errors import InputFileNotFoundError, UserInputError
+from sr_tf.weights_io import load_keras_model
 
 EXIT_ERROR = 2  # bad input: a message naming the file or value, no traceback
 EXIT_INTERRUPTED = 130  # Ctrl-C: a checkpoint was saved; re-running resumes (the shell's status for SIGINT)
@@ -39,14 +39,38 @@ def as_command_line(message):
 def run_command(command, args):
     """Runs `command(args)` and returns its exit status.
 
-    A `UserInputError` (bad input: its message names the file, the value and what was expected) is printed as
-    one line, `error: ...`, and gives EXIT_ERROR; any other exception is a bug and raises with its traceback.
+    A `UserInputError` (bad input: its message names the file, the value and what was expected), or a bad image
+    file met inside a tf.data pipeline, is printed as one line, `error: ...`, and gives EXIT_ERROR; Ctrl-C before
+    or after the training loop gives EXIT_INTERRUPTED; any other exception is a bug and raises with its
+    traceback.
     """
     try:
         return command(args)
     except UserInputError as e:
         print(f"error: {as_command_line(str(e))}", file=sys.stderr)
         return EXIT_ERROR
+    except KeyboardInterrupt:  # Ctrl-C outside the training loop (which saves and returns on its own)
+        print("\nInterrupted; nothing was written that a re-run would not write again.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as e:  # noqa: BLE001 - a file that fails inside a tf.data pipeline arrives wrapped
+        message = _wrapped_input_error(e)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _wrapped_input_error(error):
+    """The one-line message of a bad file that failed inside a tf.data pipeline (TensorFlow wraps the Python error
+    raised in the pipeline's reader into an OpError whose text carries it), or None for anything else."""
+    import re
+
+    import tensorflow as tf
+
+    if not isinstance(error, tf.errors.OpError):
+        return None
+    match = re.search(r"(Cannot read image [^\n]*?)(?:\s*\[\[|\n|$)", str(error))
+    return match.group(1).strip() if match else None
 
 
 def load_keras_file(path, what, written_as):
@@ -61,7 +85,7 @@ def load_keras_file(path, what, written_as):
         raise InputFileNotFoundError(f"{what} file not found: {path} (train writes {written_as}).")
     if not path.endswith(".keras"):
         raise UserInputError(f"Expected a .keras {what.lower()} file (it holds the architecture). Received: {path}")
-    return keras.saving.load_model(path, safe_mode=True)
+    return load_keras_model(path)
 
 
 def fill_unset(args, defaults):
@@ -77,8 +101,45 @@ def fill_unset(args, defaults):
     return ", ".join(chosen)
 
 
-def positive(name, value, allow_zero=False):
-    """Raises a `UserInputError` naming `--name` unless `value` is >= 1 (>= 0 with `allow_zero`)."""
-    if value < (0 if allow_zero else 1):
-        bound = "0 (never) or more" if allow_zero else "at least 1"
-        raise UserInputError(f"--{name.replace('_', '-')} must be {bound}. Received: {value}")
+def _number(kind, text):
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}. "
+                                          f"Received: {text!r}") from None
+
+
+def int_range(low, high=None):
+    """An argparse `type=` for integers in low..high (high None: no upper bound); errors name the value."""
+    def parse(text):
+        value = _number(int, text)
+        if value < low or (high is not None and value > high):
+            allowed = f"at least {low}" if high is None else f"in {low}..{high}"
+            raise argparse.ArgumentTypeError(f"must be {allowed}. Received: {value}")
+        return value
+
+    parse.__name__ = "int"
+    return parse
+
+
+positive_int = int_range(1)
+nonnegative_int = int_range(0)
+
+
+def float_range(low, high=None, low_open=True, high_open=True):
+    """An argparse `type=` for numbers in (low, high) (bounds open by default; None: unbounded above)."""
+    def parse(text):
+        value = _number(float, text)
+        below = value <= low if low_open else value < low
+        above = high is not None and (value >= high if high_open else value > high)
+        if below or above or value != value:
+            allowed = f"{'>' if low_open else '>='} {low}" + ("" if high is None else
+                                                            f" and {'<' if high_open else '<='} {high}")
+            raise argparse.ArgumentTypeError(f"must be {allowed}. Received: {text}")
+        return value
+
+    parse.__name__ = "float"
+    return parse
+
+
+positive_float = float_range(0.0)

@@ -5,7 +5,8 @@ import os
 
 import keras
 
-from sr_tf.cli.common import EXIT_INTERRUPTED, fill_unset, load_keras_file, positive, run_command
+from sr_tf.cli.common import (EXIT_INTERRUPTED, fill_unset, float_range, int_range, load_keras_file, nonnegative_int,
+                              positive_int, run_command)
 from sr_tf.config import FASTGAN, FASTGAN_DEMO
 from sr_tf.data.gan import decode_resized, gan_dataset
 from sr_tf.data.io import SAMPLES_DIR, image_grid, readable_images, save_image
@@ -24,12 +25,14 @@ def resolve_defaults(args):
     """Fills unset options: the official ones with --path, the smoke demo's without (printed)."""
     demo = args.path is None
     chosen = fill_unset(args, FASTGAN_DEMO if demo else FASTGAN)
-    for key in ("batch_size", "steps", "evaluate_every"):
-        positive(key, getattr(args, key))
-    positive("sample_every", args.sample_every, allow_zero=True)
     if demo:
         args.path = SAMPLES_DIR
         print(f"No --path: smoke demo on the 4 bundled photos in {SAMPLES_DIR} with {chosen}")
+
+
+def name_of_data(args):
+    """The training images as the checkpoint folder records them: the bundled samples or a folder's path."""
+    return "bundled samples" if os.path.abspath(args.path) == SAMPLES_DIR else os.path.abspath(args.path)
 
 
 def run_name(args):
@@ -58,7 +61,7 @@ def run_train(args):
     trainer = FastGANTrainer(generator, discriminator, checkpoint_dir, policy=args.policy,
                              recon_loss=args.recon_loss, perceptual_weights=args.perceptual_weights,
                              ema_decay=args.ema_decay, sample_every=args.sample_every, inception=inception,
-                             seed=args.seed)
+                             seed=args.seed, data={"images": name_of_data(args), "im_size": args.im_size})
     valid = gan_dataset(files, args.im_size, batch_size=32, shuffle=False, flip=False, repeat=False)[0] \
         if args.fid else None
     trainer.train(dataset, valid, steps=args.steps, evaluate_every=args.evaluate_every)
@@ -141,21 +144,22 @@ def parser():
 
 
     option("im_size", help="image side", choices=fastgan.IM_SIZES)
-    option("batch_size", help="images per iteration")
-    option("steps", "--iterations", help="total iterations")
-    option("ngf", help="generator width")
-    option("ndf", help="discriminator width")
-    option("nz", help="noise length")
-    option("decoder_width", help="width of the discriminator's decoders")
+    option("batch_size", type=positive_int, help="images per iteration")
+    option("steps", "--iterations", type=positive_int, help="total iterations")
+    option("ngf", type=positive_int, help="generator width")
+    option("ndf", type=positive_int, help="discriminator width")
+    option("nz", type=positive_int, help="noise length")
+    option("decoder_width", type=positive_int, help="width of the discriminator's decoders")
     option("policy", type=str, help="DiffAugment: subset of color,translation,cutout")
     option("recon_loss", type=str, choices=RECON_LOSSES,
            help="decoders' reconstruction loss; 'perceptual' (the paper's, VGG16 features) needs ImageNet VGG16 "
                 "weights, downloaded or from --perceptual-weights ('l1' works offline)")
     p.add_argument("--perceptual-weights", help="local vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 for "
                                                 "--recon-loss perceptual")
-    option("ema_decay", type=float, help="generator EMA decay")
-    option("sample_every", help="iterations between sample grids, 0: never")
-    option("evaluate_every", "--checkpoint-every", help="iterations between checkpoints (and FID with --fid)")
+    option("ema_decay", type=float_range(0.0, 1.0, low_open=False), help="generator EMA decay, 0 <= d < 1")
+    option("sample_every", type=nonnegative_int, help="iterations between sample grids, 0: never")
+    option("evaluate_every", "--checkpoint-every", type=positive_int,
+           help="iterations between checkpoints (and FID with --fid)")
     p.add_argument("--checkpoint-dir", help="default: .ckpt/fastgan-<folder>-<im-size>")
     p.add_argument("--cache-dir", help="folder for the tf.data cache of the resized images (default: memory)")
     p.add_argument("--fid", action="store_true", help="FID against the training images at every checkpoint; "
@@ -168,14 +172,14 @@ def parser():
     default_weights = os.path.join(WEIGHTS_DIR, "fastgan-samples-64-generator.keras")
     p = sub.add_parser("generate", help="write images of a trained (EMA) generator")
     p.add_argument("--weights", default=default_weights, help="a -generator.keras file written by train")
-    p.add_argument("--n", type=int, default=16)
+    p.add_argument("--n", type=positive_int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", default="generated", help="output folder")
 
     p = sub.add_parser("evaluate", help="FID and KID of a trained generator against a folder of images")
     p.add_argument("--weights", default=default_weights, help="a -generator.keras file written by train")
     p.add_argument("--path", required=True, help="folder of real images")
-    p.add_argument("--n", type=int, help="generated images (default: as many as real ones)")
+    p.add_argument("--n", type=int_range(2), help="generated images (default: as many as real ones)")
     p.add_argument("--inception-weights", default="imagenet",
                    help="'imagenet' (download) or a local inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5")
     p.add_argument("--seed", type=int, default=0)

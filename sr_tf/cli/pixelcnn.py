@@ -8,7 +8,8 @@ import keras
 import numpy as np
 
 from sr_tf import sampling
-from sr_tf.cli.common import EXIT_INTERRUPTED, fill_unset, load_keras_file, run_command
+from sr_tf.cli.common import (EXIT_INTERRUPTED, fill_unset, int_range, load_keras_file, nonnegative_int,
+                              positive_float, positive_int, run_command)
 from sr_tf.config import GATED_PIXELCNN_DEFAULTS, PIXELCNN_DEFAULTS, PIXELCNN_LEARNING_RATE
 from sr_tf.data.io import image_grid, save_image
 from sr_tf.data.pixelcnn import levels_to_uint8, load_digits, load_folder, load_mnist, pixelcnn_dataset, quantize
@@ -88,7 +89,10 @@ def run_train(args):
     checkpoint_dir = os.path.join(".ckpt", name) if args.checkpoint_dir is None else args.checkpoint_dir
     print(f"{model.name}: {model.count_params():,} parameters; {len(splits.train[0])} training images "
           f"{splits.train[0].shape[1:]}, {args.levels} levels; checkpoints in {checkpoint_dir}")
-    trainer = PixelCNNTrainer(model, checkpoint_dir, learning_rate=args.learning_rate)
+    data = {"dataset": args.dataset, "levels": args.levels}
+    if args.dataset == "folder":
+        data.update(path=os.path.abspath(args.data_dir), image_size=args.image_size, channels=args.channels)
+    trainer = PixelCNNTrainer(model, checkpoint_dir, learning_rate=args.learning_rate, data=data)
     train_ds = _dataset(splits.train, args, labelled, batch_size=args.batch_size, seed=args.seed)
     valid_ds = _dataset(splits.valid, args, labelled, batch_size=256, shuffle=False, repeat_count=1)
     trainer.train(train_ds, valid_ds, steps=args.steps, evaluate_every=args.evaluate_every)
@@ -155,7 +159,7 @@ def _add_data_args(p):
                    help="mnist: tensorflow-datasets (downloaded once); digits: bundled 8x8 digits (offline); "
                         "folder: your images (--data-dir)")
     p.add_argument("--data-dir", help="tensorflow-datasets folder for mnist; the image folder for folder")
-    p.add_argument("--image-size", type=int, default=28, help="side the folder's images are resized to")
+    p.add_argument("--image-size", type=int_range(2), default=28, help="side the folder's images are resized to")
     p.add_argument("--channels", type=int, choices=[1, 3], default=1, help="1: grey, 3: RGB (folder)")
 
 
@@ -173,17 +177,18 @@ def parser():
 
     p = sub.add_parser("train", help="train a PixelCNN; re-running resumes")
     _add_data_args(p)
-    p.add_argument("--levels", type=int, default=256, help="values per channel (256: 8-bit; 2: binarized)")
+    p.add_argument("--levels", type=int_range(2, 256), default=256,
+                   help="values per channel, 2..256 (256: 8-bit; 2: binarized)")
     p.add_argument("--model", choices=["pixelcnn", "gated"], default="pixelcnn")
-    p.add_argument("--num-res-blocks", type=int,
+    p.add_argument("--num-res-blocks", type=positive_int,
                    help="residual blocks (pixelcnn) or gated layers (gated); " + _per_dataset("num_res_blocks"))
-    p.add_argument("--hidden", type=int, help="h: channels (pixelcnn's residual stream has 2h); " + _per_dataset("hidden"))
+    p.add_argument("--hidden", type=positive_int, help="h: channels (pixelcnn's residual stream has 2h); " + _per_dataset("hidden"))
     p.add_argument("--no-batchnorm", action="store_true", help="pixelcnn without BatchNormalization")
     p.add_argument("--conditional", action="store_true", help="class-conditional gated model (needs labels)")
-    p.add_argument("--steps", type=int, help=_per_dataset("steps"))
-    p.add_argument("--batch-size", type=int, help=_per_dataset("batch_size"))
-    p.add_argument("--evaluate-every", type=int, help=_per_dataset("evaluate_every"))
-    p.add_argument("--learning-rate", type=float, default=PIXELCNN_LEARNING_RATE, help="Adam's (default %(default)s)")
+    p.add_argument("--steps", type=positive_int, help=_per_dataset("steps"))
+    p.add_argument("--batch-size", type=positive_int, help=_per_dataset("batch_size"))
+    p.add_argument("--evaluate-every", type=positive_int, help=_per_dataset("evaluate_every"))
+    p.add_argument("--learning-rate", type=positive_float, default=PIXELCNN_LEARNING_RATE, help="Adam's (default %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-dir", help="default: .ckpt/<model>-<dataset>-<levels>")
     p.add_argument("--weights-dir", default=WEIGHTS_DIR)
@@ -194,10 +199,10 @@ def parser():
 
     p = sub.add_parser("sample", help="write a PNG grid of samples")
     p.add_argument("--weights", required=True, help="a .keras file written by train")
-    p.add_argument("--n", type=int, default=16)
+    p.add_argument("--n", type=positive_int, default=16)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--label", type=int, help="class label for a conditional model")
+    p.add_argument("--temperature", type=positive_float, default=1.0)
+    p.add_argument("--label", type=nonnegative_int, help="class label for a conditional model")
     p.add_argument("--method", choices=["fast", "naive"], default="fast")
     p.add_argument("-o", "--output", help="PNG path (default: next to the weights)")
     return root

@@ -2,18 +2,25 @@
 
     python -m sr_tf.resolve --model edsr --weights weights/edsr-16-x4/weights.h5 photo.jpg photos/ -o out/
 
-Each input file is written to OUT_DIR as PNG (folders keep their relative layout). Alpha channels are kept:
-the colour is super-resolved by the model and the alpha channel upscaled bicubically. A file that cannot be
-read or processed is reported and skipped; the exit status is 1 if any file failed.
+Each input file is written to OUT_DIR as PNG; files of a folder keep their layout below it. Outputs never collide:
+inputs that would share an output name keep their folders relative to the inputs' common parent (and, if still
+equal, their extension: photo_jpg.png). An existing output is kept unless --overwrite is given, and an output that
+would replace an input is refused. Alpha channels are kept: the colour is super-resolved by the model and the
+alpha channel upscaled bicubically. A file that cannot be read or processed is reported and skipped; the exit
+status is 1 if any file failed, 2 for bad arguments.
 
 (Run this module with `python -m`; `sr_tf.resolve` itself, as imported from the package, is the function.)
 """
 
 import argparse
+import collections
 import os
 import sys
 
 import numpy as np
+
+from sr_tf.cli.common import nonnegative_int, positive_int, run_command
+from sr_tf.errors import UserInputError
 
 
 def _parse_args(argv):
@@ -22,71 +29,114 @@ def _parse_args(argv):
     parser.add_argument("-o", "--output-dir", required=True, metavar="OUT_DIR")
     parser.add_argument("--model", required=True, choices=["srgan", "edsr", "wdsr"])
     parser.add_argument("--weights", required=True, help="weights file (.h5, .weights.h5) or a whole .keras model")
-    parser.add_argument("--scale", type=int, default=None, help="upscaling factor (default 4)")
-    parser.add_argument("--num-filters", type=int, default=None)
-    parser.add_argument("--num-res-blocks", type=int, default=None,
+    parser.add_argument("--scale", type=int, choices=[2, 3, 4, 8], default=None, help="upscaling factor (default 4)")
+    parser.add_argument("--num-filters", type=positive_int, default=None)
+    parser.add_argument("--num-res-blocks", type=positive_int, default=None,
                         help="residual blocks (default: the tutorial's published weights: 16, or 32 for wdsr)")
     parser.add_argument("--wdsr-type", choices=["a", "b"], default="b")
-    parser.add_argument("--tile", type=int, default=None, help="tile size in LR pixels (bounds memory)")
-    parser.add_argument("--tile-pad", type=int, default=16, help="context pixels around each tile")
+    parser.add_argument("--tile", type=positive_int, default=None, help="tile size in LR pixels (bounds memory)")
+    parser.add_argument("--tile-pad", type=nonnegative_int, default=16, help="context pixels around each tile")
+    parser.add_argument("--overwrite", action="store_true", help="replace output files that exist already")
     return parser.parse_args(argv)
 
 
-def _collect(inputs):
+def collect(inputs):
+    """(jobs, errors): jobs are (input path, output path relative to OUT_DIR, as PNG), never two alike."""
     from sr_tf.data.io import SR_EXTENSIONS, list_images
 
-    jobs, errors = [], []
+    found, errors = [], []  # (path, name relative to its input, the input's parent)
     for item in inputs:
         if os.path.isdir(item):
             try:
-                jobs.extend((p, os.path.relpath(p, item)) for p in list_images(item, SR_EXTENSIONS))
+                found.extend((p, os.path.relpath(p, item), os.path.abspath(item)) for p in
+                             list_images(item, SR_EXTENSIONS))
             except ValueError as e:
                 errors.append(str(e))
         elif os.path.exists(item):
-            jobs.append((item, os.path.basename(item)))
+            found.append((item, os.path.basename(item), os.path.dirname(os.path.abspath(item))))
         else:
             errors.append(f"Input not found: {item}")
-    return jobs, errors
+    if not found:
+        return [], errors
+    common = os.path.commonpath([root for _, _, root in found])
+
+    def png(relative):
+        return os.path.splitext(relative)[0] + ".png"
+
+    names = [png(relative) for _, relative, _ in found]
+    for attempt in ("folders", "extension"):
+        counts = collections.Counter(names)
+        for i, (path, relative, root) in enumerate(found):
+            if counts[names[i]] > 1:
+                if attempt == "folders":
+                    names[i] = png(os.path.relpath(os.path.abspath(path), common))
+                else:
+                    stem, ext = os.path.splitext(names[i][:-4] + os.path.splitext(path)[1])
+                    names[i] = f"{stem}_{ext[1:].lower()}.png"
+    clashes = [name for name, n in collections.Counter(names).items() if n > 1]
+    if clashes:
+        raise UserInputError(f"Several inputs would be written to {clashes[0]}; rename them or resolve them apart.")
+    return [(path, name) for (path, _, _), name in zip(found, names)], errors
 
 
-def main(argv=None):
-    """Entry point of `python -m sr_tf.resolve`; returns the exit status."""
-    args = _parse_args(argv)
-    import keras
+def _refuse_overwriting_inputs(jobs, output_dir):
+    inputs = {os.path.realpath(path) for path, _ in jobs}
+    for path, name in jobs:
+        destination = os.path.realpath(os.path.join(output_dir, name))
+        if destination in inputs:
+            raise UserInputError(f"Output {os.path.join(output_dir, name)} would replace the input {destination}; "
+                                 "choose another -o/--output-dir.")
+
+
+def _write(image, alpha, destination):
     from PIL import Image
+
+    from sr_tf.atomic import atomic_write
+
+    picture = Image.fromarray(image)
+    if alpha is not None:
+        alpha_up = Image.fromarray(alpha).resize(picture.size, Image.BICUBIC)
+        picture = Image.fromarray(np.dstack([image, np.asarray(alpha_up)]), "RGBA")
+    atomic_write(destination, lambda tmp: picture.save(tmp, format="PNG"))
+
+
+def run(args):
+    """Super-resolves every input; returns 0, or 1 when some file failed or was kept."""
+    import keras
 
     from sr_tf.data.io import read_image
     from sr_tf.inference import resolve_single
+    from sr_tf.models import load_sr_model
 
-    jobs, errors = _collect(args.inputs)
+    jobs, errors = collect(args.inputs)
     for message in errors:
         print(f"error: {message}", file=sys.stderr)
     if not jobs:
         return 1
-    from sr_tf.models import load_sr_model
-
+    _refuse_overwriting_inputs(jobs, args.output_dir)
     model = load_sr_model(args.model, args.weights, scale=args.scale, num_filters=args.num_filters,
                           num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)
     progress = keras.utils.Progbar(len(jobs), unit_name="image")
-    failed = len(errors)
-    for path, relative in jobs:
+    written = 0
+    for path, name in jobs:
+        destination = os.path.join(args.output_dir, name)
         try:
+            if os.path.exists(destination) and not args.overwrite:
+                raise UserInputError(f"{destination} exists; pass --overwrite to replace it")
             rgb, alpha = read_image(path)
-            sr = resolve_single(model, rgb, tile=args.tile, tile_pad=args.tile_pad)
-            image = Image.fromarray(sr)
-            if alpha is not None:
-                alpha_up = Image.fromarray(alpha).resize(image.size, Image.BICUBIC)
-                image = Image.fromarray(np.dstack([sr, np.asarray(alpha_up)]), "RGBA")
-            destination = os.path.join(args.output_dir, os.path.splitext(relative)[0] + ".png")
-            os.makedirs(os.path.dirname(destination) or ".", exist_ok=True)
-            image.save(destination)
+            _write(resolve_single(model, rgb, tile=args.tile, tile_pad=args.tile_pad), alpha, destination)
+            written += 1
         except Exception as e:  # noqa: BLE001 - report and go on with the batch
-            failed += 1
             print(f"\nerror: {path}: {e}", file=sys.stderr)
         progress.add(1)
-    print(f"{len(jobs) - (failed - len(errors))} of {len(jobs)} images written to {args.output_dir}"
-          + (f"; {failed} failed" if failed else ""))
+    failed = len(jobs) - written + len(errors)
+    print(f"{written} of {len(jobs)} images written to {args.output_dir}" + (f"; {failed} failed" if failed else ""))
     return 1 if failed else 0
+
+
+def main(argv=None):
+    """Entry point of `python -m sr_tf.resolve`; returns the exit status."""
+    return run_command(run, _parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sr_tf.cli.common import EXIT_INTERRUPTED, run_command
+from sr_tf.cli.common import EXIT_INTERRUPTED, int_range, positive_float, positive_int, run_command
 from sr_tf.config import SR_DEMO, SR_RECIPES
 from sr_tf.data import DIV2K, ImageFolder, crop_to_multiple, downscale, read_image, save_image
 from sr_tf.data.io import sample_files
@@ -45,11 +45,11 @@ def datasets(args, scale, hr_crop_size=96):
                             crop_to_scale=True)
     elif args.hr_dir is not None:
         train = ImageFolder(args.hr_dir, scale=scale, lr_dir=args.lr_dir, hr_crop_size=hr_crop_size,
-                            crop_to_scale=args.crop_to_scale, caches_dir=args.caches_dir)
+                            crop_to_scale=args.crop_to_scale, caches_dir=args.caches_dir, skip_unreadable=True)
         valid = None
         if args.valid_hr_dir:
             valid = ImageFolder(args.valid_hr_dir, scale=scale, lr_dir=args.valid_lr_dir, hr_crop_size=hr_crop_size,
-                                crop_to_scale=args.crop_to_scale)
+                                crop_to_scale=args.crop_to_scale, skip_unreadable=True)
     else:
         kwargs = dict(scale=scale, downgrade=args.downgrade, images_dir=args.images_dir, caches_dir=args.caches_dir,
                       hr_crop_size=hr_crop_size)
@@ -68,9 +68,24 @@ def _build_generator(kind, args, scale):
                           wdsr_type=getattr(args, "wdsr_type", "b"))
 
 
+def data_record(args, scale):
+    """What the training data are, as the checkpoint folder records them (resuming on other data is an error)."""
+    def where(path):
+        return None if path is None else os.path.abspath(path)
+
+    if args.data == "samples":
+        return {"source": "bundled samples", "scale": scale}
+    if args.hr_dir is not None:
+        return {"source": "folder", "hr_dir": where(args.hr_dir), "lr_dir": where(args.lr_dir), "scale": scale,
+                "crop_to_scale": args.crop_to_scale}
+    return {"source": "DIV2K", "scale": scale, "downgrade": args.downgrade}
+
+
 def build_trainer(command, args, checkpoint_dir, strategy=None):
     """Builds the models (in the strategy's scope) and the trainer for a training subcommand."""
-    common = dict(strategy=strategy, jit_compile=args.jit, mixed_precision=args.mixed_precision)
+    scale = 4 if command in ("pretrain", "gan") else args.scale
+    common = dict(strategy=strategy, jit_compile=args.jit, mixed_precision=args.mixed_precision,
+                  data=data_record(args, scale))
     scope = strategy.scope() if strategy else tf.distribute.get_strategy().scope()
     with scope:
         if command == "pretrain":
@@ -151,12 +166,12 @@ def run_evaluate(args):
                           num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)
     if args.hr_dir:
         source = ImageFolder(args.hr_dir, scale=args.scale, lr_dir=args.lr_dir, hr_crop_size=args.scale,
-                             crop_to_scale=args.crop_to_scale)
+                             crop_to_scale=args.crop_to_scale, skip_unreadable=True)
     else:
         source = DIV2K(scale=args.scale, subset="valid", downgrade=args.downgrade, images_dir=args.images_dir,
                        caches_dir=args.caches_dir)
     pairs = ((lr[0], hr[0]) for lr, hr in source.dataset(1, repeat_count=1, random_transform=False))
-    if args.limit:
+    if args.limit is not None:
         pairs = (p for p, _ in zip(pairs, range(args.limit)))
     print_comparison(compare_with_bicubic(model, pairs, args.scale, tile=args.tile))
     return 0
@@ -177,7 +192,8 @@ def run_demo(args):
     lr = downscale(hr, scale).numpy()
     valid_ds = tf.data.Dataset.from_tensors((lr[None], hr[None]))
     model = build_sr_model("edsr", scale=scale, num_filters=args.num_filters, num_res_blocks=args.num_res_blocks)
-    trainer = EdsrTrainer(model, args.checkpoint_dir, learning_rate=args.learning_rate, jit_compile=args.jit)
+    trainer = EdsrTrainer(model, args.checkpoint_dir, learning_rate=args.learning_rate, jit_compile=args.jit,
+                          data={"source": "bundled samples (demo)", "scale": scale})
     started = time.perf_counter()
     trainer.train(train_ds, valid_ds, steps=args.steps, evaluate_every=args.evaluate_every)
     if trainer.interrupted:
@@ -200,7 +216,7 @@ def run_demo(args):
 def _add_data_args(p):
     p.add_argument("--data", choices=["div2k", "folder", "samples"], default="div2k",
                    help="training data: DIV2K (default), your folders (--hr-dir) or the bundled photos")
-    p.add_argument("--scale", type=int, default=4)
+    p.add_argument("--scale", type=int, choices=[2, 3, 4, 8], default=4)
     p.add_argument("--downgrade", default="bicubic", choices=["bicubic", "unknown", "mild", "difficult"])
     p.add_argument("--images-dir", default=".div2k/images")
     p.add_argument("--caches-dir", default=".div2k/caches")
@@ -212,8 +228,8 @@ def _add_data_args(p):
 
 
 def _add_model_args(p, num_filters, num_res_blocks):
-    p.add_argument("--num-filters", type=int, default=num_filters)
-    p.add_argument("--num-res-blocks", type=int, default=num_res_blocks)
+    p.add_argument("--num-filters", type=positive_int, default=num_filters)
+    p.add_argument("--num-res-blocks", type=positive_int, default=num_res_blocks)
 
 
 def parser():
@@ -226,9 +242,10 @@ def parser():
         _add_data_args(p)
         recipe = SR_RECIPES[command]
         _add_model_args(p, recipe.num_filters, recipe.num_res_blocks)
-        p.add_argument("--steps", type=int, default=None, help=f"total steps (default {recipe.steps:,})")
-        p.add_argument("--batch-size", type=int, default=recipe.batch_size, help="default %(default)s")
-        p.add_argument("--evaluate-every", type=int, default=recipe.evaluate_every, help="default %(default)s")
+        p.add_argument("--steps", type=positive_int, default=None, help=f"total steps (default {recipe.steps:,})")
+        p.add_argument("--batch-size", type=positive_int, default=recipe.batch_size, help="default %(default)s")
+        p.add_argument("--evaluate-every", type=positive_int, default=recipe.evaluate_every,
+                       help="default %(default)s")
         p.add_argument("--checkpoint-dir", default=None)
         p.add_argument("--save-best-only", action=argparse.BooleanOptionalAction, default=None,
                        help=f"keep checkpoints only when validation PSNR improves (default {recipe.save_best_only})")
@@ -248,13 +265,18 @@ def parser():
     p.add_argument("--model", choices=["srgan", "edsr", "wdsr"], required=True)
     p.add_argument("--weights", required=True)
     p.add_argument("--wdsr-type", choices=["a", "b"], default="b")
-    p.add_argument("--tile", type=int, default=None)
-    p.add_argument("--limit", type=int, default=None, help="evaluate only the first N images")
+    p.add_argument("--tile", type=positive_int, default=None)
+    p.add_argument("--limit", type=positive_int, default=None, help="evaluate only the first N images")
     p = sub.add_parser("demo", help="offline demo: train on bundled photos, compare with bicubic")
     for name in ("scale", "steps", "batch_size", "evaluate_every", "learning_rate", "num_filters",
                  "num_res_blocks", "seed", "checkpoint_dir", "weights_out", "output"):
         value = SR_DEMO[name]
-        p.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value, help="default %(default)s")
+        kind = {int: positive_int, float: positive_float}.get(type(value), type(value))
+        if name == "seed":
+            kind = int
+        elif name == "scale":
+            kind = int_range(2, 8)
+        p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=value, help="default %(default)s")
     p.add_argument("--jit", action="store_true")
     return root
 

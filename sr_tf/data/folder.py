@@ -7,7 +7,7 @@ import warnings
 import tensorflow as tf
 
 from sr_tf.data.base import PairedImages, cached
-from sr_tf.data.io import image_size, list_images, read_image
+from sr_tf.data.io import file_signature, image_size, list_images, read_image
 from sr_tf.data.transforms import crop_to_multiple, downscale
 from sr_tf.errors import InputFileNotFoundError, UserInputError
 
@@ -31,10 +31,14 @@ class ImageFolder(PairedImages):
         hr_crop_size: side of the HR training patches; images smaller than it are skipped (with a warning)
             when random patches are drawn.
         crop_to_scale: crop HR images whose sides are not divisible by `scale` (bottom/right) instead of raising.
-        caches_dir: optional folder for tf.data cache files of the decoded images; in memory when None.
+        caches_dir: optional folder for tf.data cache files of the decoded images; in memory when None. A cache is
+            keyed by the files' paths, sizes and modification times, so an edited image is read again.
+        skip_unreadable: skip unreadable images (and their partners) with a warning naming them, instead of
+            raising (the command lines skip, as for every data source).
     """
 
-    def __init__(self, hr_dir, scale=4, lr_dir=None, hr_crop_size=96, crop_to_scale=False, caches_dir=None):
+    def __init__(self, hr_dir, scale=4, lr_dir=None, hr_crop_size=96, crop_to_scale=False, caches_dir=None,
+                 skip_unreadable=False):
         if not isinstance(scale, int) or scale < 1:
             raise UserInputError(f"`scale` must be a positive integer. Received: scale={scale!r}")
         if hr_crop_size % scale:
@@ -57,9 +61,13 @@ class ImageFolder(PairedImages):
         else:
             self.hr_dir = os.fspath(hr_dir)
             self.hr_files = list_images(self.hr_dir)
-        self.hr_sizes = [image_size(p) for p in self.hr_files]
+        self.skip_unreadable = skip_unreadable
         self.lr_files = self._match_lr_files() if self.lr_dir else None
+        self._keep_readable()
         self._check_sizes()
+        self._check_orphans()
+        # Caches are keyed by what the files hold when the source is built (path, size, modification time).
+        self._signatures = [file_signature(p) for p in self.hr_files + (self.lr_files or [])]
 
     def __len__(self):
         return len(self.hr_files)
@@ -82,7 +90,38 @@ class ImageFolder(PairedImages):
                     f"optionally with an 'x{self.scale}' suffix)."
                 )
             matched.append(lr)
+        self._lr_orphans = sorted(set(lr_files) - set(matched))
         return matched
+
+    def _check_orphans(self):
+        orphans = getattr(self, "_lr_orphans", [])
+        if orphans:
+            raise UserInputError(f"LR image {orphans[0]} has no HR partner in {self.hr_dir} (expected the same "
+                                 f"relative name without the optional 'x{self.scale}' suffix)"
+                                 + (f"; {len(orphans) - 1} more LR images have none either." if len(orphans) > 1
+                                    else "."))
+
+    def _keep_readable(self):
+        """Reads every file's size, checking that it decodes; unreadable ones raise or, with `skip_unreadable`,
+        are dropped with their partners (a warning names each)."""
+        sizes, keep = [], []
+        for i, path in enumerate(self.hr_files):
+            try:
+                size = image_size(path)
+                if self.lr_files:
+                    image_size(self.lr_files[i])
+            except UserInputError as e:
+                if not self.skip_unreadable:
+                    raise
+                warnings.warn(f"Skipping an unreadable image: {e}", stacklevel=3)
+                continue
+            sizes.append(size)
+            keep.append(i)
+        if not keep:
+            raise UserInputError(f"None of the {len(self.hr_files)} images in {self.hr_dir} can be read.")
+        self.hr_files = [self.hr_files[i] for i in keep]
+        self.lr_files = None if self.lr_files is None else [self.lr_files[i] for i in keep]
+        self.hr_sizes = sizes
 
     def _check_sizes(self):
         s = self.scale
@@ -94,6 +133,8 @@ class ImageFolder(PairedImages):
                         f"Sizes do not match scale {s}: HR {path} is {w}x{h}, LR {self.lr_files[i]} is {lw}x{lh} "
                         f"(expected {w // s}x{h // s} with HR sides divisible by {s})."
                     )
+            elif min(h, w) < s:
+                raise UserInputError(f"{path} ({w}x{h}) is smaller than the scale {s}: there is no LR image to make.")
             elif (h % s or w % s) and not self.crop_to_scale:
                 raise UserInputError(
                     f"Scale {s} does not divide the size of {path} ({w}x{h}). Crop or resize the image, or pass "
@@ -130,7 +171,7 @@ class ImageFolder(PairedImages):
         if self.caches_dir is None:
             return ds.cache()
         # The cache name identifies the exact file list and options, so folders never share a cache.
-        key = "\n".join([kind, str(scale), str(crop)] + hr_files + (lr_files or []))
+        key = "\n".join([kind, str(scale), str(crop)] + self._signatures)
         digest = hashlib.sha1(key.encode("utf8")).hexdigest()[:12]
         cache_file = os.path.join(self.caches_dir, f"folder_{kind}_x{scale}_{digest}.cache")
         return cached(ds, cache_file, len(hr_files), f"{kind.upper()} images of {self.hr_dir}")

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from sr_tf.data.base import AUTOTUNE
-from sr_tf.data.io import read_image, readable_images, resize_square
+from sr_tf.data.io import file_signature, read_image, readable_images, resize_square
 from sr_tf.errors import UserInputError
 
 
@@ -65,7 +65,7 @@ def decode_resized(files, im_size):
 
 
 def _saved_dataset(files, im_size, cache_dir):
-    key = "\n".join([str(im_size)] + [os.path.abspath(f) for f in files])
+    key = "\n".join([str(im_size)] + [file_signature(f) for f in files])
     path = os.path.join(cache_dir, f"gan_{im_size}_{hashlib.sha1(key.encode()).hexdigest()[:12]}")
     if not os.path.isdir(path):
         print(f"Caching {len(files)} images at {im_size}x{im_size} in {path} ...", flush=True)

@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from sr_tf.atomic import atomic_write
 from sr_tf.errors import InputFileNotFoundError, UserInputError
 from sr_tf.ops import to_uint8
 
@@ -82,13 +83,46 @@ def _with_image(path, action):
 
 
 def _decode(image):
+    if image.format == "PNG" and image.mode in ("RGB", "RGBA", "LA") and _png_bit_depth(image) == 16:
+        return _decode_png16(image.filename)
     image.load()
     return to_rgb_uint8(image)
 
 
+def _png_bit_depth(image):
+    with open(image.filename, "rb") as f:
+        header = f.read(26)
+    return header[24] if len(header) == 26 else 8
+
+
+def _decode_png16(path):
+    """A 48- or 64-bit PNG by the module's rule (Pillow keeps only the high byte of each 16-bit colour value)."""
+    import tensorflow as tf
+
+    with open(path, "rb") as f:
+        contents = f.read()
+    try:
+        values = tf.io.decode_png(contents, dtype=tf.uint16).numpy()
+    except tf.errors.OpError as e:
+        raise ValueError(" ".join(e.message.split())) from None
+    array = to_uint8(values, scale=1.0 / 257.0)
+    alpha = None
+    if array.shape[-1] in (2, 4):
+        array, alpha = array[..., :-1], array[..., -1]
+    if array.shape[-1] == 1:
+        array = np.repeat(array, 3, axis=-1)
+    return np.ascontiguousarray(array), alpha
+
+
 def _checked_size(image):
     width, height = image.size
-    image.verify()  # checks the file's structure (PNG chunk CRCs, truncation) without decoding
+    if image.format == "PNG":
+        image.verify()  # checks every chunk's CRC and the end of the file without decoding
+    elif image.format == "JPEG":
+        image.draft("RGB", (max(1, width // 8), max(1, height // 8)))  # a fast 1/8-scale decode finds truncation
+        image.load()
+    else:
+        image.load()
     return height, width
 
 
@@ -118,6 +152,12 @@ def image_size(path):
         UserInputError: naming the file when it is not a readable image.
     """
     return _with_image(path, _checked_size)
+
+
+def file_signature(path):
+    """'path|size|mtime': what identifies a file's content for caches (an edited file gets a new signature)."""
+    stat = os.stat(path)
+    return f"{os.path.abspath(path)}|{stat.st_size}|{stat.st_mtime_ns}"
 
 
 def list_images(directory, extensions=SR_EXTENSIONS):
@@ -170,18 +210,10 @@ def image_grid(images, columns=None, zoom=1, padding=1):
 def save_image(path, image):
     """Writes a uint8 (H, W, 1 or 3) image as PNG (or by extension), creating folders; written atomically."""
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
     image = np.asarray(image)
-    pil = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
-    tmp = os.path.join(directory, f".tmp-{os.getpid()}-{os.path.basename(path)}")
-    try:
-        pil.save(tmp, format=Image.registered_extensions().get(os.path.splitext(path)[1].lower(), "PNG"))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    pil = Image.fromarray(image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image)
+    image_format = Image.registered_extensions().get(os.path.splitext(path)[1].lower(), "PNG")
+    return atomic_write(path, lambda tmp: pil.save(tmp, format=image_format))
 
 
 def resize_square(rgb, size, grey=False):

@@ -12,7 +12,7 @@ import socket
 import numpy as np
 import tensorflow as tf
 
-from sr_tf.data.io import ASSETS_DIR, list_images, read_image, resize_square
+from sr_tf.data.io import ASSETS_DIR, read_image, readable_images, resize_square
 from sr_tf.errors import ResourceUnavailableError, UserInputError
 from sr_tf.ops import to_uint8
 
@@ -132,7 +132,8 @@ def _to_arrays(batches):
 
 
 def load_folder(path, size, channels=1, valid_fraction=0.1, test_fraction=0.1, seed=0):
-    """Every image below `path` (recursive; PNG, JPEG, WebP, BMP), converted and resized to `size` x `size`.
+    """Every readable image below `path` (recursive; PNG, JPEG, WebP, BMP; unreadable files are skipped with a
+    warning naming them), converted and resized to `size` x `size`.
 
     Grey images are made with PIL's 'L' conversion (ITU-R 601 luma); alpha is dropped. Resizing is
     `resize_square`'s.
@@ -151,7 +152,7 @@ def load_folder(path, size, channels=1, valid_fraction=0.1, test_fraction=0.1, s
         raise UserInputError(f"`channels` must be 1 or 3. Received: channels={channels!r}")
     if not isinstance(size, int) or size < 2:
         raise UserInputError(f"`size` must be an integer >= 2. Received: size={size!r}")
-    files = list_images(path, FOLDER_EXTENSIONS)
+    files = readable_images(path, FOLDER_EXTENSIONS)  # unreadable files skipped with a warning naming them
     images = []
     for file in files:
         rgb, _ = read_image(file)

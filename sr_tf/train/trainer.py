@@ -12,26 +12,24 @@ scope: VGG features, an EMA copy), `train_step` (using `apply_gradients`, which 
 `on_train_begin`, `on_step_end`, `score` and `sample_images`.
 """
 
-import json
 import math
 import os
 import signal
 import threading
 import time
+import warnings
 
 import keras
 import tensorflow as tf
 
 from sr_tf.errors import UserInputError
+from sr_tf.train.records import (architecture_of, as_json, check_architecture, check_data, read_record,
+                                 write_record)
 
 
 def enable_mixed_precision():
     """Sets Keras's global policy to 'mixed_float16'. Call it before building models (GPU training)."""
     keras.mixed_precision.set_global_policy("mixed_float16")
-
-
-class ArchitectureMismatchError(UserInputError):
-    """A checkpoint directory was written for a different architecture than the trainer's models."""
 
 
 class Trainer:
@@ -50,6 +48,8 @@ class Trainer:
         jit_compile: compile the per-replica train step with XLA.
         mixed_precision: wrap optimizers in `LossScaleOptimizer` (build the models under 'mixed_float16').
         log_every: steps between TensorBoard scalar writes.
+        data: optional JSON-able description of the training data (source and options). It is recorded in
+            `checkpoint_dir/data.json`; resuming a folder that was trained on other data is a `DataMismatchError`.
     """
 
     higher_is_better = True
@@ -57,7 +57,7 @@ class Trainer:
     default_checkpoint_dir = None
 
     def __init__(self, models, optimizers, checkpoint_dir=None, strategy=None, jit_compile=False,
-                 mixed_precision=False, log_every=50):
+                 mixed_precision=False, log_every=50, data=None):
         self.strategy = strategy or tf.distribute.get_strategy()
         self.models = dict(models)
         if strategy is not None:
@@ -68,6 +68,7 @@ class Trainer:
         if checkpoint_dir is None:
             raise UserInputError(f"{type(self).__name__} needs a checkpoint folder. Received: checkpoint_dir=None")
         self.checkpoint_dir = os.fspath(checkpoint_dir)
+        self.data = None if data is None else as_json(data)
         self.jit_compile = jit_compile
         self.log_every = log_every
         with self.strategy.scope():
@@ -149,44 +150,34 @@ class Trainer:
             with self.strategy.scope():
                 optimizer.build(model.trainable_variables)
 
-    def _architecture(self):
-        return {name: [[w.path, list(w.shape)] for w in model.weights] for name, model in self.models.items()}
-
-    def _architecture_file(self):
-        return os.path.join(self.checkpoint_dir, "architecture.json")
-
-    def _check_architecture(self):
-        path = self._architecture_file()
-        if not os.path.exists(path):
-            return
-        with open(path) as f:
-            saved = json.load(f)
-        current = self._architecture()
-        for name in sorted(set(saved) | set(current)):
-            a, b = saved.get(name), current.get(name)
-            if a == b:
-                continue
-            if a is None or b is None:
-                detail = f"model '{name}' exists only in the {'trainer' if a is None else 'checkpoint'}"
-            else:
-                pairs = [(x, y) for x, y in zip(a, b) if x != y]
-                first = pairs[0] if pairs else (a[len(b):len(b) + 1] or ["-"], b[len(a):len(a) + 1] or ["-"])
-                detail = (f"model '{name}' has {len(b)} weights, the checkpoint {len(a)}; first difference: "
-                          f"checkpoint {first[0]} vs model {first[1]}")
-            raise ArchitectureMismatchError(
-                f"Checkpoint directory {self.checkpoint_dir} was written for another architecture ({detail}). "
-                "Use another checkpoint_dir=, or the architecture options it was trained with."
-            )
+    def _record_path(self, kind):
+        return os.path.join(self.checkpoint_dir, f"{kind}.json")
 
     def restore(self):
-        """Restores the latest checkpoint in `checkpoint_dir`, if any; returns its path or None."""
-        latest = self.manager.latest_checkpoint
-        if latest is None:
+        """Restores the latest readable checkpoint in `checkpoint_dir`, if any; returns its path or None.
+
+        The folder's records are checked first (same architecture, same data). A damaged checkpoint (cut short by
+        a full disk or a killed copy) is skipped with a warning naming it, and the one before it is restored.
+        """
+        checkpoints = list(reversed(self.manager.checkpoints))
+        if not checkpoints:
             return None
-        self._check_architecture()
-        self.checkpoint.restore(latest).assert_existing_objects_matched()
-        print(f"Restored {latest} at step {int(self.step.numpy())} (best {self.score_name} {float(self.best_score.numpy()):.4f}).")
-        return latest
+        check_architecture(read_record(self._record_path("architecture")), architecture_of(self.models),
+                           self.checkpoint_dir)
+        check_data(read_record(self._record_path("data")), self.data, self.checkpoint_dir)
+        for path in checkpoints:
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            except (tf.errors.OpError, ValueError, IndexError, AssertionError) as e:
+                reason = " ".join(str(e).split())[:200]
+                warnings.warn(f"Checkpoint {path} is damaged and was skipped ({type(e).__name__}: {reason}).",
+                              stacklevel=2)
+                continue
+            print(f"Restored {path} at step {int(self.step.numpy())} "
+                  f"(best {self.score_name} {float(self.best_score.numpy()):.4f}).")
+            return path
+        raise UserInputError(f"No checkpoint in {self.checkpoint_dir} can be read ({len(checkpoints)} damaged). "
+                             "Use another checkpoint_dir=, or delete the damaged folder to start again.")
 
     def restore_best(self):
         """Restores the best checkpoint by validation score (falls back to the latest); returns its path."""
@@ -198,9 +189,10 @@ class Trainer:
     def save(self, best=False):
         """Writes a checkpoint (and the architecture fingerprint); with `best`, into the best slot instead."""
         os.makedirs(self.checkpoint_dir, exist_ok=True)
-        if not os.path.exists(self._architecture_file()):
-            with open(self._architecture_file(), "w") as f:
-                json.dump(self._architecture(), f)
+        records = {"architecture": architecture_of(self.models), "data": self.data}
+        for kind, value in records.items():
+            if value is not None and read_record(self._record_path(kind)) is None:
+                write_record(self._record_path(kind), value)
         manager = self.best_manager if best else self.manager
         return manager.save(checkpoint_number=int(self.step.numpy()))
 
