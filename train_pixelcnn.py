@@ -12,7 +12,9 @@ Re-running a training command resumes from its checkpoint; Ctrl-C saves a checkp
 
 import sys
 
-from sr_tf.cli.pixelcnn import main
-
 if __name__ == "__main__":
+    try:
+        from sr_tf.cli.pixelcnn import main  # TensorFlow loads here: a few seconds
+    except KeyboardInterrupt:
+        sys.exit(130)  # Ctrl-C while starting: nothing was written
     sys.exit(main())

@@ -3,6 +3,8 @@
 if __name__ == "__main__":
     import sys
 
-    from sr_tf.cli.resolve import main
-
+    try:
+        from sr_tf.cli.resolve import main
+    except KeyboardInterrupt:
+        sys.exit(130)  # Ctrl-C while starting: nothing was written
     sys.exit(main())
