@@ -1,6 +1,7 @@
 """The training pipeline of an unconditional GAN (FastGAN's) on a folder of images."""
 
 import hashlib
+import json
 import os
 import shutil
 
@@ -8,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from sr_tf.atomic import atomic_write_text
 from sr_tf.data.base import AUTOTUNE
 from sr_tf.data.io import file_signature, read_image, readable_images, resize_square
 from sr_tf.errors import UserInputError
@@ -65,13 +67,23 @@ def decode_resized(files, im_size):
 
 
 def _saved_dataset(files, im_size, cache_dir):
-    key = "\n".join([str(im_size)] + [file_signature(f) for f in files])
+    """The decoded set saved under `cache_dir`, keyed by the file list and size; inside it a JSON record of each
+    file's size and modification time, so a file edited in place makes the set be decoded again."""
+    key = "\n".join([str(im_size)] + [os.path.abspath(f) for f in files])
     path = os.path.join(cache_dir, f"gan_{im_size}_{hashlib.sha1(key.encode()).hexdigest()[:12]}")
+    signatures = [file_signature(f) if os.path.exists(f) else None for f in files]
+    record = os.path.join(path, "sources.json")
+    if os.path.isdir(path):
+        saved = json.load(open(record)) if os.path.exists(record) else None
+        if saved is None or any(now is not None and now != then for now, then in zip(signatures, saved)):
+            print(f"The images changed since {path} was filled; caching them again.", flush=True)
+            shutil.rmtree(path)
     if not os.path.isdir(path):
         print(f"Caching {len(files)} images at {im_size}x{im_size} in {path} ...", flush=True)
         tmp = f"{path}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tf.data.Dataset.from_tensor_slices(decode_resized(files, im_size)).save(tmp)
+        atomic_write_text(os.path.join(tmp, "sources.json"), json.dumps(signatures))
         os.replace(tmp, path)
     return tf.data.Dataset.load(path)
 
