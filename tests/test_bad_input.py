@@ -237,10 +237,15 @@ def test_a_file_that_breaks_after_the_check_still_gives_one_line(tmp_path, rng, 
     assert err.startswith("error: Cannot read image") and "a.png" in err and err.count("\n") == 1
 
 
-def test_images_smaller_than_the_scale_are_named(tmp_path, rng):
+def test_images_smaller_than_the_scale_are_named(tmp_path, rng, capsys):
     write_png(str(tmp_path / "valid" / "tiny.png"), random_image(rng, 3, 9))
     with pytest.raises(UserInputError, match="tiny.png .* smaller than the scale 4"):
         ImageFolder(str(tmp_path / "valid"), scale=4, hr_crop_size=4, crop_to_scale=True)
+    write_png(str(tmp_path / "hr" / "a.png"), random_image(rng, 96, 96))
+    status = srgan_cli.main(["edsr", "--scale", "4", "--hr-dir", str(tmp_path / "hr"), "--valid-hr-dir",
+                             str(tmp_path / "valid"), "--crop-to-scale", "--checkpoint-dir", str(tmp_path / "ckpt")])
+    err = _error(capsys)
+    assert status == 2 and "tiny.png (9x3) is smaller than the scale 4" in err
 
 
 def test_broken_weights_and_model_files_are_one_line(tmp_path, rng, edsr_weights, capsys):
@@ -263,10 +268,11 @@ def test_broken_weights_and_model_files_are_one_line(tmp_path, rng, edsr_weights
         load_sr_model("edsr", str(tmp_path / "lambda.keras"))
     photo = write_png(str(tmp_path / "p.png"), random_image(rng, 6, 7))
     for weights, expected in [(weights3, "not a readable HDF5"), (str(tmp_path / "cut.keras"), "not a .keras"),
+                              (str(tmp_path / "lambda.keras"), "contains a Lambda layer"),
                               (str(tmp_path / "missing.h5"), "not found"), (edsr_weights, "does not fit")]:
         args = [photo, "-o", str(tmp_path / "o"), "--model", "edsr", "--weights", weights, "--scale", "2"]
-        if weights != edsr_weights:
-            args += ["--num-filters", "4", "--num-res-blocks", "1"]
+        if weights.endswith(".h5"):
+            args += ["--num-filters", "4", "--num-res-blocks", "1"] if weights != edsr_weights else []
         assert resolve_cli.main(args) == 2
         err = _error(capsys)
         assert err.startswith("error: ") and expected in err and err.count("\n") == 1

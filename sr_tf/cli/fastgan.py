@@ -48,7 +48,7 @@ def run_train(args):
     dataset, files = gan_dataset(args.path, args.im_size, batch_size=args.batch_size, cache_dir=args.cache_dir,
                                  seed=args.seed)
     name = run_name(args)
-    checkpoint_dir = args.checkpoint_dir or os.path.join(".ckpt", name)
+    checkpoint_dir = os.path.join(".ckpt", name) if args.checkpoint_dir is None else args.checkpoint_dir
     generator = fastgan.generator(args.im_size, ngf=args.ngf, nz=args.nz)
     discriminator = fastgan.discriminator(args.im_size, ndf=args.ndf, decoder_width=args.decoder_width)
     print(f"Generator {fastgan.count_trainable(generator):,} and discriminator "

@@ -196,7 +196,10 @@ def image_grid(images, columns=None, zoom=1, padding=1):
         raise UserInputError(f"`images` must be uint8 (N, H, W, 1 or 3). Received: shape={images.shape}, "
                          f"dtype={images.dtype}")
     n, h, w, c = images.shape
-    columns = columns or int(np.ceil(np.sqrt(n)))
+    columns = int(np.ceil(np.sqrt(n))) if columns is None else columns
+    for name, value, low in (("columns", columns, 1), ("zoom", zoom, 1), ("padding", padding, 0)):
+        if not isinstance(value, (int, np.integer)) or value < low:
+            raise UserInputError(f"`{name}` must be an integer >= {low}. Received: {name}={value!r}")
     rows = int(np.ceil(n / columns))
     images = images.repeat(zoom, axis=1).repeat(zoom, axis=2)
     h, w = h * zoom, w * zoom

@@ -96,7 +96,7 @@ def _is_features(x):
 def _feature_pair(images1, images2, model, weights):
     """Features of both sets (arrays that are already (N, D) features pass through)."""
     if not (_is_features(images1) and _is_features(images2)):
-        model = model or inception_model(weights)
+        model = inception_model(weights) if model is None else model
     return [x if _is_features(x) else inception_features(x, model) for x in (images1, images2)]
 
 

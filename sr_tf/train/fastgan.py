@@ -67,7 +67,8 @@ class FastGANTrainer(Trainer):
         self.small_size = fastgan.small_size(self.im_size)
         self.rec_size = fastgan.reconstruction_size(self.im_size)
         self.nz = int(generator.input_shape[-1])
-        self.recon = recon_distance or reconstruction_distance(recon_loss, perceptual_weights)
+        self.recon = (reconstruction_distance(recon_loss, perceptual_weights) if recon_distance is None
+                      else recon_distance)
         self.ema_decay = float(ema_decay)
         self.sample_every = sample_every
         self.inception = inception
