@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from sr_tf.errors import UserInputError
 from sr_tf.layers import MaskedConv2D
+from sr_tf.progress import progress
 
 _SPATIAL_SAFE = (keras.layers.BatchNormalization, keras.layers.ReLU, keras.layers.Activation, keras.layers.Add,
                  keras.layers.Multiply, keras.layers.Rescaling, keras.layers.Embedding, keras.layers.Reshape)
@@ -68,7 +69,7 @@ def model_inputs(canvas, labels):
 
 
 def _progress(total, show):
-    return keras.utils.Progbar(total, unit_name="pixel") if show else None
+    return progress(total, unit_name="pixel") if show else None
 
 
 def sample_naive(model, n, seed=0, temperature=1.0, labels=None, progress=False, rows=None):
@@ -149,10 +150,12 @@ class FastSampler:
             kh, kw = layer.kernel_size
             cin = int(layer.kernel.shape[2])
             if kh * kw > 1 or layer.mask_type.startswith("V"):
-                self.caches[layer.name] = tf.Variable(tf.zeros((self.n, kh, self.width + kw - 1, cin)),
+                self.caches[layer.name] = tf.Variable(tf.zeros((self.n, kh, self.width + kw - 1, cin),
+                                                               dtype=layer.compute_dtype),
                                                       trainable=False)
             if layer.mask_type.startswith("V"):
-                self.row_outputs[layer.name] = tf.Variable(tf.zeros((self.n, 1, self.width, layer.filters)),
+                self.row_outputs[layer.name] = tf.Variable(tf.zeros((self.n, 1, self.width, layer.filters),
+                                                                    dtype=layer.compute_dtype),
                                                            trainable=False)
         self.has_rows = bool(self.row_outputs)
         self._row_step = tf.function(self._row_pass, autograph=False)
@@ -199,9 +202,10 @@ class FastSampler:
             patch = self._window(source, top, c, kh, kw)
         else:
             patch = self._localize(x, r, c)
-        y = tf.nn.convolution(patch, layer.masked_kernel(), padding="VALID")
+        # Under mixed precision the layer computes in float16 from float32 variables, as Keras does.
+        y = tf.nn.convolution(patch, tf.cast(layer.masked_kernel(), patch.dtype), padding="VALID")
         if layer.use_bias:
-            y = y + tf.reshape(layer.bias, (1, 1, 1, -1))
+            y = y + tf.cast(tf.reshape(layer.bias, (1, 1, 1, -1)), y.dtype)
         return layer.activation(y) if layer.activation is not None else y
 
     def _operation(self, layer, r, c):
@@ -225,7 +229,7 @@ class FastSampler:
                 args, kwargs = tf.nest.map_structure(lambda v: self._localize(v, r, c), (args, kwargs))
             if isinstance(layer, keras.layers.Reshape) and tuple(layer.target_shape[:2]) == (self.height, self.width):
                 x = args[0]
-                return tf.reshape(x, (self.n, 1, tf.shape(x)[2], *layer.target_shape[2:]))
+                return tf.cast(tf.reshape(x, (self.n, 1, tf.shape(x)[2], *layer.target_shape[2:])), layer.compute_dtype)
             if isinstance(layer, keras.layers.BatchNormalization):
                 kwargs["training"] = False
             return layer(*args, **kwargs)

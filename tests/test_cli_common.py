@@ -40,3 +40,36 @@ def test_fill_unset_keeps_zero_and_fills_none():
     chosen = fill_unset(Args, FASTGAN)
     assert Args.steps == 0 and Args.batch_size == FASTGAN.batch_size and Args.unrelated is None
     assert chosen == f"--batch-size {FASTGAN.batch_size}"
+
+
+def test_progress_in_a_log_file_is_a_few_plain_lines(capsys):
+    import io
+
+    from sr_tf.progress import PlainProgress, progress
+
+    assert isinstance(progress(10), PlainProgress)  # pytest's captured output is not a terminal
+    log = io.StringIO()
+    bar = PlainProgress(1000, interval=3600, stream=log)
+    for step in range(1, 1001):
+        bar.update(step, values=[("loss", 0.5)], force=step == 500)
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 3  # the first update, the forced one (an evaluation) and the last
+    assert lines[1].startswith("step 500/1000 (50%) loss 0.5") and lines[2].startswith("step 1000/1000 (100%)")
+    every = io.StringIO()
+    bar = PlainProgress(5, interval=0, stream=every)
+    for _ in range(5):
+        bar.add(1)
+    assert len(every.getvalue().splitlines()) == 5
+
+
+def test_a_training_run_logged_to_a_file_writes_lines_not_a_bar(tmp_path):
+    from helpers import run_cli
+
+    result = run_cli(["train_pixelcnn.py", "train", "--dataset", "digits", "--levels", "2", "--num-res-blocks", "1",
+                      "--hidden", "2", "--steps", "40", "--evaluate-every", "20", "--batch-size", "8",
+                      "--log-interval", "3600", "--checkpoint-dir", str(tmp_path / "c"), "--weights-dir",
+                      str(tmp_path / "w")])
+    assert result.returncode == 0, result.stderr[-2000:]
+    steps = [line for line in result.stdout.splitlines() if line.startswith("step ") and "/40" in line]
+    assert [line.split()[1] for line in steps] == ["0/40", "20/40", "40/40"]  # start, evaluations, end
+    assert "\x1b[" not in result.stdout and "\r" not in result.stdout

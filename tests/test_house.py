@@ -12,7 +12,7 @@ PACKAGE = os.path.join(REPO, "sr_tf")
 # Rooms from the bottom up; a module may import its own room and lower ones only. Rooms on one level (models and
 # data; metrics and sampling) do not import each other.
 LEVELS = [
-    ["errors", "ops", "config", "atomic"],
+    ["errors", "ops", "config", "atomic", "progress"],
     ["layers", "weights_io"],
     ["models", "data"],
     ["losses"],

@@ -143,3 +143,12 @@ def float_range(low, high=None, low_open=True, high_open=True):
 
 
 positive_float = float_range(0.0)
+
+
+def add_log_interval(parser):
+    """The `--log-interval` option of every training command (plain progress lines in log files)."""
+    from sr_tf.progress import LOG_INTERVAL
+
+    parser.add_argument("--log-interval", type=float_range(0.0, low_open=False), default=LOG_INTERVAL,
+                        help="seconds between progress lines when the output is not a terminal, e.g. a cluster "
+                             "job's log (default %(default)s)")

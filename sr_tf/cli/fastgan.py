@@ -5,7 +5,7 @@ import os
 
 import keras
 
-from sr_tf.cli.common import (EXIT_INTERRUPTED, fill_unset, float_range, int_range, load_keras_file, nonnegative_int,
+from sr_tf.cli.common import (EXIT_INTERRUPTED, add_log_interval, fill_unset, float_range, int_range, load_keras_file, nonnegative_int,
                               positive_int, run_command)
 from sr_tf.config import FASTGAN, FASTGAN_DEMO
 from sr_tf.data.gan import decode_resized, gan_dataset
@@ -15,7 +15,7 @@ from sr_tf.inference import generate_images
 from sr_tf.losses import RECON_LOSSES
 from sr_tf.metrics import frechet_distance, inception_features, inception_model, kernel_distance
 from sr_tf.models import fastgan
-from sr_tf.train import FastGANTrainer
+from sr_tf.train import FastGANTrainer, enable_mixed_precision
 from sr_tf.weights_io import save_model, save_weights
 
 WEIGHTS_DIR = os.path.join("weights", "fastgan")
@@ -45,6 +45,8 @@ def run_train(args):
     """train: FastGAN on a folder; resumes from its checkpoint; saves the EMA generator under weights/fastgan/."""
     resolve_defaults(args)
     keras.utils.set_random_seed(args.seed)
+    if args.mixed_precision:
+        enable_mixed_precision()
     dataset, files = gan_dataset(args.path, args.im_size, batch_size=args.batch_size, cache_dir=args.cache_dir,
                                  seed=args.seed)
     name = run_name(args)
@@ -61,7 +63,9 @@ def run_train(args):
     trainer = FastGANTrainer(generator, discriminator, checkpoint_dir, policy=args.policy,
                              recon_loss=args.recon_loss, perceptual_weights=args.perceptual_weights,
                              ema_decay=args.ema_decay, sample_every=args.sample_every, inception=inception,
-                             seed=args.seed, data={"images": name_of_data(args), "im_size": args.im_size})
+                             seed=args.seed, data={"images": name_of_data(args), "im_size": args.im_size},
+                             jit_compile=args.jit, mixed_precision=args.mixed_precision,
+                             log_interval=args.log_interval)
     valid = gan_dataset(files, args.im_size, batch_size=32, shuffle=False, flip=False, repeat=False)[0] \
         if args.fid else None
     trainer.train(dataset, valid, steps=args.steps, evaluate_every=args.evaluate_every)
@@ -168,6 +172,9 @@ def parser():
                    help="'imagenet' (download) or a local inception_v3_..._notop.h5 (for --fid)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--weights-dir", default=WEIGHTS_DIR)
+    p.add_argument("--jit", action="store_true", help="XLA-compile the train step")
+    p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 with loss scaling (GPU)")
+    add_log_interval(p)
 
     default_weights = os.path.join(WEIGHTS_DIR, "fastgan-samples-64-generator.keras")
     p = sub.add_parser("generate", help="write images of a trained (EMA) generator")

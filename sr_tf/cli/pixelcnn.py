@@ -8,7 +8,7 @@ import keras
 import numpy as np
 
 from sr_tf import sampling
-from sr_tf.cli.common import (EXIT_INTERRUPTED, fill_unset, int_range, load_keras_file, nonnegative_int,
+from sr_tf.cli.common import (EXIT_INTERRUPTED, add_log_interval, fill_unset, int_range, load_keras_file, nonnegative_int,
                               positive_float, positive_int, run_command)
 from sr_tf.config import GATED_PIXELCNN_DEFAULTS, PIXELCNN_DEFAULTS, PIXELCNN_LEARNING_RATE
 from sr_tf.data.io import image_grid, save_image
@@ -16,7 +16,7 @@ from sr_tf.data.pixelcnn import levels_to_uint8, load_digits, load_folder, load_
 from sr_tf.errors import UserInputError
 from sr_tf.metrics import bits_per_dim, histogram_baseline
 from sr_tf.models import pixelcnn as pixelcnn_lib
-from sr_tf.train import PixelCNNTrainer
+from sr_tf.train import PixelCNNTrainer, enable_mixed_precision
 from sr_tf.weights_io import save_model, save_weights
 
 WEIGHTS_DIR = os.path.join("weights", "pixelcnn")
@@ -84,6 +84,8 @@ def run_train(args):
         raise UserInputError(f"--conditional needs class labels; --dataset {args.dataset} has none.")
     num_classes = int(splits.train[1].max()) + 1 if labelled else None
     keras.utils.set_random_seed(args.seed)
+    if args.mixed_precision:
+        enable_mixed_precision()
     model = build_model(args, splits.train[0].shape[1:], num_classes)
     name = run_name(args)
     checkpoint_dir = os.path.join(".ckpt", name) if args.checkpoint_dir is None else args.checkpoint_dir
@@ -92,7 +94,9 @@ def run_train(args):
     data = {"dataset": args.dataset, "levels": args.levels}
     if args.dataset == "folder":
         data.update(path=os.path.abspath(args.data_dir), image_size=args.image_size, channels=args.channels)
-    trainer = PixelCNNTrainer(model, checkpoint_dir, learning_rate=args.learning_rate, data=data)
+    trainer = PixelCNNTrainer(model, checkpoint_dir, learning_rate=args.learning_rate, data=data,
+                              jit_compile=args.jit, mixed_precision=args.mixed_precision,
+                              log_interval=args.log_interval)
     train_ds = _dataset(splits.train, args, labelled, batch_size=args.batch_size, seed=args.seed)
     valid_ds = _dataset(splits.valid, args, labelled, batch_size=256, shuffle=False, repeat_count=1)
     trainer.train(train_ds, valid_ds, steps=args.steps, evaluate_every=args.evaluate_every)
@@ -192,6 +196,9 @@ def parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-dir", help="default: .ckpt/<model>-<dataset>-<levels>")
     p.add_argument("--weights-dir", default=WEIGHTS_DIR)
+    p.add_argument("--jit", action="store_true", help="XLA-compile the train step")
+    p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 with loss scaling (GPU)")
+    add_log_interval(p)
 
     p = sub.add_parser("evaluate", help="test bits/dim of a saved model and the per-pixel baseline")
     _add_data_args(p)

@@ -102,11 +102,10 @@ def _write(image, alpha, destination):
 
 def run(args):
     """Super-resolves every input; returns 0, or 1 when some file failed or was kept."""
-    import keras
-
     from sr_tf.data.io import read_image
     from sr_tf.inference import resolve_single
     from sr_tf.models import load_sr_model
+    from sr_tf.progress import progress
 
     jobs, errors = collect(args.inputs)
     for message in errors:
@@ -116,7 +115,7 @@ def run(args):
     _refuse_overwriting_inputs(jobs, args.output_dir)
     model = load_sr_model(args.model, args.weights, scale=args.scale, num_filters=args.num_filters,
                           num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)
-    progress = keras.utils.Progbar(len(jobs), unit_name="image")
+    bar = progress(len(jobs), unit_name="image")
     written = 0
     for path, name in jobs:
         destination = os.path.join(args.output_dir, name)
@@ -128,7 +127,7 @@ def run(args):
             written += 1
         except Exception as e:  # noqa: BLE001 - report and go on with the batch
             print(f"\nerror: {path}: {e}", file=sys.stderr)
-        progress.add(1)
+        bar.add(1)
     failed = len(jobs) - written + len(errors)
     print(f"{written} of {len(jobs)} images written to {args.output_dir}" + (f"; {failed} failed" if failed else ""))
     return 1 if failed else 0

@@ -9,7 +9,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sr_tf.cli.common import EXIT_INTERRUPTED, int_range, positive_float, positive_int, run_command
+from sr_tf.cli.common import (EXIT_INTERRUPTED, add_log_interval, int_range, positive_float, positive_int,
+                              run_command)
 from sr_tf.config import SR_DEMO, SR_RECIPES
 from sr_tf.data import DIV2K, ImageFolder, crop_to_multiple, downscale, read_image, save_image
 from sr_tf.data.io import sample_files
@@ -85,7 +86,7 @@ def build_trainer(command, args, checkpoint_dir, strategy=None):
     """Builds the models (in the strategy's scope) and the trainer for a training subcommand."""
     scale = 4 if command in ("pretrain", "gan") else args.scale
     common = dict(strategy=strategy, jit_compile=args.jit, mixed_precision=args.mixed_precision,
-                  data=data_record(args, scale))
+                  data=data_record(args, scale), log_interval=args.log_interval)
     scope = strategy.scope() if strategy else tf.distribute.get_strategy().scope()
     with scope:
         if command == "pretrain":
@@ -193,7 +194,7 @@ def run_demo(args):
     valid_ds = tf.data.Dataset.from_tensors((lr[None], hr[None]))
     model = build_sr_model("edsr", scale=scale, num_filters=args.num_filters, num_res_blocks=args.num_res_blocks)
     trainer = EdsrTrainer(model, args.checkpoint_dir, learning_rate=args.learning_rate, jit_compile=args.jit,
-                          data={"source": "bundled samples (demo)", "scale": scale})
+                          data={"source": "bundled samples (demo)", "scale": scale}, log_interval=args.log_interval)
     started = time.perf_counter()
     trainer.train(train_ds, valid_ds, steps=args.steps, evaluate_every=args.evaluate_every)
     if trainer.interrupted:
@@ -251,6 +252,7 @@ def parser():
                        help=f"keep checkpoints only when validation PSNR improves (default {recipe.save_best_only})")
         p.add_argument("--jit", action="store_true", help="XLA-compile the train step")
         p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU)")
+        add_log_interval(p)
         p.add_argument("--weights-out", default=None, help="weights file to write (default: the tutorial's path)")
         p.add_argument("--wdsr-type", choices=["a", "b"], default="b")
         if command == "gan":
@@ -278,6 +280,7 @@ def parser():
             kind = int_range(2, 8)
         p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=value, help="default %(default)s")
     p.add_argument("--jit", action="store_true")
+    add_log_interval(p)
     return root
 
 

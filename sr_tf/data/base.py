@@ -2,10 +2,10 @@
 
 import os
 
-import keras
 import tensorflow as tf
 
 from sr_tf.data.transforms import random_crop, random_flip, random_rotate
+from sr_tf.progress import progress
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -96,7 +96,7 @@ def cached(ds, cache_file, count, description):
     if not cache_is_complete(cache_file):
         remove_cache(cache_file)
         print(f"Caching {description} in {cache_file} ...", flush=True)
-        progress = keras.utils.Progbar(count, unit_name="image")
+        bar = progress(count, unit_name="image")
         for _ in ds.cache(cache_file):
-            progress.add(1)
+            bar.add(1)
     return ds.cache(cache_file)

@@ -5,7 +5,6 @@ import json
 import os
 import shutil
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -13,6 +12,7 @@ from sr_tf.atomic import atomic_write_text
 from sr_tf.data.base import AUTOTUNE
 from sr_tf.data.io import file_signature, read_image, readable_images, resize_square
 from sr_tf.errors import UserInputError
+from sr_tf.progress import progress
 
 
 def gan_dataset(path, im_size, batch_size=8, cache_dir=None, shuffle=True, flip=True, repeat=True, seed=None):
@@ -57,12 +57,12 @@ def gan_dataset(path, im_size, batch_size=8, cache_dir=None, shuffle=True, flip=
 def decode_resized(files, im_size):
     """uint8 (N, im_size, im_size, 3): each file read by `read_image` and resized by `resize_square` (progress bar
     above 50 files)."""
-    progress = keras.utils.Progbar(len(files), unit_name="image") if len(files) > 50 else None
+    bar = progress(len(files), unit_name="image") if len(files) > 50 else None
     images = np.empty((len(files), im_size, im_size, 3), np.uint8)
     for i, file in enumerate(files):
         images[i] = resize_square(read_image(file)[0], im_size)
-        if progress is not None:
-            progress.add(1)
+        if bar is not None:
+            bar.add(1)
     return images
 
 

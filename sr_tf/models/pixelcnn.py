@@ -38,7 +38,8 @@ def _logits_head(x, input_shape, hidden, levels, name):
         x = MaskedConv2D("B", hidden, 1, color_groups=channels, name=f"{name}_conv{i}")(x)
     x = keras.layers.ReLU(name=f"{name}_relu3")(x)
     x = MaskedConv2D("B", channels * levels, 1, color_groups=channels, name=f"{name}_logits")(x)
-    return keras.layers.Reshape((height, width, channels, levels), name="logits")(x)
+    # float32 logits under mixed precision: the softmax over `levels` values needs the range
+    return keras.layers.Reshape((height, width, channels, levels), name="logits", dtype="float32")(x)
 
 
 def _residual_block(x, hidden, channels, batchnorm, name):

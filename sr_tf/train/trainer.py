@@ -23,6 +23,7 @@ import keras
 import tensorflow as tf
 
 from sr_tf.errors import UserInputError
+from sr_tf.progress import LOG_INTERVAL, PlainProgress, progress
 from sr_tf.train.records import (architecture_of, as_json, check_architecture, check_data, read_record,
                                  write_record)
 
@@ -48,6 +49,8 @@ class Trainer:
         jit_compile: compile the per-replica train step with XLA.
         mixed_precision: wrap optimizers in `LossScaleOptimizer` (build the models under 'mixed_float16').
         log_every: steps between TensorBoard scalar writes.
+        log_interval: seconds between plain progress lines when standard output is not a terminal (a log file);
+            on a terminal the progress bar is redrawn at every step.
         data: optional JSON-able description of the training data (source and options). It is recorded in
             `checkpoint_dir/data.json`; resuming a folder that was trained on other data is a `DataMismatchError`.
     """
@@ -57,7 +60,7 @@ class Trainer:
     default_checkpoint_dir = None
 
     def __init__(self, models, optimizers, checkpoint_dir=None, strategy=None, jit_compile=False,
-                 mixed_precision=False, log_every=50, data=None):
+                 mixed_precision=False, log_every=50, data=None, log_interval=LOG_INTERVAL):
         self.strategy = strategy or tf.distribute.get_strategy()
         self.models = dict(models)
         if strategy is not None:
@@ -71,6 +74,7 @@ class Trainer:
         self.data = None if data is None else as_json(data)
         self.jit_compile = jit_compile
         self.log_every = log_every
+        self.log_interval = log_interval
         with self.strategy.scope():
             self.optimizers = {}
             for name, factory in optimizers.items():
@@ -245,8 +249,8 @@ class Trainer:
             self._step_fn = tf.function(self._distributed_step)
         self.on_train_begin(train_dataset)
         dataset = self.strategy.experimental_distribute_dataset(train_dataset.take(remaining))
-        progress = keras.utils.Progbar(steps, stateful_metrics=["steps/s"], unit_name="step")
-        progress.update(int(self.step.numpy()))
+        bar = progress(steps, unit_name="step", interval=self.log_interval, stateful_metrics=["steps/s"])
+        bar.update(int(self.step.numpy()))
         stop = threading.Event()
         previous = self._install_sigint(stop)
         logs, started, counted = {}, time.perf_counter(), 0
@@ -258,7 +262,9 @@ class Trainer:
                 self.on_step_end(step)
                 logs = {k: float(v) for k, v in losses.items()}
                 speed = counted / (time.perf_counter() - started)
-                progress.update(step, values=[*logs.items(), ("steps/s", speed)])
+                evaluating = step % evaluate_every == 0 or step == steps
+                bar.update(step, values=[*logs.items(), ("steps/s", speed)],
+                           **({"force": True} if evaluating and isinstance(bar, PlainProgress) else {}))
                 if step % self.log_every == 0:
                     self._write_scalars(logs, step)
                 if step % evaluate_every == 0 or step == steps:

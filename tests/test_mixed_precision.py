@@ -1,0 +1,94 @@
+"""A few mixed_float16 steps of every trainer on the CPU: loss scaling active, float32 outputs, finite losses,
+weights that move, and a checkpoint that restores them exactly."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from sr_tf.models import edsr, fastgan, pixelcnn, srgan
+from sr_tf.train import EdsrTrainer, FastGANTrainer, PixelCNNTrainer, SrganTrainer
+
+
+@pytest.fixture
+def mixed_policy():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def _sr_batch(rng, lr_size=4, scale=2):
+    lr = rng.integers(0, 256, (2, lr_size, lr_size, 3)).astype("float32")
+    hr = rng.integers(0, 256, (2, lr_size * scale, lr_size * scale, 3)).astype("float32")
+    return tf.data.Dataset.from_tensors((lr, hr)).repeat()
+
+
+CASES = {
+    "edsr": lambda rng, d: (EdsrTrainer(edsr.edsr(2, num_filters=4, num_res_blocks=1), d, learning_rate=1e-3,
+                                        mixed_precision=True), _sr_batch(rng)),
+    "srgan": lambda rng, d: (SrganTrainer(srgan.generator(num_filters=4, num_res_blocks=1),
+                                          srgan.discriminator(num_filters=4, hr_size=16), d, content_loss="VGG22",
+                                          vgg=srgan.vgg_22(weights=None), mixed_precision=True),
+                             _sr_batch(rng, lr_size=4, scale=4)),
+    "pixelcnn": lambda rng, d: (PixelCNNTrainer(pixelcnn.pixelcnn((6, 6, 1), num_res_blocks=1, hidden=4, levels=4),
+                                                d, mixed_precision=True),
+                                tf.data.Dataset.from_tensors(rng.integers(0, 4, (2, 6, 6, 1)).astype("uint8")).repeat()),
+    "fastgan": lambda rng, d: (FastGANTrainer(fastgan.generator(64, ngf=4, nz=8),
+                                              fastgan.discriminator(64, ndf=4, decoder_width=4), d, sample_every=0,
+                                              mixed_precision=True),
+                               tf.data.Dataset.from_tensors(rng.uniform(-1, 1, (2, 64, 64, 3)).astype("float32"))
+                               .repeat()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_mixed_float16_steps(name, mixed_policy, tmp_path):
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    trainer, dataset = CASES[name](rng, str(tmp_path))
+    assert all(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in trainer.optimizers.values())
+    assert any(w.dtype == "float32" for w in trainer.model.weights)  # variables stay float32
+    before = [w.numpy().copy() for w in trainer.model.trainable_weights]
+    logs = trainer.train(dataset, steps=10, evaluate_every=10)  # the first steps may overflow and be skipped
+    assert logs and all(np.isfinite(v) for v in logs.values()), logs
+    assert any(not np.array_equal(b, w.numpy()) for b, w in zip(before, trainer.model.trainable_weights))
+    assert all(o.dtype == "float32" for o in trainer.model.outputs)
+    scale = float(next(iter(trainer.optimizers.values())).dynamic_scale.numpy())
+    assert np.isfinite(scale) and scale > 1  # loss scaling is on
+    again, _ = CASES[name](rng, str(tmp_path))
+    assert int(again.step.numpy()) == 10
+    for a, b in zip(trainer.model.weights, again.model.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_every_training_script_takes_mixed_precision_and_jit(tmp_path):
+    from helpers import random_image, write_png
+
+    from sr_tf.cli import fastgan as fastgan_cli
+    from sr_tf.cli import pixelcnn as pixelcnn_cli
+    from sr_tf.cli import srgan as srgan_cli
+
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        write_png(str(tmp_path / "imgs" / f"{i}.png"), random_image(rng, 96, 96))
+    flags = ["--mixed-precision", "--jit"]
+    try:
+        assert srgan_cli.main(["edsr", "--scale", "2", "--hr-dir", str(tmp_path / "imgs"), "--steps", "2",
+                               "--evaluate-every", "2", "--num-filters", "4", "--num-res-blocks", "1",
+                               "--batch-size", "2", "--caches-dir", str(tmp_path / "caches"), "--checkpoint-dir",
+                               str(tmp_path / "sr"), "--weights-out",
+                               str(tmp_path / "sr.h5"), *flags]) == 0
+        assert pixelcnn_cli.main(["train", "--dataset", "digits", "--levels", "4", "--num-res-blocks", "1",
+                                  "--hidden", "4", "--steps", "2", "--evaluate-every", "2", "--batch-size", "8",
+                                  "--checkpoint-dir", str(tmp_path / "px"), "--weights-dir", str(tmp_path / "pxw"),
+                                  *flags]) == 0
+        assert fastgan_cli.main(["train", "--path", str(tmp_path / "imgs"), "--im-size", "64", "--steps", "2",
+                                 "--batch-size", "2", "--ngf", "4", "--ndf", "4", "--nz", "8", "--decoder-width", "4",
+                                 "--sample-every", "0", "--evaluate-every", "2", "--checkpoint-dir",
+                                 str(tmp_path / "gan"), "--weights-dir", str(tmp_path / "ganw"), *flags]) == 0
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert (tmp_path / "sr.h5").exists() and (tmp_path / "pxw" / "pixelcnn-digits-4.keras").exists()
+    assert (tmp_path / "ganw" / "fastgan-imgs-64-generator.keras").exists()
