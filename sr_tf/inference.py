@@ -8,7 +8,7 @@ from sr_tf.errors import UserInputError
 from sr_tf.metrics import psnr
 from sr_tf.ops import to_uint8
 
-__all__ = ["resolve", "resolve_single", "evaluate", "generate_images", "to_uint8"]
+__all__ = ["resolve", "resolve_single", "evaluate", "generate_images", "to_uint8", "signed_to_uint8"]
 
 
 def resolve(model, lr_batch):
@@ -87,6 +87,11 @@ def evaluate(model, dataset):
     return tf.reduce_mean(tf.concat(values, axis=0))
 
 
+def signed_to_uint8(images):
+    """Images in [-1, 1] (a GAN generator's outputs) as uint8 pixels, a numpy array."""
+    return to_uint8(np.asarray(images), scale=127.5, offset=1.0)
+
+
 def generate_images(generator, n, seed=0, batch_size=16):
     """n images (uint8 (n, H, W, 3)) from a GAN generator in inference mode, for noise drawn from N(0, 1) with `seed`.
 
@@ -96,6 +101,5 @@ def generate_images(generator, n, seed=0, batch_size=16):
     """
     nz = int(generator.input_shape[-1])
     z = np.random.default_rng(seed).standard_normal((n, nz)).astype(np.float32)
-    out = [to_uint8(np.asarray(generator(z[i:i + batch_size], training=False)[0]), scale=127.5, offset=1.0)
-           for i in range(0, n, batch_size)]
+    out = [signed_to_uint8(generator(z[i:i + batch_size], training=False)[0]) for i in range(0, n, batch_size)]
     return np.concatenate(out)

@@ -83,9 +83,7 @@ def load_keras_file(path, what, written_as):
     """
     if not os.path.isfile(path):
         raise InputFileNotFoundError(f"{what} file not found: {path} (train writes {written_as}).")
-    if not path.endswith(".keras"):
-        raise UserInputError(f"Expected a .keras {what.lower()} file (it holds the architecture). Received: {path}")
-    return load_keras_model(path)
+    return load_keras_model(path)  # checks the suffix and the file itself
 
 
 def fill_unset(args, defaults):

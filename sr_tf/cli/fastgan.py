@@ -98,8 +98,6 @@ def load_generator(path):
 
 def run_generate(args):
     """generate: writes --n images of the EMA generator as PNG files into -o DIR."""
-    if args.n < 1:
-        raise UserInputError(f"--n must be at least 1. Received: --n {args.n}")
     generator = load_generator(args.weights)
     keras.utils.set_random_seed(args.seed)
     images = generate_images(generator, args.n, seed=args.seed)

@@ -69,6 +69,11 @@ def _build_generator(kind, args, scale):
                           wdsr_type=getattr(args, "wdsr_type", "b"))
 
 
+def command_scale(command, args):
+    """The upscaling factor a training subcommand works at (the SRGAN commands are x4 only)."""
+    return 4 if command in ("pretrain", "gan") else args.scale
+
+
 def data_record(args, scale):
     """What the training data are, as the checkpoint folder records them (resuming on other data is an error)."""
     def where(path):
@@ -84,7 +89,7 @@ def data_record(args, scale):
 
 def build_trainer(command, args, checkpoint_dir, strategy=None):
     """Builds the models (in the strategy's scope) and the trainer for a training subcommand."""
-    scale = 4 if command in ("pretrain", "gan") else args.scale
+    scale = command_scale(command, args)
     common = dict(strategy=strategy, jit_compile=args.jit, mixed_precision=args.mixed_precision,
                   data=data_record(args, scale), log_interval=args.log_interval)
     scope = strategy.scope() if strategy else tf.distribute.get_strategy().scope()
@@ -116,8 +121,7 @@ def run_training(command, args):
             "generator": args.weights_out,
             "discriminator": args.weights_out.replace("generator", "discriminator")
             if "generator" in args.weights_out else os.path.splitext(args.weights_out)[0] + "_discriminator.h5"}
-    scale = 4 if command in ("pretrain", "gan") else args.scale
-    train_ds, valid_ds = datasets(args, scale)
+    train_ds, valid_ds = datasets(args, command_scale(command, args))
     trainer = build_trainer(command, args, checkpoint_dir)
     recipe = SR_RECIPES[command]
     save_best_only = args.save_best_only if args.save_best_only is not None else recipe.save_best_only

@@ -62,6 +62,7 @@ class ImageFolder(PairedImages):
             self.hr_dir = os.fspath(hr_dir)
             self.hr_files = list_images(self.hr_dir)
         self.skip_unreadable = skip_unreadable
+        self._lr_orphans = []  # LR files without an HR partner, found by _match_lr_files
         self.lr_files = self._match_lr_files() if self.lr_dir else None
         self._keep_readable()
         self._check_sizes()
@@ -94,7 +95,7 @@ class ImageFolder(PairedImages):
         return matched
 
     def _check_orphans(self):
-        orphans = getattr(self, "_lr_orphans", [])
+        orphans = self._lr_orphans
         if orphans:
             raise UserInputError(f"LR image {orphans[0]} has no HR partner in {self.hr_dir} (expected the same "
                                  f"relative name without the optional 'x{self.scale}' suffix)"

@@ -10,17 +10,12 @@ from sr_tf.config import FASTGAN
 from sr_tf.data.io import image_grid, save_image
 from sr_tf.data.transforms import diff_augment, parse_policy
 from sr_tf.errors import UserInputError
-from sr_tf.inference import generate_images, to_uint8
+from sr_tf.inference import generate_images, signed_to_uint8
 from sr_tf.layers import crop_quadrant
 from sr_tf.losses import generator_hinge, hinge_fake, hinge_real, reconstruction_distance
 from sr_tf.metrics import frechet_distance, inception_features
 from sr_tf.models import fastgan
 from sr_tf.train.trainer import Trainer
-
-
-def _images(values):
-    """[-1, 1] images as uint8 pixels."""
-    return to_uint8(np.asarray(values), scale=127.5, offset=1.0)
 
 
 class FastGANTrainer(Trainer):
@@ -147,7 +142,7 @@ class FastGANTrainer(Trainer):
     def samples(self, n=None):
         """Images (uint8) of the EMA generator, in inference mode, for the fixed noise (first n of 8)."""
         z = self.fixed_noise[:n]
-        return _images(self.models["generator_ema"](z, training=False)[0])
+        return signed_to_uint8(self.models["generator_ema"](z, training=False)[0])
 
     def reconstructions(self, real):
         """A uint8 grid source: per real image, the target, the big, small and part reconstructions and the
@@ -157,7 +152,7 @@ class FastGANTrainer(Trainer):
         _, pairs = self.discriminator_real(real, part, training=False)
         (rec_big, whole), (rec_small, _), (rec_part, quadrant) = pairs
         rows = tf.stack([whole, rec_big, rec_small, quadrant, rec_part], axis=1)  # (B, 5, r, r, 3)
-        return _images(tf.reshape(rows, (-1, self.rec_size, self.rec_size, 3)))
+        return signed_to_uint8(tf.reshape(rows, (-1, self.rec_size, self.rec_size, 3)))
 
     def write_grids(self, step):
         """Writes `samples/{step}.png` (fixed-noise EMA samples) and `samples/{step}-rec.png` (per row: target,
@@ -176,6 +171,6 @@ class FastGANTrainer(Trainer):
         """FID between the dataset's images and as many EMA-generator images (needs `inception`)."""
         if self.inception is None:
             raise UserInputError("FastGANTrainer.score needs an Inception model: pass inception=inception_model(...).")
-        real = np.concatenate([_images(batch) for batch in dataset])
+        real = np.concatenate([signed_to_uint8(batch) for batch in dataset])
         fake = generate_images(self.models["generator_ema"], max(len(real), 2), seed=1)
         return frechet_distance(inception_features(real, self.inception), inception_features(fake, self.inception))
