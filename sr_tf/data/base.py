@@ -4,7 +4,7 @@ import os
 
 import tensorflow as tf
 
-from sr_tf.data.transforms import random_crop, random_flip, random_rotate
+from sr_tf.data.transforms import Draws, element_seeds, random_crop, random_flip, random_rotate
 from sr_tf.progress import progress
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -29,30 +29,38 @@ class PairedImages:
         """LR/HR pairs that random cropping may use (subclasses drop pairs smaller than the crop)."""
         return tf.data.Dataset.zip((self.lr_dataset(), self.hr_dataset()))
 
-    def dataset(self, batch_size=16, repeat_count=None, random_transform=True):
+    def dataset(self, batch_size=16, repeat_count=None, random_transform=True, seed=None):
         """Builds the tf.data pipeline of (lr, hr) batches.
 
         With `random_transform`, each image pair yields an aligned random crop (HR `hr_crop_size`, LR
         `hr_crop_size // scale`), a random rotation by a multiple of 90 degrees and a random left-right flip,
-        all mapped in parallel with AUTOTUNE; patches are shuffled. Without it, full images are returned in
-        order (use `batch_size=1` when sizes differ).
+        mapped in parallel with AUTOTUNE; patches are shuffled. Without it, full images are returned in order (use
+        `batch_size=1` when sizes differ).
+
+        The augmentation draws from per-element seeds (stateless ops), so with an integer `seed` the pipeline is
+        the same in every process and every run - what multi-worker training needs, since each worker builds the
+        whole pipeline and keeps its share of every batch - while each epoch still gets new crops and a new order.
 
         Args:
             batch_size: images per batch.
             repeat_count: epochs; None repeats forever.
             random_transform: crop/rotate/flip/shuffle for training, or full images for validation.
+            seed: integer seed of the crops, rotations, flips and shuffling; None: different at every run.
 
         Returns:
             A `tf.data.Dataset` of `(lr, hr)` uint8 batches, prefetched.
         """
         if random_transform:
-            ds = self._pairs_for_cropping()
+            ds = tf.data.Dataset.zip((self._pairs_for_cropping(), element_seeds(seed)))
             scale, crop = self.scale, self.hr_crop_size
-            ds = ds.map(lambda lr, hr: random_crop(lr, hr, hr_crop_size=crop, scale=scale),
-                        num_parallel_calls=AUTOTUNE)
-            ds = ds.map(random_rotate, num_parallel_calls=AUTOTUNE)
-            ds = ds.map(random_flip, num_parallel_calls=AUTOTUNE)
-            ds = ds.shuffle(self.shuffle_buffer_size)
+
+            def augment(pair, element_seed):
+                draws = Draws(element_seed)
+                lr, hr = random_crop(*pair, hr_crop_size=crop, scale=scale, draws=draws)
+                return random_flip(*random_rotate(lr, hr, draws), draws)
+
+            ds = ds.map(augment, num_parallel_calls=AUTOTUNE)
+            ds = ds.shuffle(self.shuffle_buffer_size, seed=seed)
         else:
             ds = tf.data.Dataset.zip((self.lr_dataset(), self.hr_dataset()))
         ds = ds.batch(batch_size)

@@ -11,6 +11,7 @@ import tensorflow as tf
 from sr_tf.atomic import atomic_write_text
 from sr_tf.data.base import AUTOTUNE
 from sr_tf.data.io import file_signature, read_image, readable_images, resize_square
+from sr_tf.data.transforms import element_seeds
 from sr_tf.errors import UserInputError
 from sr_tf.progress import progress
 
@@ -32,8 +33,7 @@ def gan_dataset(path, im_size, batch_size=8, cache_dir=None, shuffle=True, flip=
         batch_size: images per batch (every batch is full; a set smaller than a batch is repeated).
         cache_dir: folder for the tf.data cache files; None caches in memory.
         shuffle, flip: reshuffle every epoch; random horizontal flips.
-        repeat: repeat forever (training); otherwise one pass (the last batch may be smaller).
-        seed: seed of the shuffling.
+        seed: integer seed of the shuffling and flips (the same pipeline in every process); None: new each run.
 
     Returns:
         `(dataset, files)`: batches (B, im_size, im_size, 3) float32 in [-1, 1], and the files used.
@@ -50,7 +50,8 @@ def gan_dataset(path, im_size, batch_size=8, cache_dir=None, shuffle=True, flip=
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
-    ds = ds.map(lambda image: _to_gan_input(image, flip), num_parallel_calls=AUTOTUNE)
+    ds = tf.data.Dataset.zip((ds, element_seeds(seed)))
+    ds = ds.map(lambda image, element_seed: _to_gan_input(image, flip, element_seed), num_parallel_calls=AUTOTUNE)
     return ds.batch(batch_size, drop_remainder=repeat).prefetch(AUTOTUNE), files
 
 
@@ -88,8 +89,8 @@ def _saved_dataset(files, im_size, cache_dir):
     return tf.data.Dataset.load(path)
 
 
-def _to_gan_input(image, flip):
+def _to_gan_input(image, flip, element_seed):
     image = tf.cast(image, tf.float32) / 127.5 - 1.0
     if flip:
-        image = tf.image.random_flip_left_right(image)
+        image = tf.image.stateless_random_flip_left_right(image, element_seed)
     return image

@@ -1,4 +1,5 @@
-"""Paired LR/HR augmentation as tf ops (used inside tf.data `map` with AUTOTUNE parallelism)."""
+"""Paired LR/HR augmentation as tf ops (used inside tf.data `map` with AUTOTUNE parallelism), DiffAugment, and
+`Draws`, the source of their randomness (stateful by default; seeded and reproducible across processes)."""
 
 import tensorflow as tf
 
@@ -6,24 +7,77 @@ from sr_tf.errors import UserInputError
 from sr_tf.ops import to_uint8
 
 
-def random_crop(lr_img, hr_img, hr_crop_size=96, scale=2):
+class Draws:
+    """Where an augmentation's random numbers come from.
+
+    Without a seed, TensorFlow's stateful ops (`tf.random.uniform`): fresh numbers at every call. With a seed (a
+    shape-(2,) integer tensor), stateless ops: the k-th draw uses the seed folded with k, so the same seed gives
+    the same numbers in every process - what lets every worker of a multi-worker run build the same pipeline and
+    what makes a step reproducible.
+
+    `per_image=True` draws are for a batch split over replicas: the first dimension of `shape` is this replica's
+    batch; the numbers are drawn for all `replicas` batches and this replica keeps its rows, so the union over
+    replicas equals one draw for the global batch on one device.
+
+    Args:
+        seed: None, or a shape-(2,) int32/int64 tensor.
+        replica: this replica's index among `replicas` (`replica_id_in_sync_group`).
+        replicas: the number of replicas in sync.
+    """
+
+    def __init__(self, seed=None, replica=0, replicas=1):
+        self.seed = None if seed is None else tf.cast(seed, tf.int64)
+        self.replica, self.replicas = replica, replicas
+        self._count = 0
+
+    def _draw(self, stateful, stateless, shape, per_image, **kwargs):
+        if self.seed is None:
+            return stateful(shape, **kwargs)
+        seed = tf.random.experimental.stateless_fold_in(self.seed, self._count)
+        self._count += 1
+        if not per_image or self.replicas == 1:
+            return stateless(shape, seed=seed, **kwargs)
+        n = shape[0]
+        values = stateless(tf.concat([[n * self.replicas], tf.cast(shape[1:], tf.int32)], axis=0), seed=seed,
+                           **kwargs)
+        return values[self.replica * n:(self.replica + 1) * n]
+
+    def uniform(self, shape, minval=0, maxval=None, dtype=tf.float32, per_image=False):
+        """Uniform numbers in [minval, maxval) (integers need `maxval`)."""
+        return self._draw(tf.random.uniform, tf.random.stateless_uniform, shape, per_image, minval=minval,
+                          maxval=maxval, dtype=dtype)
+
+    def normal(self, shape, dtype=tf.float32, per_image=False):
+        """Standard normal numbers."""
+        return self._draw(tf.random.normal, tf.random.stateless_normal, shape, per_image, dtype=dtype)
+
+
+def element_seeds(seed):
+    """A dataset of shape-(2,) seeds, one per element, for `Draws` inside a `map`: the same sequence in every
+    process for an integer `seed`, a fresh one per epoch (each new iterator); nondeterministic for None."""
+    return tf.data.Dataset.random(seed, rerandomize_each_iteration=True).map(lambda s: tf.stack([s, s // 7 + 1]))
+
+
+def random_crop(lr_img, hr_img, hr_crop_size=96, scale=2, draws=None):
     """Crops an aligned patch pair at a random position: HR `hr_crop_size`, LR `hr_crop_size // scale`.
 
     The LR offset is drawn first and the HR offset is exactly `scale` times it, so the pair stays aligned.
+    `draws` (a `Draws`) gives the offsets; by default, stateful random ops.
     """
+    draws = draws or Draws()
     lr_crop_size = hr_crop_size // scale
     lr_shape = tf.shape(lr_img)[:2]
-    lr_top = tf.random.uniform(shape=(), maxval=lr_shape[0] - lr_crop_size + 1, dtype=tf.int32)
-    lr_left = tf.random.uniform(shape=(), maxval=lr_shape[1] - lr_crop_size + 1, dtype=tf.int32)
+    lr_top = draws.uniform((), maxval=lr_shape[0] - lr_crop_size + 1, dtype=tf.int32)
+    lr_left = draws.uniform((), maxval=lr_shape[1] - lr_crop_size + 1, dtype=tf.int32)
     hr_top, hr_left = lr_top * scale, lr_left * scale
     lr_cropped = lr_img[lr_top:lr_top + lr_crop_size, lr_left:lr_left + lr_crop_size]
     hr_cropped = hr_img[hr_top:hr_top + hr_crop_size, hr_left:hr_left + hr_crop_size]
     return lr_cropped, hr_cropped
 
 
-def random_flip(lr_img, hr_img):
+def random_flip(lr_img, hr_img, draws=None):
     """Flips both images left-right with probability 1/2."""
-    flip = tf.random.uniform(shape=()) < 0.5
+    flip = (draws or Draws()).uniform(()) < 0.5
     return tf.cond(
         flip,
         lambda: (tf.image.flip_left_right(lr_img), tf.image.flip_left_right(hr_img)),
@@ -31,9 +85,9 @@ def random_flip(lr_img, hr_img):
     )
 
 
-def random_rotate(lr_img, hr_img):
+def random_rotate(lr_img, hr_img, draws=None):
     """Rotates both images by the same random multiple of 90 degrees."""
-    k = tf.random.uniform(shape=(), maxval=4, dtype=tf.int32)
+    k = (draws or Draws()).uniform((), maxval=4, dtype=tf.int32)
     return tf.image.rot90(lr_img, k), tf.image.rot90(hr_img, k)
 
 
@@ -43,25 +97,26 @@ def random_rotate(lr_img, hr_img):
 # gradients flow through it to the generator.
 
 
-def _per_image_uniform(x, minval=0.0, maxval=1.0):
-    return tf.random.uniform((tf.shape(x)[0], 1, 1, 1), minval, maxval, dtype=x.dtype)
+def _per_image_uniform(x, minval, maxval, draws):
+    return (draws or Draws()).uniform(tf.stack([tf.shape(x)[0], 1, 1, 1]), minval, maxval, dtype=x.dtype,
+                                      per_image=True)
 
 
-def rand_brightness(x):
+def rand_brightness(x, draws=None):
     """Adds one value drawn from U(-0.5, 0.5) per image to every pixel and channel."""
-    return x + _per_image_uniform(x, -0.5, 0.5)
+    return x + _per_image_uniform(x, -0.5, 0.5, draws)
 
 
-def rand_saturation(x):
+def rand_saturation(x, draws=None):
     """Scales each pixel's deviation from its channel mean by a factor drawn from U(0, 2) per image."""
     mean = tf.reduce_mean(x, axis=-1, keepdims=True)
-    return (x - mean) * _per_image_uniform(x, 0.0, 2.0) + mean
+    return (x - mean) * _per_image_uniform(x, 0.0, 2.0, draws) + mean
 
 
-def rand_contrast(x):
+def rand_contrast(x, draws=None):
     """Scales each image's deviation from its mean (over pixels and channels) by a factor from U(0.5, 1.5)."""
     mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
-    return (x - mean) * _per_image_uniform(x, 0.5, 1.5) + mean
+    return (x - mean) * _per_image_uniform(x, 0.5, 1.5, draws) + mean
 
 
 def translate(x, dy, dx):
@@ -80,12 +135,12 @@ def max_shift(size, ratio=0.125):
     return int(size * ratio + 0.5)
 
 
-def rand_translation(x, ratio=0.125):
+def rand_translation(x, draws=None, ratio=0.125):
     """Translates each image by integer offsets drawn uniformly from [-s, s] per axis, s = `max_shift`; zero fill."""
     sy, sx = max_shift(x.shape[1], ratio), max_shift(x.shape[2], ratio)
-    n = tf.shape(x)[0]
-    dy = tf.random.uniform((n,), -sy, sy + 1, dtype=tf.int32)
-    dx = tf.random.uniform((n,), -sx, sx + 1, dtype=tf.int32)
+    n, draws = tf.shape(x)[:1], draws or Draws()
+    dy = draws.uniform(n, -sy, sy + 1, dtype=tf.int32, per_image=True)
+    dx = draws.uniform(n, -sx, sx + 1, dtype=tf.int32, per_image=True)
     return translate(x, dy, dx)
 
 
@@ -102,12 +157,12 @@ def cutout(x, cy, cx, size):
     return x * tf.cast(~cut, x.dtype)[..., None]
 
 
-def rand_cutout(x, ratio=0.5):
+def rand_cutout(x, draws=None, ratio=0.5):
     """Cuts out a square of side round(H * ratio) per image, centred uniformly over the image (clipped)."""
     size = max_shift(x.shape[1], ratio)
-    n = tf.shape(x)[0]
-    cy = tf.random.uniform((n,), 0, x.shape[1] + (1 - size % 2), dtype=tf.int32)
-    cx = tf.random.uniform((n,), 0, x.shape[2] + (1 - size % 2), dtype=tf.int32)
+    n, draws = tf.shape(x)[:1], draws or Draws()
+    cy = draws.uniform(n, 0, x.shape[1] + (1 - size % 2), dtype=tf.int32, per_image=True)
+    cx = draws.uniform(n, 0, x.shape[2] + (1 - size % 2), dtype=tf.int32, per_image=True)
     return cutout(x, cy, cx, size)
 
 
@@ -128,20 +183,21 @@ def parse_policy(policy):
     return names
 
 
-def diff_augment(x, policy="color,translation"):
+def diff_augment(x, policy="color,translation", draws=None):
     """DiffAugment: applies the policy's augmentations in order, each with independent draws per image.
 
     Args:
         x: float images (B, H, W, C) in [-1, 1] with a static H and W.
         policy: comma-separated subset of 'color' (brightness, saturation, contrast), 'translation' (up to 1/8
             of the side, zero fill) and 'cutout' (a square of half the side).
+        draws: a `Draws` (seeded, per replica); by default, stateful random ops.
 
     Returns:
         The augmented batch, same shape and dtype.
     """
     for name in parse_policy(policy):
         for op in AUGMENTATIONS[name]:
-            x = op(x)
+            x = op(x, draws)
     return x
 
 
