@@ -223,3 +223,54 @@ def read_keras2_file(model, path):
         for variable, value in zip(variables, values):
             variable.assign(value)
     return len(layers)
+
+
+def free_ports(n):
+    """n distinct free TCP ports on 127.0.0.1 (bound together, then released)."""
+    import socket
+
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def start_workers(args, cwd, n=2, env=None):
+    """Starts `n` processes of a command line as the workers of one multi-worker cluster on 127.0.0.1 (a
+    TF_CONFIG each, free ports); returns the Popen objects (stdout and stderr merged, text)."""
+    import json
+
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(n)]}
+    processes = []
+    for index in range(n):
+        config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+        full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_CONFIG": config, **(env or {})}
+        processes.append(subprocess.Popen([sys.executable, *args], cwd=cwd, env=full_env, text=True,
+                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+    return processes
+
+
+def finish_workers(processes, timeout=300):
+    """Waits for every worker (killing all of them past `timeout` seconds); returns [(exit status, output)]."""
+    import time
+
+    deadline, results = time.monotonic() + timeout, []
+    try:
+        for p in processes:
+            out, _ = p.communicate(timeout=max(deadline - time.monotonic(), 1))
+            results.append((p.returncode, out))
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    return results
+
+
+def run_workers(args, cwd, n=2, timeout=300, env=None):
+    """Runs a command line as an n-worker cluster on 127.0.0.1 and returns [(exit status, output)] per worker."""
+    return finish_workers(start_workers(args, cwd, n, env), timeout)

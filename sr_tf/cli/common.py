@@ -150,3 +150,66 @@ def add_log_interval(parser):
     parser.add_argument("--log-interval", type=float_range(0.0, low_open=False), default=LOG_INTERVAL,
                         help="seconds between progress lines when the output is not a terminal, e.g. a cluster "
                              "job's log (default %(default)s)")
+
+
+def steps_per_execution(text):
+    """An argparse `type=` for --steps-per-execution: 'auto' or a positive integer."""
+    return "auto" if text == "auto" else positive_int(text)
+
+
+steps_per_execution.__name__ = "'auto' or int"
+
+
+def add_training_options(parser, distributed=True):
+    """The options every training command shares: XLA, mixed precision, progress lines, steps per
+    `tf.function` call and (with `distributed`) the distribution strategy."""
+    from sr_tf.train.distribute import COLLECTIVE_TIMEOUT, STRATEGIES
+
+    parser.add_argument("--jit", action="store_true", help="XLA-compile the train step")
+    parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16 with loss scaling (GPU)")
+    add_log_interval(parser)
+    parser.add_argument("--steps-per-execution", type=steps_per_execution, default="auto",
+                        help="training steps per tf.function call, or 'auto': as many as take about 0.2 s "
+                             "(default %(default)s)")
+    if distributed:
+        parser.add_argument("--strategy", choices=STRATEGIES, default="auto",
+                            help="auto: all GPUs of this machine when there are several; one: one device; "
+                                 "mirrored: all local GPUs; multiworker: the cluster in TF_CONFIG (default "
+                                 "%(default)s)")
+        parser.add_argument("--collective-timeout", type=positive_float, default=COLLECTIVE_TIMEOUT,
+                            help="multiworker: seconds a worker waits for the others before stopping with an "
+                                 "error (default %(default)s)")
+
+
+def make_training_strategy(args):
+    """The strategy of `--strategy` (call it before any other TensorFlow work: a multi-worker strategy must be
+    created first); checks that `--batch-size` splits over its replicas."""
+    from sr_tf.train.distribute import check_global_batch, make_strategy
+
+    strategy = make_strategy(args.strategy, args.collective_timeout)
+    check_global_batch(args.batch_size, strategy)
+    return strategy
+
+
+def trainer_options(args, strategy):
+    """The `Trainer` keyword arguments the shared training options set."""
+    return dict(strategy=strategy, jit_compile=args.jit, mixed_precision=args.mixed_precision,
+                log_interval=args.log_interval, steps_per_execution=args.steps_per_execution)
+
+
+def pipeline_seed(seed, trainer):
+    """The input pipeline's seed for a run of `trainer`: the user's `seed` on a fresh run, another one derived from
+    it and the restored step on a resumed run (so a resumed run does not replay the batches of the first one).
+    The same on every worker of a cluster."""
+    return (seed * 1_000_003 + int(trainer.step.numpy())) % 2**31
+
+
+def finish_worker(trainer):
+    """After training under a multi-worker strategy, prints a digest of this worker's weights (equal on every
+    worker when they trained in sync) and returns True on a non-chief worker, which writes nothing more."""
+    from sr_tf.train.distribute import task_id, weights_digest
+
+    if not trainer.multi_worker:
+        return False
+    print(f"Worker {task_id(trainer.strategy)} weights digest: {weights_digest(trainer.models)}", flush=True)
+    return not trainer.is_chief

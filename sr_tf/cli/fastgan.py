@@ -5,8 +5,9 @@ import os
 
 import keras
 
-from sr_tf.cli.common import (EXIT_INTERRUPTED, add_log_interval, fill_unset, float_range, int_range, load_keras_file, nonnegative_int,
-                              positive_int, run_command)
+from sr_tf.cli.common import (EXIT_INTERRUPTED, add_training_options, fill_unset, finish_worker, float_range,
+                              int_range, load_keras_file, make_training_strategy, nonnegative_int, pipeline_seed,
+                              positive_int, run_command, trainer_options)
 from sr_tf.config import FASTGAN, FASTGAN_DEMO
 from sr_tf.data.gan import decode_resized, gan_dataset
 from sr_tf.data.io import SAMPLES_DIR, image_grid, readable_images, save_image
@@ -44,33 +45,36 @@ def run_name(args):
 def run_train(args):
     """train: FastGAN on a folder; resumes from its checkpoint; saves the EMA generator under weights/fastgan/."""
     resolve_defaults(args)
+    strategy = make_training_strategy(args)
     keras.utils.set_random_seed(args.seed)
     if args.mixed_precision:
         enable_mixed_precision()
-    dataset, files = gan_dataset(args.path, args.im_size, batch_size=args.batch_size, cache_dir=args.cache_dir,
-                                 seed=args.seed)
     name = run_name(args)
     checkpoint_dir = os.path.join(".ckpt", name) if args.checkpoint_dir is None else args.checkpoint_dir
-    generator = fastgan.generator(args.im_size, ngf=args.ngf, nz=args.nz)
-    discriminator = fastgan.discriminator(args.im_size, ndf=args.ndf, decoder_width=args.decoder_width)
+    with strategy.scope():
+        generator = fastgan.generator(args.im_size, ngf=args.ngf, nz=args.nz)
+        discriminator = fastgan.discriminator(args.im_size, ndf=args.ndf, decoder_width=args.decoder_width)
+    inception = inception_model(args.inception_weights) if args.fid else None
+    trainer = FastGANTrainer(generator, discriminator, checkpoint_dir, policy=args.policy,
+                             recon_loss=args.recon_loss, perceptual_weights=args.perceptual_weights,
+                             ema_decay=args.ema_decay, sample_every=args.sample_every, inception=inception,
+                             seed=args.seed, data={"images": name_of_data(args), "im_size": args.im_size},
+                             **trainer_options(args, strategy))
+    dataset, files = gan_dataset(args.path, args.im_size, batch_size=args.batch_size, cache_dir=args.cache_dir,
+                                 seed=pipeline_seed(args.seed, trainer))
     print(f"Generator {fastgan.count_trainable(generator):,} and discriminator "
           f"{fastgan.count_trainable(discriminator):,} trainable parameters; {len(files)} images from {args.path} "
           f"at {args.im_size}x{args.im_size}; reconstruction loss {args.recon_loss}; DiffAugment "
           f"'{args.policy}'; checkpoints in {checkpoint_dir}")
     if args.recon_loss != "perceptual":
         print("(The paper's reconstruction loss is LPIPS on ImageNet VGG16: --recon-loss perceptual.)")
-    inception = inception_model(args.inception_weights) if args.fid else None
-    trainer = FastGANTrainer(generator, discriminator, checkpoint_dir, policy=args.policy,
-                             recon_loss=args.recon_loss, perceptual_weights=args.perceptual_weights,
-                             ema_decay=args.ema_decay, sample_every=args.sample_every, inception=inception,
-                             seed=args.seed, data={"images": name_of_data(args), "im_size": args.im_size},
-                             jit_compile=args.jit, mixed_precision=args.mixed_precision,
-                             log_interval=args.log_interval)
     valid = gan_dataset(files, args.im_size, batch_size=32, shuffle=False, flip=False, repeat=False)[0] \
         if args.fid else None
     trainer.train(dataset, valid, steps=args.steps, evaluate_every=args.evaluate_every)
     if trainer.interrupted:
         return EXIT_INTERRUPTED
+    if finish_worker(trainer):
+        return 0
     if args.fid:
         trainer.restore_best()
         print(f"Best FID {float(trainer.best_score.numpy()):.2f}; saving that checkpoint's EMA generator.")
@@ -170,9 +174,7 @@ def parser():
                    help="'imagenet' (download) or a local inception_v3_..._notop.h5 (for --fid)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--weights-dir", default=WEIGHTS_DIR)
-    p.add_argument("--jit", action="store_true", help="XLA-compile the train step")
-    p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 with loss scaling (GPU)")
-    add_log_interval(p)
+    add_training_options(p)
 
     default_weights = os.path.join(WEIGHTS_DIR, "fastgan-samples-64-generator.keras")
     p = sub.add_parser("generate", help="write images of a trained (EMA) generator")

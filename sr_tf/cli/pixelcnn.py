@@ -8,8 +8,9 @@ import keras
 import numpy as np
 
 from sr_tf import sampling
-from sr_tf.cli.common import (EXIT_INTERRUPTED, add_log_interval, fill_unset, int_range, load_keras_file, nonnegative_int,
-                              positive_float, positive_int, run_command)
+from sr_tf.cli.common import (EXIT_INTERRUPTED, add_training_options, fill_unset, finish_worker, int_range,
+                              load_keras_file, make_training_strategy, nonnegative_int, pipeline_seed, positive_float,
+                              positive_int, run_command, trainer_options)
 from sr_tf.config import GATED_PIXELCNN_DEFAULTS, PIXELCNN_DEFAULTS, PIXELCNN_LEARNING_RATE
 from sr_tf.data.io import image_grid, save_image
 from sr_tf.data.pixelcnn import levels_to_uint8, load_digits, load_folder, load_mnist, pixelcnn_dataset, quantize
@@ -78,6 +79,7 @@ def report(model, splits, args, labelled):
 def run_train(args):
     """train: fits the model, keeps the best checkpoint by validation bits/dim, saves weights, reports test."""
     resolve_defaults(args)
+    strategy = make_training_strategy(args)  # before any TensorFlow work (a multi-worker strategy must be first)
     splits = load_splits(args)
     labelled = args.conditional
     if labelled and splits.train[1] is None:
@@ -86,7 +88,8 @@ def run_train(args):
     keras.utils.set_random_seed(args.seed)
     if args.mixed_precision:
         enable_mixed_precision()
-    model = build_model(args, splits.train[0].shape[1:], num_classes)
+    with strategy.scope():
+        model = build_model(args, splits.train[0].shape[1:], num_classes)
     name = run_name(args)
     checkpoint_dir = os.path.join(".ckpt", name) if args.checkpoint_dir is None else args.checkpoint_dir
     print(f"{model.name}: {model.count_params():,} parameters; {len(splits.train[0])} training images "
@@ -95,13 +98,15 @@ def run_train(args):
     if args.dataset == "folder":
         data.update(path=os.path.abspath(args.data_dir), image_size=args.image_size, channels=args.channels)
     trainer = PixelCNNTrainer(model, checkpoint_dir, learning_rate=args.learning_rate, data=data,
-                              jit_compile=args.jit, mixed_precision=args.mixed_precision,
-                              log_interval=args.log_interval)
-    train_ds = _dataset(splits.train, args, labelled, batch_size=args.batch_size, seed=args.seed)
+                              **trainer_options(args, strategy))
+    train_ds = _dataset(splits.train, args, labelled, batch_size=args.batch_size,
+                        seed=pipeline_seed(args.seed, trainer))
     valid_ds = _dataset(splits.valid, args, labelled, batch_size=256, shuffle=False, repeat_count=1)
     trainer.train(train_ds, valid_ds, steps=args.steps, evaluate_every=args.evaluate_every)
     if trainer.interrupted:
         return EXIT_INTERRUPTED
+    if finish_worker(trainer):
+        return 0
     trainer.restore_best()
     print(f"Best validation bits/dim: {float(trainer.best_score.numpy()):.4f}")
     weights_dir = args.weights_dir
@@ -196,9 +201,7 @@ def parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-dir", help="default: .ckpt/<model>-<dataset>-<levels>")
     p.add_argument("--weights-dir", default=WEIGHTS_DIR)
-    p.add_argument("--jit", action="store_true", help="XLA-compile the train step")
-    p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 with loss scaling (GPU)")
-    add_log_interval(p)
+    add_training_options(p)
 
     p = sub.add_parser("evaluate", help="test bits/dim of a saved model and the per-pixel baseline")
     _add_data_args(p)

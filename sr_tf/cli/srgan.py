@@ -9,8 +9,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sr_tf.cli.common import (EXIT_INTERRUPTED, add_log_interval, int_range, positive_float, positive_int,
-                              run_command)
+from sr_tf.cli.common import (EXIT_INTERRUPTED, add_log_interval, add_training_options, finish_worker, int_range,
+                              make_training_strategy, pipeline_seed, positive_float, positive_int, run_command,
+                              trainer_options)
 from sr_tf.config import SR_DEMO, SR_RECIPES
 from sr_tf.data import DIV2K, ImageFolder, crop_to_multiple, downscale, read_image, save_image
 from sr_tf.data.io import sample_files
@@ -36,8 +37,9 @@ def default_paths(command, args):
     return f".ckpt/{name}", {"model": f"weights/{name}/weights.h5"}
 
 
-def datasets(args, scale, hr_crop_size=96):
-    """(train dataset, validation dataset) from DIV2K, the user's folders, or the bundled samples."""
+def datasets(args, scale, hr_crop_size=96, seed=None):
+    """(train dataset, validation dataset) from DIV2K, the user's folders, or the bundled samples; `seed` seeds
+    the training pipeline's crops, flips and order."""
     if args.data == "folder" and args.hr_dir is None:
         raise UserInputError("--data folder needs --hr-dir.")
     if args.data == "samples":
@@ -55,7 +57,7 @@ def datasets(args, scale, hr_crop_size=96):
         kwargs = dict(scale=scale, downgrade=args.downgrade, images_dir=args.images_dir, caches_dir=args.caches_dir,
                       hr_crop_size=hr_crop_size)
         train, valid = DIV2K(subset="train", **kwargs), DIV2K(subset="valid", **kwargs)
-    train_ds = train.dataset(batch_size=args.batch_size, random_transform=True)
+    train_ds = train.dataset(batch_size=args.batch_size, random_transform=True, seed=seed)
     valid_ds = None
     if valid is not None:  # the tutorial validates on the first 10 validation images
         valid_ds = valid.dataset(batch_size=1, random_transform=False, repeat_count=1).take(10)
@@ -90,10 +92,8 @@ def data_record(args, scale):
 def build_trainer(command, args, checkpoint_dir, strategy=None):
     """Builds the models (in the strategy's scope) and the trainer for a training subcommand."""
     scale = command_scale(command, args)
-    common = dict(strategy=strategy, jit_compile=args.jit, mixed_precision=args.mixed_precision,
-                  data=data_record(args, scale), log_interval=args.log_interval)
-    scope = strategy.scope() if strategy else tf.distribute.get_strategy().scope()
-    with scope:
+    common = dict(trainer_options(args, strategy), data=data_record(args, scale))
+    with (strategy or tf.distribute.get_strategy()).scope():
         if command == "pretrain":
             return SrganGeneratorTrainer(_build_generator("srresnet", args, 4), checkpoint_dir, **common)
         if command == "edsr":
@@ -111,6 +111,8 @@ def build_trainer(command, args, checkpoint_dir, strategy=None):
 
 def run_training(command, args):
     """Runs a training subcommand; returns the exit status (130 when interrupted with Ctrl-C)."""
+    strategy = make_training_strategy(args)
+    keras.utils.set_random_seed(args.seed)
     if args.mixed_precision:
         enable_mixed_precision()
     checkpoint_dir, weights = default_paths(command, args)
@@ -121,8 +123,8 @@ def run_training(command, args):
             "generator": args.weights_out,
             "discriminator": args.weights_out.replace("generator", "discriminator")
             if "generator" in args.weights_out else os.path.splitext(args.weights_out)[0] + "_discriminator.h5"}
-    train_ds, valid_ds = datasets(args, command_scale(command, args))
-    trainer = build_trainer(command, args, checkpoint_dir)
+    trainer = build_trainer(command, args, checkpoint_dir, strategy)
+    train_ds, valid_ds = datasets(args, command_scale(command, args), seed=pipeline_seed(args.seed, trainer))
     recipe = SR_RECIPES[command]
     save_best_only = args.save_best_only if args.save_best_only is not None else recipe.save_best_only
     steps = args.steps if args.steps is not None else recipe.steps
@@ -130,6 +132,8 @@ def run_training(command, args):
                   save_best_only=save_best_only and valid_ds is not None)
     if trainer.interrupted:
         return EXIT_INTERRUPTED
+    if finish_worker(trainer):
+        return 0
     if valid_ds is not None:
         trainer.restore_best()
         print(f"Best validation PSNR: {float(trainer.best_score.numpy()):.2f} dB")
@@ -254,9 +258,9 @@ def parser():
         p.add_argument("--checkpoint-dir", default=None)
         p.add_argument("--save-best-only", action=argparse.BooleanOptionalAction, default=None,
                        help=f"keep checkpoints only when validation PSNR improves (default {recipe.save_best_only})")
-        p.add_argument("--jit", action="store_true", help="XLA-compile the train step")
-        p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU)")
-        add_log_interval(p)
+        p.add_argument("--seed", type=int, default=0, help="seed of the weights and the input pipeline "
+                                                              "(default %(default)s)")
+        add_training_options(p)
         p.add_argument("--weights-out", default=None, help="weights file to write (default: the tutorial's path)")
         p.add_argument("--wdsr-type", choices=["a", "b"], default="b")
         if command == "gan":

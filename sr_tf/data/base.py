@@ -34,7 +34,8 @@ class PairedImages:
 
         With `random_transform`, each image pair yields an aligned random crop (HR `hr_crop_size`, LR
         `hr_crop_size // scale`), a random rotation by a multiple of 90 degrees and a random left-right flip,
-        mapped in parallel with AUTOTUNE; patches are shuffled. Without it, full images are returned in order (use
+        mapped in parallel with AUTOTUNE; patches are shuffled and batches span epochs, so every batch is full
+        (the last one of a finite `repeat_count` may be short). Without it, full images are returned in order (use
         `batch_size=1` when sizes differ).
 
         The augmentation draws from per-element seeds (stateless ops), so with an integer `seed` the pipeline is
@@ -61,10 +62,11 @@ class PairedImages:
 
             ds = ds.map(augment, num_parallel_calls=AUTOTUNE)
             ds = ds.shuffle(self.shuffle_buffer_size, seed=seed)
+            # Epochs before batches: every batch is full even when the images are not a multiple of the batch
+            # (a short batch would weigh its examples more, and would split unevenly over replicas).
+            ds = ds.repeat(repeat_count).batch(batch_size)
         else:
-            ds = tf.data.Dataset.zip((self.lr_dataset(), self.hr_dataset()))
-        ds = ds.batch(batch_size)
-        ds = ds.repeat(repeat_count)
+            ds = tf.data.Dataset.zip((self.lr_dataset(), self.hr_dataset())).batch(batch_size).repeat(repeat_count)
         return ds.prefetch(AUTOTUNE)
 
 

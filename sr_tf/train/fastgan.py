@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from sr_tf.config import FASTGAN
 from sr_tf.data.io import image_grid, save_image
-from sr_tf.data.transforms import diff_augment, parse_policy
+from sr_tf.data.transforms import Draws, diff_augment, parse_policy
 from sr_tf.errors import UserInputError
 from sr_tf.inference import generate_images, signed_to_uint8
 from sr_tf.layers import crop_quadrant
@@ -77,7 +77,7 @@ class FastGANTrainer(Trainer):
                          {"generator": adam, "discriminator": adam}, checkpoint_dir, **kwargs)
         self.fixed_noise = np.random.default_rng(seed).standard_normal((8, self.nz)).astype(np.float32)
         self.fixed_reals = None
-        self._ema_fn = tf.function(self.update_ema)
+        self.seed = int(seed)
 
     def build_auxiliary_models(self):
         """The EMA generator: a copy of the generator, checkpointed with the other models."""
@@ -97,17 +97,25 @@ class FastGANTrainer(Trainer):
         quadrant = self._resize(crop_quadrant(real, part), self.rec_size)
         return logits, [(rec_big, whole), (rec_small, whole), (rec_part, quadrant)]
 
+    def draws(self):
+        """This step's random numbers: seeded by (`seed`, step), drawn for the global batch, this replica's rows
+        (so a run is reproducible, and N replicas draw what one device would draw for the N batches)."""
+        context = tf.distribute.get_replica_context()
+        return Draws(tf.stack([tf.constant(self.seed, tf.int64), self.step.read_value()]),
+                     replica=context.replica_id_in_sync_group, replicas=context.num_replicas_in_sync)
+
     def train_step(self, batch):
         real = tf.cast(batch, tf.float32)
         n = tf.shape(real)[0]
         generator, discriminator = self.models["generator"], self.models["discriminator"]
         g_opt, d_opt = self.optimizers["generator"], self.optimizers["discriminator"]
-        z = tf.random.normal((n, self.nz))
-        part = tf.random.uniform((n,), 0, 4, dtype=tf.int32)
+        draws = self.draws()
+        z = draws.normal((n, self.nz), per_image=True)
+        part = draws.uniform((n,), 0, 4, dtype=tf.int32, per_image=True)
         with tf.GradientTape() as g_tape:
-            fakes = [diff_augment(tf.cast(f, tf.float32), self.policy) for f in generator(z, training=True)]
+            fakes = [diff_augment(tf.cast(f, tf.float32), self.policy, draws) for f in generator(z, training=True)]
             with g_tape.stop_recording():
-                real = diff_augment(real, self.policy)
+                real = diff_augment(real, self.policy, draws)
                 with tf.GradientTape() as d_tape:
                     logits_real, pairs = self.discriminator_real(real, part)
                     real_loss = tf.nn.compute_average_loss(hinge_real(logits_real))
@@ -128,9 +136,14 @@ class FastGANTrainer(Trainer):
         for avg, w in zip(ema.non_trainable_variables, generator.non_trainable_variables):
             avg.assign(w)
 
+    def after_train_step(self):
+        self.update_ema()
+
+    def host_every(self):
+        return [self.sample_every] if self.sample_every else []
+
     def on_step_end(self, step):
-        self._ema_fn()
-        if self.sample_every and step % self.sample_every == 0:
+        if self.sample_every and step % self.sample_every == 0 and self.is_chief:
             self.write_grids(step)
 
     def on_train_begin(self, dataset):

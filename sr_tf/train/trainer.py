@@ -12,9 +12,10 @@ scope: VGG features, an EMA copy), `train_step` (using `apply_gradients`, which 
 `on_train_begin`, `on_step_end`, `score` and `sample_images`.
 """
 
+import functools
 import math
 import os
-import signal
+import shutil
 import threading
 import time
 import warnings
@@ -24,6 +25,9 @@ import tensorflow as tf
 
 from sr_tf.errors import UserInputError
 from sr_tf.progress import LOG_INTERVAL, PlainProgress, progress
+from sr_tf.train.distribute import (PEER_FAILURES, check_models_in_scope, is_chief, is_multi_worker,
+                                    mean_over_workers, shard_by_data, synchronize_batchnorm, worker_dir, worker_lost)
+from sr_tf.train.loop import AUTO, StepSchedule, TensorBoardLog, stop_on_sigint
 from sr_tf.train.records import (architecture_of, as_json, check_architecture, check_data, read_record,
                                  write_record)
 
@@ -53,6 +57,16 @@ class Trainer:
             on a terminal the progress bar is redrawn at every step.
         data: optional JSON-able description of the training data (source and options). It is recorded in
             `checkpoint_dir/data.json`; resuming a folder that was trained on other data is a `DataMismatchError`.
+        steps_per_execution: steps run by one `tf.function` call (the host syncs once per call), or 'auto': start
+            at 1 and double or halve so that a call lasts about 0.2 s (see `sr_tf.train.loop.StepSchedule`). A
+            call never crosses a multiple of `evaluate_every`, `log_every` or the subclass's `host_every()`
+            periods, and ends at the final step.
+
+    Under a multi-worker strategy every worker runs the same loop; only the chief (worker 0) writes the
+    checkpoints, the best checkpoint, the records and the TensorBoard logs. The other workers write the
+    checkpoints they must write with it to `checkpoint_dir/workertemp_<task>` and delete them; on a restart every
+    worker restores from `checkpoint_dir` (a shared folder, or the chief's folder copied to each machine).
+    With more than one replica, BatchNormalization layers use the statistics of the global batch.
     """
 
     higher_is_better = True
@@ -60,11 +74,16 @@ class Trainer:
     default_checkpoint_dir = None
 
     def __init__(self, models, optimizers, checkpoint_dir=None, strategy=None, jit_compile=False,
-                 mixed_precision=False, log_every=50, data=None, log_interval=LOG_INTERVAL):
+                 mixed_precision=False, log_every=50, data=None, log_interval=LOG_INTERVAL, steps_per_execution=AUTO):
         self.strategy = strategy or tf.distribute.get_strategy()
+        self.is_chief = is_chief(self.strategy)
+        self.multi_worker = is_multi_worker(self.strategy)
+        self.schedule = StepSchedule(steps_per_execution, functools.partial(mean_over_workers, self.strategy) if self.multi_worker else None)
         self.models = dict(models)
         if strategy is not None:
-            self._check_models_in_scope()
+            check_models_in_scope(self.models, self.strategy)
+        if self.strategy.num_replicas_in_sync > 1:
+            synchronize_batchnorm(self.models.values())
         with self.strategy.scope():
             self.models.update(self.build_auxiliary_models())
         checkpoint_dir = self.default_checkpoint_dir if checkpoint_dir is None else checkpoint_dir
@@ -91,8 +110,8 @@ class Trainer:
         self.manager = tf.train.CheckpointManager(self.checkpoint, self.checkpoint_dir, max_to_keep=3)
         self.best_manager = tf.train.CheckpointManager(self.checkpoint, os.path.join(self.checkpoint_dir, "best"),
                                                        max_to_keep=1)
-        self._writer = None
-        self._step_fn = None
+        self.log = TensorBoardLog(os.path.join(self.checkpoint_dir, "logs"), enabled=self.is_chief)
+        self._loop_fn = None
         self.interrupted = False
         self.restore()
 
@@ -120,8 +139,16 @@ class Trainer:
         """Optional images (uint8 NHWC) to show in TensorBoard at each evaluation."""
         return {}
 
+    def after_train_step(self):
+        """Traced into the step loop after every step, in cross-replica context (e.g. an EMA update)."""
+        return None  # a body AutoGraph can convert (a docstring alone is not one)
+
+    def host_every(self):
+        """Step periods at which the loop returns to Python for `on_step_end` (e.g. sample grids)."""
+        return []
+
     def on_step_end(self, step):
-        """Called after every step with the new step count (e.g. to update an EMA model or write samples)."""
+        """Called in Python after each call of the step loop with the step reached (see `host_every`)."""
 
     def apply_gradients(self, tape, loss, variables, optimizer):
         """One optimizer update from `tape`: scales the loss for mixed precision (the optimizer unscales the
@@ -136,16 +163,6 @@ class Trainer:
     def model(self):
         """The main model (the first one given, e.g. the generator)."""
         return next(iter(self.models.values()))
-
-    def _check_models_in_scope(self):
-        for name, model in self.models.items():
-            # Keras 3 variables wrap the tf.Variable that the strategy created (or not) in its scope.
-            variable = getattr(model.weights[0], "value", None) if model.weights else None
-            if variable is not None and not self.strategy.extended.variable_created_in_scope(variable):
-                raise UserInputError(
-                    f"Model '{name}' was not built inside the strategy's scope. Build it under "
-                    "`with strategy.scope():` and pass it to the trainer."
-                )
 
     def _build_optimizers(self):
         """Creates optimizer slots now, so a restore fills them instead of deferring."""
@@ -191,7 +208,16 @@ class Trainer:
         return path
 
     def save(self, best=False):
-        """Writes a checkpoint (and the architecture fingerprint); with `best`, into the best slot instead."""
+        """Writes a checkpoint (and the architecture fingerprint); with `best`, into the best slot instead.
+
+        On a non-chief worker the checkpoint goes to its `workertemp_<task>` folder, which is deleted at once
+        (every worker must save, as collectives may run while variables are read); returns None there.
+        """
+        if not self.is_chief:
+            folder = worker_dir(self.checkpoint_dir, self.strategy)
+            tf.train.CheckpointManager(self.checkpoint, folder, max_to_keep=1).save(int(self.step.numpy()))
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
         os.makedirs(self.checkpoint_dir, exist_ok=True)
         records = {"architecture": architecture_of(self.models), "data": self.data}
         for kind, value in records.items():
@@ -210,10 +236,21 @@ class Trainer:
         losses = self.strategy.run(replica_step, args=(batch,))
         return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in losses.items()}
 
-    def _summary_writer(self):
-        if self._writer is None:
-            self._writer = tf.summary.create_file_writer(os.path.join(self.checkpoint_dir, "logs"))
-        return self._writer
+    def _one_step(self, iterator):
+        losses = self._distributed_step(next(iterator))
+        self.step.assign_add(1)
+        self.after_train_step()
+        return losses
+
+    def _run_steps(self, iterator, n):
+        """`n` (>= 1) steps over the distributed iterator in one graph; the losses of the last one. The step is
+        traced once, as its own function, and called from one place (the loop's body): a step called twice in
+        the graph would double the tracing and graph-optimisation time of large models."""
+        outputs = self._step_fn.get_concrete_function(iterator).structured_outputs
+        losses = {name: tf.zeros(value.shape, value.dtype) for name, value in outputs.items()}
+        for _ in tf.range(n):
+            losses = self._step_fn(iterator)
+        return losses
 
     def evaluate(self, dataset):
         """Scores the current models on `dataset` (see `score`; PSNR for super-resolution).
@@ -226,13 +263,14 @@ class Trainer:
     def train(self, train_dataset, valid_dataset=None, steps=1000, evaluate_every=1000, save_best_only=False):
         """Trains until `steps` steps in total, resuming from the restored step.
 
-        Every `evaluate_every` steps and at the end: with `valid_dataset`, the score is computed and logged, and an
-        improvement is saved in the best slot; a checkpoint is written (only on improvement with
-        `save_best_only`). Ctrl-C (SIGINT) stops after the current step, writes a checkpoint and returns with
-        `self.interrupted` set.
+        Steps run in calls of `steps_per_execution` steps inside one `tf.function`. Every `evaluate_every` steps
+        and at the end: with `valid_dataset`, the score is computed and logged, and an improvement is saved in the
+        best slot; a checkpoint is written (only on improvement with `save_best_only`). Ctrl-C (SIGINT) stops at
+        the end of the current call, writes a checkpoint and returns with `self.interrupted` set. A training
+        dataset that runs out ends training early, with a note.
 
         Args:
-            train_dataset: an endless (repeated) dataset of batches.
+            train_dataset: an endless (repeated) dataset of batches (global batches under a strategy).
             valid_dataset: optional finite dataset for `score`.
             steps: total number of steps (not additional ones).
             evaluate_every: steps between evaluations and checkpoints.
@@ -240,44 +278,61 @@ class Trainer:
 
         Returns:
             The trainer's last logged losses (a dict of floats).
+
+        Raises:
+            WorkerLostError: (multi-worker) another worker stopped or stopped answering.
         """
-        remaining = steps - int(self.step.numpy())
-        if remaining <= 0:
-            print(f"Already trained {int(self.step.numpy())} of {steps} steps.")
+        step = int(self.step.numpy())
+        if steps - step <= 0:
+            print(f"Already trained {step} of {steps} steps.")
             return {}
-        if self._step_fn is None:
-            self._step_fn = tf.function(self._distributed_step)
+        if self._loop_fn is None:
+            self._step_fn, self._loop_fn = tf.function(self._one_step), tf.function(self._run_steps)
         self.on_train_begin(train_dataset)
-        dataset = self.strategy.experimental_distribute_dataset(train_dataset.take(remaining))
-        bar = progress(steps, unit_name="step", interval=self.log_interval, stateful_metrics=["steps/s"])
-        bar.update(int(self.step.numpy()))
+        iterator = iter(self.strategy.experimental_distribute_dataset(shard_by_data(train_dataset)))
         stop = threading.Event()
-        previous = self._install_sigint(stop)
-        logs, started, counted = {}, time.perf_counter(), 0
         try:
-            for batch in dataset:
-                losses = self._step_fn(batch)
-                self.step.assign_add(1)
-                step, counted = int(self.step.numpy()), counted + 1
-                self.on_step_end(step)
-                logs = {k: float(v) for k, v in losses.items()}
-                speed = counted / (time.perf_counter() - started)
-                evaluating = step % evaluate_every == 0 or step == steps
-                bar.update(step, values=[*logs.items(), ("steps/s", speed)],
-                           **({"force": True} if evaluating and isinstance(bar, PlainProgress) else {}))
-                if step % self.log_every == 0:
-                    self._write_scalars(logs, step)
-                if step % evaluate_every == 0 or step == steps:
-                    self._evaluate_and_save(valid_dataset, save_best_only, step)
-                if stop.is_set():
-                    self.interrupted = True
-                    path = self.save()
-                    print(f"\nInterrupted at step {step}; saved {path}. Run the same command again to resume.")
-                    break
+            with stop_on_sigint(stop):
+                return self._loop(iterator, stop, steps, evaluate_every, valid_dataset, save_best_only)
+        except PEER_FAILURES as e:
+            if not self.multi_worker:
+                raise
+            raise worker_lost(e, int(self.step.numpy()), self.checkpoint_dir) from e
         finally:
-            self._restore_sigint(previous)
-            if self._writer is not None:
-                self._writer.flush()
+            self.log.flush()
+
+    def _loop(self, iterator, stop, steps, evaluate_every, valid_dataset, save_best_only):
+        step = first = int(self.step.numpy())
+        periods = [evaluate_every, self.log_every, *self.host_every()]
+        bar = progress(steps, unit_name="step", interval=self.log_interval, stateful_metrics=["steps/s"])
+        bar.update(step)
+        logs, started = {}, time.perf_counter()
+        while step < steps:
+            size = self.schedule.next_size(step, steps, periods)
+            called = time.perf_counter()
+            try:
+                losses = self._loop_fn(iterator, tf.constant(size, tf.int64))
+            except tf.errors.OutOfRangeError:
+                step = int(self.step.numpy())
+                print(f"\nThe training data ran out at step {step} of {steps}; stopping there.")
+                self._evaluate_and_save(valid_dataset, save_best_only, step)
+                break
+            step = int(self.step.numpy())  # the host's one sync per call
+            self.schedule.record(size, time.perf_counter() - called)
+            self.on_step_end(step)
+            logs = {k: float(v) for k, v in losses.items()}
+            evaluating = step % evaluate_every == 0 or step == steps
+            bar.update(step, values=[*logs.items(), ("steps/s", (step - first) / (time.perf_counter() - started))],
+                       **({"force": True} if evaluating and isinstance(bar, PlainProgress) else {}))
+            if step % self.log_every == 0:
+                self.log.scalars(logs, step)
+            if evaluating:
+                self._evaluate_and_save(valid_dataset, save_best_only, step)
+            if stop.is_set():
+                self.interrupted = True
+                path = self.save()
+                print(f"\nInterrupted at step {step}; saved {path}. Run the same command again to resume.")
+                break
         return logs
 
     def _evaluate_and_save(self, valid_dataset, save_best_only, step):
@@ -285,41 +340,12 @@ class Trainer:
         if valid_dataset is not None:
             score = float(self.evaluate(valid_dataset))
             improved = self.is_improvement(score)
-            self._write_scalars({f"valid_{self.score_name}": score}, step)
-            self._write_images(valid_dataset, step)
+            self.log.scalars({f"valid_{self.score_name}": score}, step)
+            if self.is_chief:
+                self.log.images(self.sample_images(valid_dataset), step)
             if improved:
                 self.best_score.assign(score)
                 self.save(best=True)
             print(f"\nstep {step}: {self.score_name} = {score:.4f} (best {float(self.best_score.numpy()):.4f})")
         if improved or not save_best_only or valid_dataset is None:
             self.save()
-
-    def _write_scalars(self, values, step):
-        with self._summary_writer().as_default():
-            for name, value in values.items():
-                tf.summary.scalar(name, value, step=step)
-
-    def _write_images(self, dataset, step):
-        images = self.sample_images(dataset)
-        if images:
-            with self._summary_writer().as_default():
-                for name, value in images.items():
-                    tf.summary.image(name, value, step=step, max_outputs=4)
-
-    def _install_sigint(self, stop):
-        if threading.current_thread() is not threading.main_thread():
-            return None
-
-        def handler(signum, frame):
-            if stop.is_set():  # a second Ctrl-C stops at once
-                raise KeyboardInterrupt
-            print("\nCtrl-C: finishing this step and saving a checkpoint (press again to stop at once).")
-            stop.set()
-
-        return signal.signal(signal.SIGINT, handler)
-
-    @staticmethod
-    def _restore_sigint(previous):
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-
