@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 
 from sr_tf.errors import UserInputError
+from sr_tf.ops import Draws
 from sr_tf.models.common import imagenet_application
 
 VGG16_NOTOP_FILE = "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -41,7 +42,7 @@ def nats_per_dim(model, images, labels=None, training=False):
 def hinge_real(logits, margin_range=0.2):
     """mean(relu(U(0, 1) * 0.2 + 0.8 - logits)) per example: a hinge on real logits with a random margin."""
     logits = tf.cast(logits, tf.float32)
-    margin = tf.random.uniform(tf.shape(logits)) * margin_range + (1.0 - margin_range)
+    margin = Draws.current().uniform(tf.shape(logits), per_image=True) * margin_range + (1.0 - margin_range)
     return per_example_mean(tf.nn.relu(margin - logits))
 
 

@@ -1,55 +1,10 @@
 """Paired LR/HR augmentation as tf ops (used inside tf.data `map` with AUTOTUNE parallelism), DiffAugment, and
-`Draws`, the source of their randomness (stateful by default; seeded and reproducible across processes)."""
+per-element seeds for `Draws` (`sr_tf.ops`), the source of their randomness."""
 
 import tensorflow as tf
 
 from sr_tf.errors import UserInputError
-from sr_tf.ops import to_uint8
-
-
-class Draws:
-    """Where an augmentation's random numbers come from.
-
-    Without a seed, TensorFlow's stateful ops (`tf.random.uniform`): fresh numbers at every call. With a seed (a
-    shape-(2,) integer tensor), stateless ops: the k-th draw uses the seed folded with k, so the same seed gives
-    the same numbers in every process - what lets every worker of a multi-worker run build the same pipeline and
-    what makes a step reproducible.
-
-    `per_image=True` draws are for a batch split over replicas: the first dimension of `shape` is this replica's
-    batch; the numbers are drawn for all `replicas` batches and this replica keeps its rows, so the union over
-    replicas equals one draw for the global batch on one device.
-
-    Args:
-        seed: None, or a shape-(2,) int32/int64 tensor.
-        replica: this replica's index among `replicas` (`replica_id_in_sync_group`).
-        replicas: the number of replicas in sync.
-    """
-
-    def __init__(self, seed=None, replica=0, replicas=1):
-        self.seed = None if seed is None else tf.cast(seed, tf.int64)
-        self.replica, self.replicas = replica, replicas
-        self._count = 0
-
-    def _draw(self, stateful, stateless, shape, per_image, **kwargs):
-        if self.seed is None:
-            return stateful(shape, **kwargs)
-        seed = tf.random.experimental.stateless_fold_in(self.seed, self._count)
-        self._count += 1
-        if not per_image or self.replicas == 1:
-            return stateless(shape, seed=seed, **kwargs)
-        n = shape[0]
-        values = stateless(tf.concat([[n * self.replicas], tf.cast(shape[1:], tf.int32)], axis=0), seed=seed,
-                           **kwargs)
-        return values[self.replica * n:(self.replica + 1) * n]
-
-    def uniform(self, shape, minval=0, maxval=None, dtype=tf.float32, per_image=False):
-        """Uniform numbers in [minval, maxval) (integers need `maxval`)."""
-        return self._draw(tf.random.uniform, tf.random.stateless_uniform, shape, per_image, minval=minval,
-                          maxval=maxval, dtype=dtype)
-
-    def normal(self, shape, dtype=tf.float32, per_image=False):
-        """Standard normal numbers."""
-        return self._draw(tf.random.normal, tf.random.stateless_normal, shape, per_image, dtype=dtype)
+from sr_tf.ops import Draws, to_uint8
 
 
 def element_seeds(seed):
@@ -64,7 +19,7 @@ def random_crop(lr_img, hr_img, hr_crop_size=96, scale=2, draws=None):
     The LR offset is drawn first and the HR offset is exactly `scale` times it, so the pair stays aligned.
     `draws` (a `Draws`) gives the offsets; by default, stateful random ops.
     """
-    draws = draws or Draws()
+    draws = draws or Draws.current()
     lr_crop_size = hr_crop_size // scale
     lr_shape = tf.shape(lr_img)[:2]
     lr_top = draws.uniform((), maxval=lr_shape[0] - lr_crop_size + 1, dtype=tf.int32)
@@ -77,7 +32,7 @@ def random_crop(lr_img, hr_img, hr_crop_size=96, scale=2, draws=None):
 
 def random_flip(lr_img, hr_img, draws=None):
     """Flips both images left-right with probability 1/2."""
-    flip = (draws or Draws()).uniform(()) < 0.5
+    flip = (draws or Draws.current()).uniform(()) < 0.5
     return tf.cond(
         flip,
         lambda: (tf.image.flip_left_right(lr_img), tf.image.flip_left_right(hr_img)),
@@ -87,7 +42,7 @@ def random_flip(lr_img, hr_img, draws=None):
 
 def random_rotate(lr_img, hr_img, draws=None):
     """Rotates both images by the same random multiple of 90 degrees."""
-    k = (draws or Draws()).uniform((), maxval=4, dtype=tf.int32)
+    k = (draws or Draws.current()).uniform((), maxval=4, dtype=tf.int32)
     return tf.image.rot90(lr_img, k), tf.image.rot90(hr_img, k)
 
 
@@ -98,7 +53,7 @@ def random_rotate(lr_img, hr_img, draws=None):
 
 
 def _per_image_uniform(x, minval, maxval, draws):
-    return (draws or Draws()).uniform(tf.stack([tf.shape(x)[0], 1, 1, 1]), minval, maxval, dtype=x.dtype,
+    return (draws or Draws.current()).uniform(tf.stack([tf.shape(x)[0], 1, 1, 1]), minval, maxval, dtype=x.dtype,
                                       per_image=True)
 
 
@@ -138,7 +93,7 @@ def max_shift(size, ratio=0.125):
 def rand_translation(x, draws=None, ratio=0.125):
     """Translates each image by integer offsets drawn uniformly from [-s, s] per axis, s = `max_shift`; zero fill."""
     sy, sx = max_shift(x.shape[1], ratio), max_shift(x.shape[2], ratio)
-    n, draws = tf.shape(x)[:1], draws or Draws()
+    n, draws = tf.shape(x)[:1], draws or Draws.current()
     dy = draws.uniform(n, -sy, sy + 1, dtype=tf.int32, per_image=True)
     dx = draws.uniform(n, -sx, sx + 1, dtype=tf.int32, per_image=True)
     return translate(x, dy, dx)
@@ -160,7 +115,7 @@ def cutout(x, cy, cx, size):
 def rand_cutout(x, draws=None, ratio=0.5):
     """Cuts out a square of side round(H * ratio) per image, centred uniformly over the image (clipped)."""
     size = max_shift(x.shape[1], ratio)
-    n, draws = tf.shape(x)[:1], draws or Draws()
+    n, draws = tf.shape(x)[:1], draws or Draws.current()
     cy = draws.uniform(n, 0, x.shape[1] + (1 - size % 2), dtype=tf.int32, per_image=True)
     cx = draws.uniform(n, 0, x.shape[2] + (1 - size % 2), dtype=tf.int32, per_image=True)
     return cutout(x, cy, cx, size)

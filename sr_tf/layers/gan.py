@@ -5,6 +5,7 @@ import keras
 import tensorflow as tf
 
 from sr_tf.errors import UserInputError
+from sr_tf.ops import Draws
 from sr_tf.layers.sr import PACKAGE
 
 
@@ -113,7 +114,9 @@ class GLU(keras.layers.Layer):
 class NoiseInjection(keras.layers.Layer):
     """Adds `weight * n`, with n fresh N(0, 1) noise of shape (B, H, W, 1) at every call (training or not).
 
-    `weight` is one trainable scalar that starts at 0, so a new layer is the identity.
+    `weight` is one trainable scalar that starts at 0, so a new layer is the identity. The noise comes from
+    `Draws.current()`: stateful by default; in a train step that activates seeded per-replica draws, each
+    replica gets its rows of the global batch's noise.
     """
 
     def build(self, input_shape):
@@ -121,7 +124,7 @@ class NoiseInjection(keras.layers.Layer):
 
     def call(self, inputs):
         shape = tf.concat([tf.shape(inputs)[:-1], [1]], axis=0)
-        noise = tf.random.normal(shape, dtype=inputs.dtype)
+        noise = Draws.current().normal(shape, dtype=inputs.dtype, per_image=True)
         return inputs + tf.cast(self.weight, inputs.dtype) * noise
 
     def compute_output_shape(self, input_shape):

@@ -80,8 +80,10 @@ def make_strategy(name="auto", collective_timeout=COLLECTIVE_TIMEOUT):
         cluster_from_environment()
         options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=collective_timeout)
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
-    if name == "mirrored" or (name == "auto" and len(tf.config.list_logical_devices("GPU")) > 1):
-        return tf.distribute.MirroredStrategy()
+    gpus = tf.config.list_logical_devices("GPU")
+    if name == "mirrored" or (name == "auto" and len(gpus) > 1):
+        # Every GPU; without GPUs, every logical CPU device (one, unless the process split the CPU in several).
+        return tf.distribute.MirroredStrategy([d.name for d in gpus or tf.config.list_logical_devices("CPU")])
     return tf.distribute.get_strategy()
 
 

@@ -8,13 +8,14 @@ import tensorflow as tf
 
 from sr_tf.config import FASTGAN
 from sr_tf.data.io import image_grid, save_image
-from sr_tf.data.transforms import Draws, diff_augment, parse_policy
+from sr_tf.data.transforms import diff_augment, parse_policy
 from sr_tf.errors import UserInputError
 from sr_tf.inference import generate_images, signed_to_uint8
 from sr_tf.layers import crop_quadrant
 from sr_tf.losses import generator_hinge, hinge_fake, hinge_real, reconstruction_distance
 from sr_tf.metrics import frechet_distance, inception_features
 from sr_tf.models import fastgan
+from sr_tf.ops import Draws
 from sr_tf.train.trainer import Trainer
 
 
@@ -105,11 +106,13 @@ class FastGANTrainer(Trainer):
                      replica=context.replica_id_in_sync_group, replicas=context.num_replicas_in_sync)
 
     def train_step(self, batch):
-        real = tf.cast(batch, tf.float32)
+        with self.draws().active() as draws:  # the noise layers and the random-margin hinge draw from it too
+            return self._iteration(tf.cast(batch, tf.float32), draws)
+
+    def _iteration(self, real, draws):
         n = tf.shape(real)[0]
         generator, discriminator = self.models["generator"], self.models["discriminator"]
         g_opt, d_opt = self.optimizers["generator"], self.optimizers["discriminator"]
-        draws = self.draws()
         z = draws.normal((n, self.nz), per_image=True)
         part = draws.uniform((n,), 0, 4, dtype=tf.int32, per_image=True)
         with tf.GradientTape() as g_tape:

@@ -288,8 +288,10 @@ class Trainer:
             return {}
         if self._loop_fn is None:
             self._step_fn, self._loop_fn = tf.function(self._one_step), tf.function(self._run_steps)
-        self.on_train_begin(train_dataset)
+        # The training iterator first: a seeded dataset's next iterator continues its random sequence, so a hook
+        # that peeks at the data must not shift what training draws (nor make workers and one device differ).
         iterator = iter(self.strategy.experimental_distribute_dataset(shard_by_data(train_dataset)))
+        self.on_train_begin(train_dataset)
         stop = threading.Event()
         try:
             with stop_on_sigint(stop):

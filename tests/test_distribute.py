@@ -1,0 +1,145 @@
+"""Multi-worker training through the three command lines: two worker processes on 127.0.0.1 (free ports, a
+TF_CONFIG each) against the same steps in one process on the global batch; a killed worker; the restart."""
+
+import os
+import re
+import signal
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from helpers import REPO, finish_workers, run_cli, run_workers, start_workers
+
+SRGAN = os.path.join(REPO, "train_srgan.py")
+PIXELCNN = os.path.join(REPO, "train_pixelcnn.py")
+FASTGAN = os.path.join(REPO, "train_fastgan.py")
+
+
+def h5_arrays(path):
+    """Every dataset of an HDF5 weights file, by its path in the file."""
+    arrays = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: arrays.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+    return arrays
+
+
+def digests(results):
+    return [re.search(r"Worker (\d) weights digest: (\w+)", out).groups() for _, out in results]
+
+
+def assert_weights_close(multi, one, learning_rate, steps, factor=2):
+    """The two runs' weights agree within factor x lr x steps. Where a gradient is zero in exact arithmetic (a bias
+    before BatchNorm, whose mean BatchNorm removes) it is float rounding, which differs with the summation order
+    across replicas, and Adam turns it into steps of up to the learning rate; elsewhere the runs agree far
+    closer, which the equal losses check."""
+    assert multi.keys() == one.keys() and one
+    for key in one:
+        np.testing.assert_allclose(multi[key], one[key], rtol=1e-5, atol=factor * learning_rate * steps,
+                                   err_msg=key)
+
+
+def check_workers(results):
+    """Both workers exit 0, report the same weights digest, and only the chief saves weights."""
+    for status, out in results:
+        assert status == 0, out[-3000:]
+    (first, a), (second, b) = digests(results)
+    assert (first, second) == ("0", "1") and a == b
+    assert "Saved" in results[0][1] and "Saved" not in results[1][1]
+
+
+def assert_losses_equal(multi, one):
+    """The losses the progress line shows (4 significant digits) agree."""
+    assert multi.keys() == one.keys() and one
+    for key in one:
+        assert multi[key] == pytest.approx(one[key], rel=2e-3), key
+
+
+def losses_at(out, step):
+    """The logged losses of a plain progress line 'step N/M ... name value ...'."""
+    line = next(line for line in out.splitlines() if line.startswith(f"step {step}/"))
+    return {k: float(v) for k, v in re.findall(r"([a-z_]+) (-?[0-9.e+-]+)", line.split(")", 1)[1])
+            if k not in ("s", "steps")}
+
+
+def test_train_srgan_two_workers_equal_one_process_on_the_global_batch(tmp_path):
+    args = [SRGAN, "pretrain", "--data", "samples", "--num-filters", "4", "--num-res-blocks", "1",
+            "--batch-size", "4", "--steps", "4", "--evaluate-every", "2"]
+    results = run_workers([*args, "--strategy", "multiworker", "--checkpoint-dir", "multi",
+                           "--weights-out", "multi.h5"], cwd=str(tmp_path))
+    check_workers(results)
+    single = run_cli([*args, "--strategy", "one", "--checkpoint-dir", "one", "--weights-out", "one.h5"],
+                     cwd=str(tmp_path))
+    assert single.returncode == 0, single.stderr[-3000:]
+    multi, one = h5_arrays(tmp_path / "multi.h5"), h5_arrays(tmp_path / "one.h5")
+    assert any("bn" in k for k in one)  # SRResNet's BatchNorm, synchronised over the workers
+    assert_weights_close(multi, one, learning_rate=1e-4, steps=4)
+    # The chief's folder holds its checkpoints; the other worker's temporary folder is gone.
+    files = os.listdir(tmp_path / "multi")
+    assert "ckpt-4.index" in files and not [f for f in files if f.startswith("workertemp")]
+    assert_losses_equal(losses_at(results[0][1], 2), losses_at(single.stdout, 2))
+
+
+def test_train_pixelcnn_two_workers_equal_one_process(tmp_path):
+    args = [PIXELCNN, "train", "--dataset", "digits", "--levels", "4", "--num-res-blocks", "1", "--hidden", "8",
+            "--batch-size", "16", "--steps", "6", "--evaluate-every", "3"]
+    results = run_workers([*args, "--strategy", "multiworker", "--checkpoint-dir", "multi", "--weights-dir",
+                           "wmulti"], cwd=str(tmp_path))
+    check_workers(results)
+    single = run_cli([*args, "--strategy", "one", "--checkpoint-dir", "one", "--weights-dir", "wone"],
+                     cwd=str(tmp_path))
+    assert single.returncode == 0, single.stderr[-3000:]
+    name = "pixelcnn-digits-4.weights.h5"
+    assert_weights_close(h5_arrays(tmp_path / "wmulti" / name), h5_arrays(tmp_path / "wone" / name),
+                         learning_rate=1e-3, steps=6)
+    assert_losses_equal(losses_at(results[0][1], 3), losses_at(single.stdout, 3))
+    assert sorted(os.listdir(tmp_path)) == ["multi", "one", "wmulti", "wone"]  # nothing else written
+
+
+def test_train_fastgan_two_workers_equal_one_process(tmp_path):
+    """FastGAN's noise, quadrants, DiffAugment and hinge margins are drawn for the global batch and split over
+    the workers, so the losses and weights agree with one process as well (see `assert_weights_close`)."""
+    steps, lr = 2, 2e-4
+    args = [FASTGAN, "train", "--im-size", "64", "--batch-size", "2", "--ngf", "4", "--ndf", "4", "--nz", "8",
+            "--decoder-width", "4", "--recon-loss", "l1", "--sample-every", "1", "--checkpoint-every", "1",
+            "--steps", str(steps)]
+    results = run_workers([*args, "--strategy", "multiworker", "--checkpoint-dir", "multi", "--weights-dir",
+                           "wmulti"], cwd=str(tmp_path))
+    check_workers(results)
+    single = run_cli([*args, "--strategy", "one", "--checkpoint-dir", "one", "--weights-dir", "wone"],
+                     cwd=str(tmp_path))
+    assert single.returncode == 0, single.stderr[-3000:]
+    first = losses_at(results[0][1], 1)
+    assert first.keys() == {"d_real", "d_recon", "d_fake", "g_loss"}
+    assert_losses_equal(first, losses_at(single.stdout, 1))
+    name = "fastgan-samples-64-generator.weights.h5"
+    # factor 5: the spectral-norm power-iteration vectors follow the weights, scaled by 1 / sigma.
+    assert_weights_close(h5_arrays(tmp_path / "wmulti" / name), h5_arrays(tmp_path / "wone" / name), lr, steps,
+                         factor=5)
+    assert sorted(os.listdir(tmp_path / "multi" / "samples")) == sorted(os.listdir(tmp_path / "one" / "samples"))
+
+
+def test_a_killed_worker_stops_the_other_and_a_restart_resumes_at_the_checkpoint(tmp_path):
+    args = [PIXELCNN, "train", "--dataset", "digits", "--levels", "4", "--num-res-blocks", "1", "--hidden", "8",
+            "--batch-size", "16", "--evaluate-every", "5", "--checkpoint-dir", "ckpt", "--weights-dir", "w",
+            "--strategy", "multiworker", "--collective-timeout", "30", "--steps-per-execution", "1"]
+    workers = start_workers([*args, "--steps", "100000"], cwd=str(tmp_path))
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "ckpt" / "ckpt-10.index").exists():
+            assert time.monotonic() < deadline and all(w.poll() is None for w in workers), "no checkpoint"
+            time.sleep(0.2)
+        os.kill(workers[1].pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+    finally:
+        (status, out), _ = finish_workers(workers, timeout=120)
+    assert time.monotonic() - killed_at < 90  # stopped by the dead peer's missed heartbeats or the timeout
+    assert status == 2 and "error: Another worker stopped" in out, out[-3000:]
+    with open(tmp_path / "ckpt" / "checkpoint") as f:
+        last = int(re.search(r'model_checkpoint_path: "ckpt-(\d+)"', f.read()).group(1))
+    assert last >= 10 and last % 5 == 0
+    results = run_workers([*args, "--steps", str(last + 5)], cwd=str(tmp_path))
+    for status, out in results:
+        assert status == 0 and f"at step {last} " in out, out[-3000:]
+    check_workers(results)
