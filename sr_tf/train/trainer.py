@@ -238,7 +238,8 @@ class Trainer:
 
     def _one_step(self, iterator):
         losses = self._distributed_step(next(iterator))
-        self.step.assign_add(1)
+        with tf.control_dependencies(list(losses.values())):  # counted once done (not when the data ran out)
+            self.step.assign_add(1)
         self.after_train_step()
         return losses
 
