@@ -84,12 +84,11 @@ def test_train_fastgan_cli_trains_resumes_generates_and_evaluates(tmp_path, rng)
     common = ["train_fastgan.py", "train", "--path", str(root), "--im-size", "64", "--batch-size", "2",
               "--ngf", "4", "--ndf", "4", "--nz", "8", "--decoder-width", "4", "--sample-every", "1",
               "--checkpoint-every", "1", "--checkpoint-dir", ckpt, "--weights-dir", weights]
-    result = run_cli(common + ["--iterations", "1"])
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "reconstruction loss l1" in result.stdout and "--recon-loss perceptual" in result.stdout
+    # One run of two iterations (resuming is tested on the trainer here, and through the command lines with
+    # a killed worker in test_distribute.py).
     result = run_cli(common + ["--iterations", "2"])
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "at step 1" in result.stdout
+    assert "reconstruction loss l1" in result.stdout and "--recon-loss perceptual" in result.stdout
     generator_file = os.path.join(weights, "fastgan-faces-64-generator.keras")
     for suffix in ("-generator.keras", "-generator.weights.h5", "-discriminator.weights.h5", "-samples.png"):
         assert os.path.exists(os.path.join(weights, "fastgan-faces-64" + suffix))

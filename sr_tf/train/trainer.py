@@ -2,14 +2,11 @@
 
 A trainer owns one `tf.train.Checkpoint` (step, best score, models, optimizers) and two managers: the latest
 checkpoints in `checkpoint_dir` (max_to_keep=3, restored on construction, so re-running resumes) and the best one
-by validation score in `checkpoint_dir/best`. The step loop runs a `tf.function` train step (optionally XLA
-compiled) through a `tf.distribute.Strategy` (the default strategy when none is given), shows a progress bar,
-writes TensorBoard scalars and images under `checkpoint_dir/logs`, evaluates periodically and saves a checkpoint
-when interrupted with Ctrl-C.
-
-Subclasses fill in hooks rather than re-deriving the base's logic: `build_auxiliary_models` (run in the strategy's
-scope: VGG features, an EMA copy), `train_step` (using `apply_gradients`, which handles loss scaling),
-`on_train_begin`, `on_step_end`, `score` and `sample_images`.
+by validation score in `checkpoint_dir/best`. The step loop runs N train steps per `tf.function` call (optionally
+XLA compiled) through a `tf.distribute.Strategy`, shows progress, writes TensorBoard logs under
+`checkpoint_dir/logs`, evaluates periodically and saves a checkpoint when interrupted with Ctrl-C. Subclasses fill
+in hooks: `build_auxiliary_models`, `train_step` (with `apply_gradients`), `after_train_step`, `on_train_begin`,
+`host_every`/`on_step_end`, `score` and `sample_images`.
 """
 
 import functools
@@ -254,11 +251,8 @@ class Trainer:
         return losses
 
     def evaluate(self, dataset):
-        """Scores the current models on `dataset` (see `score`; PSNR for super-resolution).
-
-        Returns a scalar float64 tensor, as the tutorial's `evaluate` did (its code prints `psnr.numpy()`);
-        `float(...)` of it is the number.
-        """
+        """`score(dataset)` as a scalar float64 tensor, as the tutorial's `evaluate` returned (it prints
+        `psnr.numpy()`); `float(...)` of it is the number."""
         return tf.constant(float(self.score(dataset)), tf.float64)
 
     def train(self, train_dataset, valid_dataset=None, steps=1000, evaluate_every=1000, save_best_only=False):
