@@ -126,26 +126,15 @@ def pipeline(args):
 
 
 # ------------------------------------------------------------------------------------------ FLOPs and limits
-def conv_flops(model, batch):
-    """Forward FLOPs (2 x multiply-adds) of every Conv2D/Dense of a Keras model (nested ones included)."""
-    import keras
-
-    total = 0
-
-    def walk(layer):
-        nonlocal total
-        for sub in getattr(layer, "layers", []):
-            walk(sub)
-        if isinstance(layer, keras.layers.Conv2D):
-            _, h, w, c_out = layer.output.shape
-            kh, kw, c_in, _ = layer.kernel.shape
-            total += 2 * batch * h * w * kh * kw * c_in * c_out
-        elif isinstance(layer, keras.layers.Dense):
-            total += 2 * batch * int(np.prod(layer.output.shape[1:-1] or [1])) * layer.kernel.shape[0] * \
-                layer.kernel.shape[1]
-
-    walk(model)
-    return total
+def forward_flops(model, input_shapes):
+    """Forward FLOPs of a Keras model on inputs of the given shapes, counted by TensorFlow's graph profiler
+    (convolutions, matrix products and the element-wise ops it has statistics for)."""
+    specs = [tf.TensorSpec(shape, tf.float32) for shape in input_shapes]
+    graph = tf.function(lambda *x: model(list(x) if len(x) > 1 else x[0], training=False)) \
+        .get_concrete_function(*specs).graph
+    options = tf.compat.v1.profiler.ProfileOptionBuilder(
+        tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()).with_empty_output().build()
+    return tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops
 
 
 def rate_of(fn, repeats=5):
@@ -188,7 +177,7 @@ def srresnet_trainer(folder, jit):
 
 def flops(args):
     """The SRResNet pre-training step (batch 16, 24 -> 96) and the SRGAN step in GFLOP/s (training = 3 x the
-    forward convolutions' FLOPs: forward, input gradient, weight gradient) next to the machine's limits."""
+    forward FLOPs: forward, input gradient, weight gradient) next to the machine's limits."""
     print(machine())
     for name, value in limits().items():
         print(f"limit  {name:32s} {value:7.1f} GFLOP/s")
@@ -197,7 +186,7 @@ def flops(args):
         for jit in (False, True):
             rate, trainer = trainer_rate(lambda f, spe: srresnet_trainer(f, jit), data, args.steps, "auto",
                                          os.path.join(tmp, f"pre{jit}"))
-            gflop = 3 * conv_flops(trainer.model, 16) / 1e9
+            gflop = 3 * forward_flops(trainer.model, [(16, 24, 24, 3)]) / 1e9
             print(f"SRResNet pre-training, jit={jit}: {gflop:.1f} GFLOP/step, {1 / rate:.2f} s/step, "
                   f"{gflop * rate:.1f} GFLOP/s")
         if args.gan:
@@ -205,8 +194,10 @@ def flops(args):
             trainer = SrganTrainer(generator, discriminator, os.path.join(tmp, "gan"), vgg_weights=None,
                                    jit_compile=True, log_every=10**9, log_interval=3600)
             rate, _ = trainer_rate(lambda f, spe: trainer, data, max(args.steps // 3, 2), "auto", None)
-            gflop = (3 * conv_flops(generator, 16) + 3 * 2 * conv_flops(discriminator, 16)
-                     + 2 * conv_flops(trainer.vgg, 32)) / 1e9  # D on HR and SR; VGG forward + input gradient
+            # (training costs about 3 x the forward FLOPs: forward, input gradient, weight gradient)
+            gflop = (3 * forward_flops(generator, [(16, 24, 24, 3)])
+                     + 3 * 2 * forward_flops(discriminator, [(16, 96, 96, 3)])  # D on HR and on SR
+                     + 2 * forward_flops(trainer.vgg, [(32, 96, 96, 3)])) / 1e9  # VGG: forward + input gradient
             print(f"SRGAN step, jit=True: {gflop:.1f} GFLOP/step, {1 / rate:.2f} s/step, {gflop * rate:.1f} GFLOP/s")
 
 
@@ -230,15 +221,16 @@ def profile(args):
     by_op = collections.Counter()
     for plane in space.planes:
         names = {k: v.name for k, v in plane.event_metadata.items()}
-        for line in plane.lines:
-            if line.name not in ("TensorFlow Ops", "XLA Ops"):
+        for line in plane.lines:  # the executor's threads; an op's event is named 'node name:op type'
+            if not line.name.startswith("tf_Compute"):
                 continue
             for event in line.events:
-                name = names.get(event.metadata_id, "?")
-                by_op[name.split(":")[-1] if ":" in name else name] += event.duration_ps / 1e12
+                name = names.get(event.metadata_id, "")
+                if ":" in name and not name.startswith(("ThreadpoolListener", "ExecutorState")):
+                    by_op[name.rsplit(":", 1)[1]] += event.duration_ps / 1e12
     total = sum(by_op.values())
     print(f"{args.steps} steps in {wall:.2f} s ({wall / args.steps:.2f} s/step); op time {total:.2f} s "
-          f"(summed over the threads that run ops)")
+          f"(summed over the executor's threads; an op's time includes its Eigen/oneDNN worker threads)")
     for name, seconds in by_op.most_common(15):
         print(f"  {name:50s} {seconds:7.2f} s  {100 * seconds / total:5.1f}%")
 
@@ -285,7 +277,10 @@ def main():
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--jit", action="store_true", help="profile: the XLA-compiled step")
     parser.add_argument("--gan", action="store_true", help="flops: the SRGAN step too")
+    parser.add_argument("--inter-op", type=int, default=None, help="TensorFlow's inter-op threads (default: TF's)")
     args = parser.parse_args()
+    if args.inter_op is not None:
+        tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
     defaults = {"overhead": 0, "pipeline": 150, "flops": 5, "profile": 3, "multiworker": 300}
     args.steps = defaults[args.what] if args.steps is None else args.steps
     {"overhead": overhead, "pipeline": pipeline, "flops": flops, "profile": profile,
