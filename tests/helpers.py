@@ -254,6 +254,14 @@ def start_workers(args, cwd, n=2, env=None):
     return processes
 
 
+def start_cli(args, cwd, env=None):
+    """Starts a command line in a subprocess (stdout and stderr merged, text) without waiting for it."""
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    full_env.pop("TF_CONFIG", None)
+    return subprocess.Popen([sys.executable, *args], cwd=cwd, env=full_env, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+
+
 def finish_workers(processes, timeout=300):
     """Waits for every worker (killing all of them past `timeout` seconds); returns [(exit status, output)]."""
     import time

@@ -25,10 +25,28 @@ def workdir(tmp_path_factory):
     return root
 
 
+def run_in_process(workdir, *args):
+    """Runs train_srgan.py's main in this process from `workdir` (no interpreter and TensorFlow start-up per
+    run); returns (exit status, captured stdout, captured stderr)."""
+    import contextlib
+    import io
+
+    from sr_tf.cli import srgan as srgan_cli
+
+    out, err, previous = io.StringIO(), io.StringIO(), os.getcwd()
+    os.chdir(workdir)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = srgan_cli.main(list(args))
+    finally:
+        os.chdir(previous)
+    return status, out.getvalue(), err.getvalue()
+
+
 def train(workdir, *args):
-    result = run_cli([SCRIPT, *args], cwd=str(workdir))
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    return result
+    status, stdout, stderr = run_in_process(workdir, *args)
+    assert status == 0, stdout[-2000:] + stderr[-3000:]
+    return subprocess.CompletedProcess(args, status, stdout, stderr)
 
 
 def test_pretrain_then_gan(workdir):
@@ -56,9 +74,9 @@ def test_edsr_wdsr_resume_and_evaluate(workdir, command, weights):
                 "--num-res-blocks", "1", "--weights", weights, "--hr-dir", "valid")
     lines = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines() if line.split()}
     assert len(lines["model"]) == 3 and len(lines["bicubic"]) == 3
-    other = run_cli([SCRIPT, command, *data, "--num-filters", "8", "--num-res-blocks", "1", "--batch-size", "2",
-                     "--steps", "4"], cwd=str(workdir))
-    assert other.returncode == 2 and "another architecture" in other.stderr
+    status, _, stderr = run_in_process(workdir, command, *data, "--num-filters", "8", "--num-res-blocks", "1",
+                                       "--batch-size", "2", "--steps", "4")
+    assert status == 2 and "another architecture" in stderr
 
 
 def test_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes(workdir):
