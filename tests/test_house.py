@@ -18,10 +18,11 @@ LEVELS = [
     ["losses"],
     ["metrics", "sampling"],
     ["inference", "plot"],
-    ["train"],
+    ["train", "deploy"],
     ["cli"],
 ]
-ALIASES = {"resolve": "cli"}  # sr_tf/resolve.py is the shim behind `python -m sr_tf.resolve`
+# sr_tf/resolve.py and sr_tf/export.py are the shims behind `python -m sr_tf.resolve` / `python -m sr_tf.export`
+ALIASES = {"resolve": "cli", "export": "cli"}
 LEVEL = {room: i for i, rooms in enumerate(LEVELS) for room in rooms}
 MAX_LINES = 350
 

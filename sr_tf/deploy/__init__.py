@@ -1,0 +1,158 @@
+"""Deployment formats of the super-resolution models: a SavedModel with a uint8 serving signature (TF Serving and
+`tf.saved_model.load` users need nothing from this package) and TFLite flatbuffers (float32, float16 weights or
+dynamic-range quantization), each checked against the Keras model on a probe image before it is written.
+
+Both take any input size unless `input_size` fixes one. The TFLite route is `TFLiteConverter.from_keras_model`
+with TFLite builtin ops only: converting a `tf.function` of these models with `from_concrete_functions` keeps the
+weights as resource variables, and the interpreter then returns all-NaN images without an error (TF 2.21), which
+the probe check would refuse.
+"""
+
+import os
+import shutil
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from sr_tf.atomic import atomic_write
+from sr_tf.errors import UserInputError
+
+QUANTIZATIONS = ("none", "float16", "dynamic")
+# Largest difference from the Keras model (grey levels, 0..255 scale) each format may show on the probe image.
+TOLERANCE = {"none": 1.0, "float16": 2.0, "dynamic": 255.0}
+
+
+class ExportCheckError(UserInputError):
+    """A converted model's output is not finite, or differs from the Keras model beyond its format's tolerance."""
+
+
+def probe_image(height=24, width=20, seed=0):
+    """A smooth random uint8 image (1, height, width, 3) to compare a converted model with Keras."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.uniform(0, 255, (1, height // 4 + 1, width // 4 + 1, 3)).astype(np.float32)
+    return np.clip(tf.image.resize(coarse, (height, width), method="bicubic").numpy(), 0, 255).astype(np.uint8)
+
+
+def _fixed_size(model, input_size):
+    """`model` with a fixed (height, width) input, or `model` itself for None (any size)."""
+    if input_size is None:
+        return model
+    height, width = input_size
+    inputs = keras.Input((height, width, 3), batch_size=1, name="lr")
+    return keras.Model(inputs, model(inputs), name=f"{model.name}_{height}x{width}")
+
+
+def tflite_run(content, image):
+    """Runs a TFLite flatbuffer on one float or uint8 image batch (1, H, W, 3) and returns its float output."""
+    interpreter = tf.lite.Interpreter(model_content=content)
+    source = interpreter.get_input_details()[0]
+    interpreter.resize_tensor_input(source["index"], image.shape)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(source["index"], np.asarray(image, source["dtype"]))
+    interpreter.invoke()
+    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).astype(np.float32)
+
+
+def check_against_keras(model, run, quantize, probe, to_pixels=False):
+    """Raises `ExportCheckError` unless `run(probe)` is finite and within the format's tolerance of Keras (of its
+    output rounded and clipped to 0..255 with `to_pixels`, as the SavedModel's uint8 signature returns it)."""
+    expected = model(probe.astype(np.float32), training=False).numpy()
+    if not np.all(np.isfinite(expected)):
+        raise ExportCheckError("The Keras model's own output on a probe image is not finite (NaN or infinite "
+                               "weights?); nothing was written.")
+    if to_pixels:
+        expected = np.clip(np.round(expected), 0, 255)
+    got = run(probe)
+    if got.shape != expected.shape:
+        raise ExportCheckError(f"The converted model gives shape {got.shape} on a probe image where Keras gives "
+                               f"{expected.shape}; nothing was written.")
+    if not np.all(np.isfinite(got)):
+        raise ExportCheckError("The converted model's output on a probe image is not finite; nothing was written.")
+    difference = float(np.abs(got - expected).max())
+    if not difference <= TOLERANCE[quantize]:
+        raise ExportCheckError(f"The converted model differs from Keras by {difference:.2f} grey levels on a probe "
+                               f"image (at most {TOLERANCE[quantize]} expected for quantize={quantize!r}); "
+                               "nothing was written.")
+    return difference
+
+
+def to_tflite(model, path=None, quantize="none", input_size=None, probe=None):
+    """Converts a super-resolution Keras model (float input and output in 0..255) to a TFLite flatbuffer.
+
+    Args:
+        model: the Keras model (e.g. from `sr_tf.models.load_sr_model`).
+        path: where to write the `.tflite` file (atomically); None only returns the bytes.
+        quantize: 'none' (float32), 'float16' (float16 weights, float compute) or 'dynamic' (int8 weights,
+            dynamic-range activations).
+        input_size: (height, width) for a fixed-size model; None: any size (the input is resized at run time).
+        probe: the uint8 image (1, H, W, 3) the converted model is checked on (default `probe_image()`, or one of
+            `input_size`).
+
+    Returns:
+        The flatbuffer bytes.
+
+    Raises:
+        UserInputError: an unknown `quantize`.
+        ExportCheckError: the converted model's output is not finite or too far from Keras (nothing written).
+    """
+    if quantize not in QUANTIZATIONS:
+        raise UserInputError(f"Unknown quantization. Expected one of {list(QUANTIZATIONS)}. "
+                             f"Received: quantize={quantize!r}")
+    converter = tf.lite.TFLiteConverter.from_keras_model(_fixed_size(model, input_size))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no Flex / select TF ops
+    if quantize != "none":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    content = converter.convert()
+    if probe is None:
+        probe = probe_image(*input_size) if input_size is not None else probe_image()
+    check_against_keras(model, lambda image: tflite_run(content, image), quantize, probe)
+    if path is not None:
+        atomic_write(path, lambda tmp: open(tmp, "wb").write(content))
+    return content
+
+
+class _Serving(tf.Module):
+    """The serving signature: uint8 (1, H, W, 3) in, uint8 (1, sH, sW, 3) out (rounded and clipped)."""
+
+    def __init__(self, model, input_size):
+        super().__init__()
+        self.model = model
+        shape = (1, None, None, 3) if input_size is None else (1, *input_size, 3)
+        self.serve = tf.function(self._serve, input_signature=[tf.TensorSpec(shape, tf.uint8, name="lr")])
+
+    def _serve(self, lr):
+        sr = self.model(tf.cast(lr, tf.float32), training=False)
+        return {"sr": tf.cast(tf.clip_by_value(tf.round(tf.cast(sr, tf.float32)), 0, 255), tf.uint8)}
+
+
+def to_saved_model(model, path, input_size=None, probe=None):
+    """Writes a SavedModel whose `serving_default` signature maps uint8 LR (1, H, W, 3) to uint8 SR.
+
+    The folder is written next to `path` and renamed into place once it loads and matches Keras on a probe
+    image (within 1 grey level), so an interrupted export never leaves a half-written model at `path`.
+
+    Returns:
+        `path`.
+    """
+    path = os.fspath(path).rstrip(os.sep)
+    temporary, previous = f"{path}.tmp-{os.getpid()}", f"{path}.old-{os.getpid()}"
+    shutil.rmtree(temporary, ignore_errors=True)
+    module = _Serving(model, input_size)
+    tf.saved_model.save(module, temporary, signatures={"serving_default": module.serve})
+    signature = tf.saved_model.load(temporary).signatures["serving_default"]
+    if probe is None:
+        probe = probe_image(*input_size) if input_size is not None else probe_image()
+    try:
+        check_against_keras(model, lambda image: signature(lr=tf.constant(image))["sr"].numpy().astype(np.float32),
+                            "none", probe, to_pixels=True)
+    except ExportCheckError:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    if os.path.exists(path):
+        os.replace(path, previous)
+    os.replace(temporary, path)
+    shutil.rmtree(previous, ignore_errors=True)
+    return path

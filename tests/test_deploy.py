@@ -1,0 +1,85 @@
+"""Export to TFLite and SavedModel: outputs against Keras at two sizes, quantization tolerances, a SavedModel
+served without sr_tf, and refusing to write a model whose output is wrong."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from helpers import random_image
+from sr_tf.errors import UserInputError
+from sr_tf.export import ExportCheckError, tflite_run, to_saved_model, to_tflite
+from sr_tf.models import build_sr_model, srgan
+
+
+def tiny(name):
+    if name == "srresnet":
+        return srgan.generator(num_filters=4, num_res_blocks=1)
+    return build_sr_model(name, scale=2, num_filters=4, num_res_blocks=1)
+
+
+@pytest.mark.parametrize("name", ["edsr", "wdsr", "srresnet"])
+def test_one_tflite_file_runs_at_two_sizes_and_matches_keras(tmp_path, rng, name):
+    model = tiny(name)
+    path = str(tmp_path / f"{name}.tflite")
+    content = to_tflite(model, path)
+    assert open(path, "rb").read() == content
+    for shape in [(1, 12, 10, 3), (1, 9, 16, 3)]:
+        image = random_image(rng, *shape[1:3])[None]
+        expected = model(image.astype(np.float32)).numpy()
+        got = tflite_run(content, image)
+        assert got.shape == expected.shape
+        assert np.abs(got - expected).max() <= 1.0
+
+
+def test_float16_within_two_grey_levels_and_dynamic_runs(rng):
+    model = tiny("edsr")
+    image = random_image(rng, 14, 11)[None]
+    expected = model(image.astype(np.float32)).numpy()
+    float32 = to_tflite(model)
+    half = to_tflite(model, quantize="float16")
+    assert np.abs(tflite_run(half, image) - expected).max() <= 2.0
+    dynamic = to_tflite(model, quantize="dynamic")
+    assert np.all(np.isfinite(tflite_run(dynamic, image)))
+    assert len(half) < len(float32)
+
+
+def test_fixed_input_size_and_bad_quantization(rng):
+    model = tiny("edsr")
+    content = to_tflite(model, input_size=(8, 6))
+    assert tflite_run(content, random_image(rng, 8, 6)[None]).shape == (1, 16, 12, 3)
+    with pytest.raises(UserInputError, match="Received: quantize='int4'"):
+        to_tflite(model, quantize="int4")
+
+
+def test_a_model_with_non_finite_output_is_not_written(tmp_path):
+    model = tiny("edsr")
+    model.set_weights([np.full_like(w, np.nan) for w in model.get_weights()])
+    with pytest.raises(ExportCheckError, match="not finite"):
+        to_tflite(model, str(tmp_path / "bad.tflite"))
+    with pytest.raises(ExportCheckError, match="not finite"):
+        to_saved_model(model, str(tmp_path / "bad_savedmodel"))
+    assert os.listdir(tmp_path) == []
+
+
+def test_saved_model_serves_uint8_without_sr_tf(tmp_path, rng):
+    model = tiny("edsr")
+    path = to_saved_model(model, str(tmp_path / "edsr_savedmodel"))
+    to_saved_model(model, path)  # replacing an existing export
+    image = random_image(rng, 13, 9)[None]
+    np.save(tmp_path / "lr.npy", image)
+    expected = np.clip(np.round(model(image.astype(np.float32)).numpy()), 0, 255).astype(np.uint8)
+    code = ("import sys, numpy as np, tensorflow as tf\n"
+            f"f = tf.saved_model.load({path!r}).signatures['serving_default']\n"
+            f"out = f(lr=tf.constant(np.load({str(tmp_path / 'lr.npy')!r})))['sr'].numpy()\n"
+            f"np.save({str(tmp_path / 'sr.npy')!r}, out)\n"
+            "assert not any(m.startswith('sr_tf') for m in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    got = np.load(tmp_path / "sr.npy")
+    assert got.dtype == np.uint8 and got.shape == expected.shape
+    assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1
+    assert sorted(os.listdir(tmp_path)) == ["edsr_savedmodel", "lr.npy", "sr.npy"]
