@@ -16,11 +16,15 @@ import numpy as np
 import tensorflow as tf
 
 from sr_tf.atomic import atomic_write
+from sr_tf.data.io import SAMPLES_DIR, list_images, read_image
+from sr_tf.data.transforms import crop_to_multiple, downscale
 from sr_tf.errors import UserInputError
 
-QUANTIZATIONS = ("none", "float16", "dynamic")
-# Largest difference from the Keras model (grey levels, 0..255 scale) each format may show on the probe image.
-TOLERANCE = {"none": 1.0, "float16": 2.0, "dynamic": 255.0}
+QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
+# Largest difference from the Keras model (grey levels, 0..255 scale) each format may show on the probe image;
+# the integer formats are only checked for finite output of the right shape here (their quality is measured as
+# a PSNR drop on real photos, see the tests and bench/bench_export.py).
+TOLERANCE = {"none": 1.0, "float16": 2.0, "dynamic": 255.0, "int8": 255.0}
 
 
 class ExportCheckError(UserInputError):
@@ -44,14 +48,43 @@ def _fixed_size(model, input_size):
 
 
 def tflite_run(content, image):
-    """Runs a TFLite flatbuffer on one float or uint8 image batch (1, H, W, 3) and returns its float output."""
+    """Runs a TFLite flatbuffer on one image batch (1, H, W, 3) of values 0..255 and returns its float output
+    (a quantized input is quantized and a quantized output dequantized with the file's scale and zero point)."""
     interpreter = tf.lite.Interpreter(model_content=content)
     source = interpreter.get_input_details()[0]
     interpreter.resize_tensor_input(source["index"], image.shape)
     interpreter.allocate_tensors()
-    interpreter.set_tensor(source["index"], np.asarray(image, source["dtype"]))
+    values = np.asarray(image, np.float32)
+    scale, zero = source["quantization"]
+    if np.issubdtype(source["dtype"], np.integer) and scale:
+        info = np.iinfo(source["dtype"])
+        values = np.clip(np.round(values / scale + zero), info.min, info.max)
+    interpreter.set_tensor(source["index"], values.astype(source["dtype"]))
     interpreter.invoke()
-    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).astype(np.float32)
+    target = interpreter.get_output_details()[0]
+    out = interpreter.get_tensor(target["index"]).astype(np.float32)
+    scale, zero = target["quantization"]
+    return (out - zero) * scale if np.issubdtype(target["dtype"], np.integer) and scale else out
+
+
+def representative_patches(model_scale, folder=None, size=48, count=32, seed=0):
+    """LR calibration patches (1, size, size, 3) float32 for full-integer quantization: random crops of the
+    images of `folder` (the bundled photos by default) downscaled by the model's scale (bicubic, antialiased).
+
+    Raises:
+        InputFileNotFoundError / UserInputError: the folder is missing or holds no image.
+    """
+    files = list_images(SAMPLES_DIR if folder is None else folder)
+    rng = np.random.default_rng(seed)
+    images = [downscale(crop_to_multiple(read_image(f)[0], model_scale), model_scale).numpy() for f in files]
+    images = [i for i in images if min(i.shape[:2]) >= size] or [np.asarray(
+        tf.image.resize(i, (size, size), method="bicubic")).clip(0, 255).astype(np.uint8) for i in images]
+    patches = []
+    for k in range(count):
+        image = images[k % len(images)]
+        top, left = (int(rng.integers(0, image.shape[d] - size + 1)) for d in (0, 1))
+        patches.append(image[None, top:top + size, left:left + size].astype(np.float32))
+    return patches
 
 
 def check_against_keras(model, run, quantize, probe, to_pixels=False):
@@ -77,14 +110,17 @@ def check_against_keras(model, run, quantize, probe, to_pixels=False):
     return difference
 
 
-def to_tflite(model, path=None, quantize="none", input_size=None, probe=None):
+def to_tflite(model, path=None, quantize="none", input_size=None, probe=None, representative=None):
     """Converts a super-resolution Keras model (float input and output in 0..255) to a TFLite flatbuffer.
 
     Args:
         model: the Keras model (e.g. from `sr_tf.models.load_sr_model`).
         path: where to write the `.tflite` file (atomically); None only returns the bytes.
-        quantize: 'none' (float32), 'float16' (float16 weights, float compute) or 'dynamic' (int8 weights,
-            dynamic-range activations).
+        quantize: 'none' (float32), 'float16' (float16 weights, float compute), 'dynamic' (int8 weights,
+            dynamic-range activations) or 'int8' (full-integer: int8 weights and activations, uint8 input and
+            output, calibrated on `representative`).
+        representative: for 'int8', a list of float32 LR batches (1, H, W, 3) in 0..255 (default
+            `representative_patches` of the bundled photos).
         input_size: (height, width) for a fixed-size model; None: any size (the input is resized at run time).
         probe: the uint8 image (1, H, W, 3) the converted model is checked on (default `probe_image()`, or one of
             `input_size`).
@@ -105,6 +141,18 @@ def to_tflite(model, path=None, quantize="none", input_size=None, probe=None):
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantize == "float16":
         converter.target_spec.supported_types = [tf.float16]
+    if quantize == "int8":
+        if representative is None:
+            scale = int(model(np.zeros((1, 8, 8, 3), np.float32), training=False).shape[1]) // 8
+            representative = representative_patches(scale)
+        if not representative:
+            raise UserInputError("int8 quantization needs at least one representative image. Received: none")
+        if input_size is not None:
+            representative = [tf.image.resize(r, input_size).numpy() for r in representative]
+        converter.representative_dataset = lambda: ([r] for r in representative)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.uint8
+        converter.inference_output_type = tf.uint8
     content = converter.convert()
     if probe is None:
         probe = probe_image(*input_size) if input_size is not None else probe_image()
