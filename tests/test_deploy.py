@@ -116,3 +116,37 @@ def test_int8_takes_and_gives_uint8_and_stays_close_to_float_on_a_trained_model(
     assert reference - psnr(int8) < 0.5
     assert reference - psnr(to_tflite(model, quantize="dynamic")) < 0.5
     assert len(int8) < len(full)  # (a tiny model: the graph, not the weights, dominates the size)
+
+
+def test_export_command_line_tflite_saved_model_and_errors(tmp_path, rng, capsys):
+    from sr_tf.cli import export as export_cli
+    from sr_tf.weights_io import save_model, save_weights
+
+    model = tiny("edsr")
+    weights, keras_file = str(tmp_path / "edsr.h5"), str(tmp_path / "edsr.keras")
+    save_weights(model, weights)
+    save_model(model, keras_file)
+    common = ["--model", "edsr", "--scale", "2", "--num-filters", "4", "--num-res-blocks", "1"]
+    tflite = str(tmp_path / "edsr.tflite")
+    assert export_cli.main(["--weights", weights, *common, "-o", tflite]) == 0
+    out = capsys.readouterr().out
+    assert "CONV_2D x" in out and "DEPTH_TO_SPACE x" in out and "GPU delegate" in out
+    assert "Saved artifact" not in out
+    image = random_image(rng, 10, 7)[None]
+    assert np.abs(tflite_run(open(tflite, "rb").read(), image) - model(image.astype(np.float32)).numpy()).max() <= 1
+    assert export_cli.main(["--weights", keras_file, "--format", "saved_model", "-o",
+                            str(tmp_path / "sm"), "--input-size", "10x7"]) == 0
+    assert os.path.isfile(tmp_path / "sm" / "saved_model.pb")
+    bad = [(["--weights", weights, "-o", "x.tflite"], "--model is needed"),
+           (["--weights", weights, *common, "--format", "saved_model", "--quantize", "int8", "-o", "x"],
+            "--quantize applies to --format tflite"),
+           (["--weights", weights, *common, "--quantize", "int8", "--representative-dir", str(tmp_path / "none"),
+             "-o", "x.tflite"], "none"),
+           (["--weights", str(tmp_path / "missing.keras"), "-o", "x.tflite"], "missing.keras")]
+    for args, message in bad:
+        assert export_cli.main(args) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and err.count("\n") == 1, err
+    with pytest.raises(SystemExit):
+        export_cli.main(["--weights", weights, "--input-size", "10by7", "-o", "x.tflite"])
+    assert not os.path.exists("x.tflite")

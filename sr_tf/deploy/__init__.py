@@ -8,7 +8,11 @@ weights as resource variables, and the interpreter then returns all-NaN images w
 the probe check would refuse.
 """
 
+import collections
+import contextlib
+import io
 import os
+import re
 import shutil
 
 import keras
@@ -153,13 +157,26 @@ def to_tflite(model, path=None, quantize="none", input_size=None, probe=None, re
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.uint8
         converter.inference_output_type = tf.uint8
-    content = converter.convert()
+    with contextlib.redirect_stdout(io.StringIO()):  # Keras's export prints its temporary artifact's signature
+        content = converter.convert()
     if probe is None:
         probe = probe_image(*input_size) if input_size is not None else probe_image()
     check_against_keras(model, lambda image: tflite_run(content, image), quantize, probe)
     if path is not None:
         atomic_write(path, lambda tmp: open(tmp, "wb").write(content))
     return content
+
+
+def tflite_ops(content):
+    """(Counter of the file's operators by name, TensorFlow's GPU-delegate compatibility verdict as text), from
+    TensorFlow's TFLite model analyzer."""
+    report = io.StringIO()
+    with contextlib.redirect_stdout(report):
+        tf.lite.experimental.Analyzer.analyze(model_content=content, gpu_compatibility=True)
+    text = report.getvalue()
+    ops = collections.Counter(re.findall(r"Op#\d+ (\w+)\(", text))
+    verdict = [line.strip() for line in text.splitlines() if "GPU" in line and "delegate" in line]
+    return ops, "\n".join(verdict) or "no GPU-delegate verdict from the analyzer"
 
 
 class _Serving(tf.Module):

@@ -1,0 +1,99 @@
+"""Command line: export a trained super-resolution model to TFLite or a SavedModel.
+
+    python -m sr_tf.export --model edsr --weights weights/edsr-16-x4/weights.h5 --format tflite -o edsr-x4.tflite
+    python -m sr_tf.export --weights edsr.keras --format saved_model -o edsr_x4_savedmodel/
+    python -m sr_tf.export --model srgan --weights weights/srgan/gan_generator.h5 --format tflite --quantize int8 \\
+        --representative-dir photos/ -o srgan-int8.tflite
+
+The converted model is checked against Keras on a probe image before anything is written; the TFLite command
+prints the file's operators and TensorFlow's GPU-delegate compatibility verdict.
+"""
+
+import argparse
+import os
+import re
+import sys
+
+from sr_tf.cli.common import positive_int, run_command
+from sr_tf.errors import UserInputError
+
+
+def input_size(text):
+    """An argparse `type=` for HxW (e.g. 256x256)."""
+    match = re.fullmatch(r"(\d+)[xX](\d+)", text)
+    if not match or min(int(match.group(1)), int(match.group(2))) < 1:
+        raise argparse.ArgumentTypeError(f"expected HxW with positive integers, e.g. 256x256. Received: {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def parser():
+    """The argument parser of `python -m sr_tf.export`."""
+    from sr_tf.deploy import QUANTIZATIONS
+
+    p = argparse.ArgumentParser(prog="python -m sr_tf.export", description=__doc__.split("\n\n")[0])
+    p.add_argument("--weights", required=True, help="weights (.h5, .weights.h5; needs --model) or a .keras model")
+    p.add_argument("--model", choices=["srgan", "edsr", "wdsr"], help="architecture of .h5 weights")
+    p.add_argument("--scale", type=int, choices=[2, 3, 4, 8], default=None, help="upscaling factor (default 4)")
+    p.add_argument("--num-filters", type=positive_int, default=None)
+    p.add_argument("--num-res-blocks", type=positive_int, default=None)
+    p.add_argument("--wdsr-type", choices=["a", "b"], default="b")
+    p.add_argument("--format", choices=["tflite", "saved_model"], default="tflite")
+    p.add_argument("--quantize", choices=QUANTIZATIONS, default="none",
+                   help="tflite: float32 (none), float16 weights, dynamic-range or full-integer int8 (default none)")
+    p.add_argument("--representative-dir", help="int8: folder of photos whose LR patches calibrate the "
+                                                "quantization (default: the bundled photos)")
+    p.add_argument("--input-size", type=input_size, help="HxW of a fixed-size model (default: any size)")
+    p.add_argument("-o", "--output", required=True, help="the .tflite file or the SavedModel folder")
+    return p
+
+
+def load(args):
+    """The Keras model named by --weights (and --model for .h5 weights)."""
+    from sr_tf.models import load_sr_model
+    from sr_tf.weights_io import load_keras_model
+
+    if args.weights.endswith(".keras"):
+        if not os.path.isfile(args.weights):
+            raise UserInputError(f"Model file not found: {args.weights}")
+        return load_keras_model(args.weights)
+    if args.model is None:
+        raise UserInputError(f"--model is needed for weights that are not a .keras model. Received: {args.weights}")
+    return load_sr_model(args.model, args.weights, scale=args.scale, num_filters=args.num_filters,
+                         num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)
+
+
+def run(args):
+    """Exports the model; returns 0."""
+    from sr_tf.deploy import representative_patches, tflite_ops, to_saved_model, to_tflite
+    from sr_tf.models import sr_scale
+
+    if args.format == "saved_model" and args.quantize != "none":
+        raise UserInputError(f"--quantize applies to --format tflite. Received: --quantize {args.quantize} "
+                             "with --format saved_model")
+    if args.representative_dir is not None and args.quantize != "int8":
+        raise UserInputError("--representative-dir calibrates --quantize int8. Received: --quantize "
+                             f"{args.quantize}")
+    model = load(args)
+    if args.format == "saved_model":
+        to_saved_model(model, args.output, input_size=args.input_size)
+        print(f"Wrote {args.output} (serving_default: uint8 lr (1, H, W, 3) -> uint8 sr)")
+        return 0
+    representative = None
+    if args.quantize == "int8":
+        representative = representative_patches(sr_scale(model), args.representative_dir)
+    content = to_tflite(model, args.output, quantize=args.quantize, input_size=args.input_size,
+                        representative=representative)
+    ops, verdict = tflite_ops(content)
+    print(f"Wrote {args.output} ({len(content):,} bytes, {args.quantize}); operators: "
+          + ", ".join(f"{name} x{n}" for name, n in sorted(ops.items())))
+    print(verdict)
+    return 0
+
+
+def main(argv=None):
+    """Entry point of `python -m sr_tf.export`; returns the exit status."""
+    return run_command(run, parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
