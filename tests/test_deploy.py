@@ -150,3 +150,26 @@ def test_export_command_line_tflite_saved_model_and_errors(tmp_path, rng, capsys
     with pytest.raises(SystemExit):
         export_cli.main(["--weights", weights, "--input-size", "10by7", "-o", "x.tflite"])
     assert not os.path.exists("x.tflite")
+
+
+def test_resolve_runs_tflite_and_saved_model_files_like_keras_with_tiles(tmp_path, rng):
+    from PIL import Image
+
+    from helpers import write_png
+    from sr_tf.cli import resolve as resolve_cli
+
+    model = tiny("edsr")
+    tflite, saved = str(tmp_path / "m.tflite"), str(tmp_path / "sm")
+    to_tflite(model, tflite)
+    to_saved_model(model, saved)
+    image = random_image(rng, 21, 18)
+    write_png(str(tmp_path / "in" / "a.png"), image)
+    expected = np.clip(np.round(model(image[None].astype(np.float32)).numpy()[0]), 0, 255)
+    for name, source in [("tflite", ["--tflite", tflite]), ("saved", ["--saved-model", saved])]:
+        for tile in ([], ["--tile", "8", "--tile-pad", "8"]):
+            out = tmp_path / f"out_{name}_{len(tile)}"
+            assert resolve_cli.main([str(tmp_path / "in"), "-o", str(out), *source, *tile]) == 0
+            got = np.asarray(Image.open(out / "a.png")).astype(int)
+            assert got.shape == (42, 36, 3) and np.abs(got - expected).max() <= 1
+    assert resolve_cli.main([str(tmp_path / "in"), "-o", str(tmp_path / "x"), "--tflite",
+                             str(tmp_path / "in" / "a.png")]) == 2

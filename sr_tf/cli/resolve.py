@@ -27,8 +27,11 @@ def _parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m sr_tf.resolve", description=__doc__.split("\n\n")[0])
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders (searched recursively)")
     parser.add_argument("-o", "--output-dir", required=True, metavar="OUT_DIR")
-    parser.add_argument("--model", required=True, choices=["srgan", "edsr", "wdsr"])
-    parser.add_argument("--weights", required=True, help="weights file (.h5, .weights.h5) or a whole .keras model")
+    parser.add_argument("--model", choices=["srgan", "edsr", "wdsr"], help="architecture (with --weights)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--weights", help="weights file (.h5, .weights.h5) or a whole .keras model")
+    source.add_argument("--tflite", metavar="FILE", help="a .tflite file written by python -m sr_tf.export")
+    source.add_argument("--saved-model", metavar="DIR", help="a SavedModel written by python -m sr_tf.export")
     parser.add_argument("--scale", type=int, choices=[2, 3, 4, 8], default=None, help="upscaling factor (default 4)")
     parser.add_argument("--num-filters", type=positive_int, default=None)
     parser.add_argument("--num-res-blocks", type=positive_int, default=None,
@@ -100,11 +103,25 @@ def _write(image, alpha, destination):
     atomic_write(destination, lambda tmp: picture.save(tmp, format="PNG"))
 
 
+def load_model(args):
+    """The model to run: Keras (--weights, with --model), a TFLite file or a SavedModel."""
+    from sr_tf.deploy import SavedModelSR, TFLiteModel
+    from sr_tf.models import load_sr_model
+
+    if args.tflite is not None:
+        return TFLiteModel(args.tflite)
+    if args.saved_model is not None:
+        return SavedModelSR(args.saved_model)
+    if args.model is None:
+        raise UserInputError("--model is needed with --weights (srgan, edsr or wdsr).")
+    return load_sr_model(args.model, args.weights, scale=args.scale, num_filters=args.num_filters,
+                         num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)
+
+
 def run(args):
     """Super-resolves every input; returns 0, or 1 when some file failed or was kept."""
     from sr_tf.data.io import read_image
     from sr_tf.inference import resolve_single
-    from sr_tf.models import load_sr_model
     from sr_tf.progress import progress
 
     jobs, errors = collect(args.inputs)
@@ -113,8 +130,7 @@ def run(args):
     if not jobs:
         return 1
     _refuse_overwriting_inputs(jobs, args.output_dir)
-    model = load_sr_model(args.model, args.weights, scale=args.scale, num_filters=args.num_filters,
-                          num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)
+    model = load_model(args)
     bar = progress(len(jobs), unit_name="image")
     written = 0
     for path, name in jobs:

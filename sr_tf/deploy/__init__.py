@@ -22,7 +22,7 @@ import tensorflow as tf
 from sr_tf.atomic import atomic_write
 from sr_tf.data.io import SAMPLES_DIR, list_images, read_image
 from sr_tf.data.transforms import crop_to_multiple, downscale
-from sr_tf.errors import UserInputError
+from sr_tf.errors import InputFileNotFoundError, UserInputError
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 # Largest difference from the Keras model (grey levels, 0..255 scale) each format may show on the probe image;
@@ -51,13 +51,13 @@ def _fixed_size(model, input_size):
     return keras.Model(inputs, model(inputs), name=f"{model.name}_{height}x{width}")
 
 
-def tflite_run(content, image):
-    """Runs a TFLite flatbuffer on one image batch (1, H, W, 3) of values 0..255 and returns its float output
+def _invoke(interpreter, image):
+    """Runs a TFLite interpreter on one image batch (1, H, W, 3) of values 0..255 and returns its float output
     (a quantized input is quantized and a quantized output dequantized with the file's scale and zero point)."""
-    interpreter = tf.lite.Interpreter(model_content=content)
     source = interpreter.get_input_details()[0]
-    interpreter.resize_tensor_input(source["index"], image.shape)
-    interpreter.allocate_tensors()
+    if tuple(source["shape"]) != tuple(image.shape):
+        interpreter.resize_tensor_input(source["index"], image.shape)
+        interpreter.allocate_tensors()
     values = np.asarray(image, np.float32)
     scale, zero = source["quantization"]
     if np.issubdtype(source["dtype"], np.integer) and scale:
@@ -69,6 +69,43 @@ def tflite_run(content, image):
     out = interpreter.get_tensor(target["index"]).astype(np.float32)
     scale, zero = target["quantization"]
     return (out - zero) * scale if np.issubdtype(target["dtype"], np.integer) and scale else out
+
+
+def tflite_run(content, image):
+    """Runs a TFLite flatbuffer (bytes) on one image batch (1, H, W, 3) of values 0..255; the float output."""
+    interpreter = tf.lite.Interpreter(model_content=content)
+    interpreter.allocate_tensors()
+    return _invoke(interpreter, image)
+
+
+class TFLiteModel:
+    """A `.tflite` super-resolution file called like a Keras model (`model(lr_batch)` -> float SR batch), so
+    `sr_tf.inference.resolve_single` and its tiling run it unchanged."""
+
+    def __init__(self, path):
+        if not os.path.isfile(path):
+            raise InputFileNotFoundError(f"TFLite file not found: {path}")
+        try:
+            self.interpreter = tf.lite.Interpreter(model_path=os.fspath(path))
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as e:
+            raise UserInputError(f"{path} is not a TFLite model ({' '.join(str(e).split())[:150]})") from None
+
+    def __call__(self, lr_batch, training=False):
+        return tf.constant(_invoke(self.interpreter, np.asarray(lr_batch)))
+
+
+class SavedModelSR:
+    """A SavedModel written by `to_saved_model` called like a Keras model (float in, float out)."""
+
+    def __init__(self, path):
+        if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+            raise InputFileNotFoundError(f"No SavedModel in {path} (saved_model.pb not found).")
+        self.serve = tf.saved_model.load(os.fspath(path)).signatures["serving_default"]
+
+    def __call__(self, lr_batch, training=False):
+        lr = tf.cast(tf.clip_by_value(tf.round(tf.cast(lr_batch, tf.float32)), 0, 255), tf.uint8)
+        return tf.cast(self.serve(lr=lr)["sr"], tf.float32)
 
 
 def representative_patches(model_scale, folder=None, size=48, count=32, seed=0):
