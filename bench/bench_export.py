@@ -1,0 +1,79 @@
+#!/usr/bin/env python
+"""Exported super-resolution models: inference time and file size of TFLite float32, float16, dynamic-range and
+int8 against Keras `resolve_single` (the baseline, same run), and with a trained demo model the PSNR of each
+format on the held-out photo.
+
+    python bench/bench_export.py                       # EDSR-16 x4 (random weights) on a 256x256 LR image
+    python bench/bench_export.py --demo-weights weights/demo/edsr-demo-x4.h5   # + PSNR of a trained demo model
+"""
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+
+import numpy as np
+import tensorflow as tf
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from sr_tf.config import SR_DEMO  # noqa: E402
+from sr_tf.data import crop_to_multiple, downscale, read_image  # noqa: E402
+from sr_tf.data.io import sample_files  # noqa: E402
+from sr_tf.deploy import TFLiteModel, to_tflite  # noqa: E402
+from sr_tf.inference import resolve_single  # noqa: E402
+from sr_tf.models import build_sr_model, load_sr_model  # noqa: E402
+
+FORMATS = ("none", "float16", "dynamic", "int8")
+
+
+def seconds(fn, repeats):
+    fn()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - started) / repeats
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=256, help="side of the LR image")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--demo-weights", help="a trained `train_srgan.py demo` model, for the PSNR table")
+    args = parser.parse_args()
+    print(f"{platform.machine()}, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}")
+    model = build_sr_model("edsr", scale=4, num_res_blocks=16)
+    lr = np.random.default_rng(0).integers(0, 256, (args.size, args.size, 3), dtype=np.uint8)
+    base = seconds(lambda: resolve_single(model, lr), args.repeats)
+    print(f"EDSR-16 x4 on {args.size}x{args.size}: Keras resolve_single {base:.2f} s (baseline)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for quantize in FORMATS:
+            path = os.path.join(tmp, f"{quantize}.tflite")
+            to_tflite(model, path, quantize=quantize)
+            runner = TFLiteModel(path)
+            t = seconds(lambda: resolve_single(runner, lr), args.repeats)
+            print(f"  TFLite {quantize:8s} {os.path.getsize(path) / 1e6:6.2f} MB  {t:6.2f} s  "
+                  f"{base / t:5.2f}x Keras")
+        if args.demo_weights:
+            demo = load_sr_model("edsr", args.demo_weights, scale=SR_DEMO["scale"],
+                                 num_filters=SR_DEMO["num_filters"], num_res_blocks=SR_DEMO["num_res_blocks"])
+            hr = crop_to_multiple(read_image(sample_files(["chelsea.png"])[0])[0], SR_DEMO["scale"])
+            small = downscale(hr, SR_DEMO["scale"]).numpy()
+
+            def psnr(runner):
+                return float(tf.image.psnr(resolve_single(runner, small).astype(np.float32),
+                                           hr.astype(np.float32), 255.0))
+
+            reference = psnr(demo)
+            print(f"demo model on chelsea.png: Keras {reference:.2f} dB")
+            for quantize in FORMATS:
+                path = os.path.join(tmp, f"demo-{quantize}.tflite")
+                to_tflite(demo, path, quantize=quantize)
+                value = psnr(TFLiteModel(path))
+                print(f"  TFLite {quantize:8s} {value:.2f} dB ({value - reference:+.2f} dB)")
+
+
+if __name__ == "__main__":
+    main()
