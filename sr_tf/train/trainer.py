@@ -75,7 +75,8 @@ class Trainer:
         self.strategy = strategy or tf.distribute.get_strategy()
         self.is_chief = is_chief(self.strategy)
         self.multi_worker = is_multi_worker(self.strategy)
-        self.schedule = StepSchedule(steps_per_execution, functools.partial(mean_over_workers, self.strategy) if self.multi_worker else None)
+        agree = functools.partial(mean_over_workers, self.strategy) if self.multi_worker else None
+        self.schedule = StepSchedule(steps_per_execution, agree)
         self.models = dict(models)
         if strategy is not None:
             check_models_in_scope(self.models, self.strategy)
