@@ -10,11 +10,10 @@ prints the file's operators and TensorFlow's GPU-delegate compatibility verdict.
 """
 
 import argparse
-import os
 import re
 import sys
 
-from sr_tf.cli.common import positive_int, run_command
+from sr_tf.cli.common import load_keras_file, positive_int, run_command
 from sr_tf.errors import UserInputError
 
 
@@ -50,12 +49,9 @@ def parser():
 def load(args):
     """The Keras model named by --weights (and --model for .h5 weights)."""
     from sr_tf.models import load_sr_model
-    from sr_tf.weights_io import load_keras_model
 
     if args.weights.endswith(".keras"):
-        if not os.path.isfile(args.weights):
-            raise UserInputError(f"Model file not found: {args.weights}")
-        return load_keras_model(args.weights)
+        return load_keras_file(args.weights, "Model", "train_srgan.py's weights or a model.save(...) file")
     if args.model is None:
         raise UserInputError(f"--model is needed for weights that are not a .keras model. Received: {args.weights}")
     return load_sr_model(args.model, args.weights, scale=args.scale, num_filters=args.num_filters,

@@ -23,6 +23,7 @@ from sr_tf.atomic import atomic_write
 from sr_tf.data.io import SAMPLES_DIR, list_images, read_image
 from sr_tf.data.transforms import crop_to_multiple, downscale
 from sr_tf.errors import InputFileNotFoundError, UserInputError
+from sr_tf.models import sr_scale
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 # Largest difference from the Keras model (grey levels, 0..255 scale) each format may show on the probe image;
@@ -184,8 +185,7 @@ def to_tflite(model, path=None, quantize="none", input_size=None, probe=None, re
         converter.target_spec.supported_types = [tf.float16]
     if quantize == "int8":
         if representative is None:
-            scale = int(model(np.zeros((1, 8, 8, 3), np.float32), training=False).shape[1]) // 8
-            representative = representative_patches(scale)
+            representative = representative_patches(sr_scale(model))
         if not representative:
             raise UserInputError("int8 quantization needs at least one representative image. Received: none")
         if input_size is not None:
