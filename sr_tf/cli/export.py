@@ -4,9 +4,11 @@
     python -m sr_tf.export --weights edsr.keras --format saved_model -o edsr_x4_savedmodel/
     python -m sr_tf.export --model srgan --weights weights/srgan/gan_generator.h5 --format tflite --quantize int8 \\
         --representative-dir photos/ -o srgan-int8.tflite
+    python -m sr_tf.export --fastgan weights/fastgan/<name>-generator.keras --format tflite -o fastgan.tflite
 
 The converted model is checked against Keras on a probe image before anything is written; the TFLite command
-prints the file's operators and TensorFlow's GPU-delegate compatibility verdict.
+prints the file's operators and TensorFlow's GPU-delegate compatibility verdict. A FastGAN generator is
+exported deterministic: its spatial noise becomes inputs next to z (`--noise input`) or is left out (`none`).
 """
 
 import argparse
@@ -30,7 +32,10 @@ def parser():
     from sr_tf.deploy import QUANTIZATIONS
 
     p = argparse.ArgumentParser(prog="python -m sr_tf.export", description=__doc__.split("\n\n")[0])
-    p.add_argument("--weights", required=True, help="weights (.h5, .weights.h5; needs --model) or a .keras model")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--weights", help="super-resolution weights (.h5, .weights.h5; needs --model) or a .keras "
+                                          "model")
+    source.add_argument("--fastgan", help="a FastGAN generator (.keras) written by train_fastgan.py")
     p.add_argument("--model", choices=["srgan", "edsr", "wdsr"], help="architecture of .h5 weights")
     p.add_argument("--scale", type=int, choices=[2, 3, 4, 8], default=None, help="upscaling factor (default 4)")
     p.add_argument("--num-filters", type=positive_int, default=None)
@@ -42,6 +47,8 @@ def parser():
     p.add_argument("--representative-dir", help="int8: folder of photos whose LR patches calibrate the "
                                                 "quantization (default: the bundled photos)")
     p.add_argument("--input-size", type=input_size, help="HxW of a fixed-size model (default: any size)")
+    p.add_argument("--noise", choices=["input", "none"], default=None,
+                   help="--fastgan: the generator's spatial noise maps as inputs next to z (default) or left out")
     p.add_argument("-o", "--output", required=True, help="the .tflite file or the SavedModel folder")
     return p
 
@@ -60,7 +67,7 @@ def load(args):
 
 def run(args):
     """Exports the model; returns 0."""
-    from sr_tf.deploy import representative_patches, tflite_ops, to_saved_model, to_tflite
+    from sr_tf.deploy import representative_patches, to_saved_model, to_tflite
     from sr_tf.models import sr_scale
 
     if args.format == "saved_model" and args.quantize != "none":
@@ -69,6 +76,10 @@ def run(args):
     if args.representative_dir is not None and args.quantize != "int8":
         raise UserInputError("--representative-dir calibrates --quantize int8. Received: --quantize "
                              f"{args.quantize}")
+    if args.fastgan is not None:
+        return run_fastgan(args)
+    if args.noise is not None:
+        raise UserInputError(f"--noise applies to --fastgan. Received: --noise {args.noise} with --weights")
     model = load(args)
     if args.format == "saved_model":
         to_saved_model(model, args.output, input_size=args.input_size)
@@ -79,10 +90,40 @@ def run(args):
         representative = representative_patches(sr_scale(model), args.representative_dir)
     content = to_tflite(model, args.output, quantize=args.quantize, input_size=args.input_size,
                         representative=representative)
+    report(args, content)
+    return 0
+
+
+def report(args, content):
+    """Prints what was written: size, quantization, the file's operators and the GPU-delegate verdict."""
+    from sr_tf.deploy import tflite_ops
+
     ops, verdict = tflite_ops(content)
     print(f"Wrote {args.output} ({len(content):,} bytes, {args.quantize}); operators: "
           + ", ".join(f"{name} x{n}" for name, n in sorted(ops.items())))
     print(verdict)
+
+
+def run_fastgan(args):
+    """Exports the FastGAN generator of --fastgan; returns 0."""
+    from sr_tf.deploy import fastgan_to_saved_model, fastgan_to_tflite
+
+    names = ("model", "scale", "num_filters", "num_res_blocks", "input_size", "representative_dir")
+    ignored = [f"--{name.replace('_', '-')}" for name in names if getattr(args, name) is not None]
+    if ignored:
+        raise UserInputError(f"{', '.join(ignored)} apply to super-resolution weights (a FastGAN generator's .keras "
+                             "file carries its architecture and size; its int8 calibrates on noise draws). "
+                             f"Received: {', '.join(ignored)} with --fastgan")
+    model = load_keras_file(args.fastgan, "Generator", "weights/fastgan/<name>-generator.keras")
+    noise = args.noise or "input"
+    if args.format == "saved_model":
+        deployed = fastgan_to_saved_model(model, args.output, noise=noise)[1]
+        print(f"Wrote {args.output} (serving_default: float32 inputs -> uint8 image (B, H, W, 3))")
+    else:
+        content, deployed = fastgan_to_tflite(model, args.output, quantize=args.quantize, noise=noise)
+        report(args, content)
+    print("Inputs, to fill with N(0, 1) numbers: " + ", ".join(
+        f"{t.name} {tuple(t.shape[1:])}" for t in deployed.inputs))
     return 0
 
 

@@ -117,18 +117,40 @@ class NoiseInjection(keras.layers.Layer):
     `weight` is one trainable scalar that starts at 0, so a new layer is the identity. The noise comes from
     `Draws.current()`: stateful by default; in a train step that activates seeded per-replica draws, each
     replica gets its rows of the global batch's noise.
+
+    Args:
+        source: where n comes from: 'random' (drawn as above), 'input' (the layer is called on `[x, n]`, the
+            noise an input of the model: what an exported generator needs to be deterministic) or 'none' (n = 0:
+            the layer is the identity, its weight kept).
     """
+
+    SOURCES = ("random", "input", "none")
+
+    def __init__(self, source="random", **kwargs):
+        super().__init__(**kwargs)
+        if source not in self.SOURCES:
+            raise UserInputError(f"`source` must be one of {list(self.SOURCES)}. Received: source={source!r}")
+        self.source = source
 
     def build(self, input_shape):
         self.weight = self.add_weight(name="weight", shape=(1,), initializer="zeros", trainable=True)
 
     def call(self, inputs):
-        shape = tf.concat([tf.shape(inputs)[:-1], [1]], axis=0)
-        noise = Draws.current().normal(shape, dtype=inputs.dtype, per_image=True)
+        if self.source == "none":
+            return inputs
+        if self.source == "input":
+            inputs, noise = inputs
+            noise = tf.cast(noise, inputs.dtype)
+        else:
+            shape = tf.concat([tf.shape(inputs)[:-1], [1]], axis=0)
+            noise = Draws.current().normal(shape, dtype=inputs.dtype, per_image=True)
         return inputs + tf.cast(self.weight, inputs.dtype) * noise
 
     def compute_output_shape(self, input_shape):
-        return input_shape
+        return input_shape[0] if self.source == "input" else input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "source": self.source}
 
 
 def crop_quadrant(images, part):

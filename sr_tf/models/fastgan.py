@@ -87,12 +87,18 @@ def _up_block(x, filters, name):
     return GLU(name=f"{name}_glu")(x)
 
 
-def _up_block_comp(x, filters, name):
-    """UpBlockComp: nearest x2 -> [conv3 (2 * filters) -> noise -> BN -> GLU] twice."""
+def _up_block_comp(x, filters, name, noise, noise_inputs):
+    """UpBlockComp: nearest x2 -> [conv3 (2 * filters) -> noise -> BN -> GLU] twice. With noise='input', each
+    noise map is a new model input appended to `noise_inputs`."""
     x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_up")(x)
     for i in (1, 2):
         x = _conv(2 * filters, 3, f"{name}_conv{i}")(x)
-        x = NoiseInjection(name=f"{name}_noise{i}")(x)
+        layer = NoiseInjection(source=noise, name=f"{name}_noise{i}")
+        if noise == "input":
+            noise_inputs.append(keras.Input((*x.shape[1:3], 1), name=f"{layer.name}_map"))
+            x = layer([x, noise_inputs[-1]])
+        else:
+            x = layer(x)
         x = _batchnorm(f"{name}_bn{i}")(x)
         x = GLU(name=f"{name}_glu{i}")(x)
     return x
@@ -120,7 +126,7 @@ def _to_image(x, kernel_size, name):
     return keras.layers.Activation("tanh", dtype="float32", name=f"{name}_tanh")(x)
 
 
-def generator(im_size=256, ngf=64, nz=256):
+def generator(im_size=256, ngf=64, nz=256, noise="random"):
     """The FastGAN generator: noise (B, nz) -> [(B, im_size, im_size, 3), (B, s, s, 3)] with s = `small_size`.
 
     Both images are in [-1, 1]. Sample with `training=False` (BatchNorm in inference mode); the noise layers draw
@@ -130,11 +136,17 @@ def generator(im_size=256, ngf=64, nz=256):
         im_size: output side, one of 64, 128, 256, 512, 1024.
         ngf: width; channels per resolution are `GENERATOR_CHANNELS[r] * ngf`.
         nz: length of the noise vector.
+        noise: the `NoiseInjection` layers' `source`: 'random' (training and sampling), 'input' (the inputs are
+            then `[z, map_1, ..., map_k]`, one (B, r, r, 1) N(0, 1) map per noise layer, named `<layer>_map`, in the
+            order the layers draw: what deployment uses) or 'none' (no spatial noise).
 
     Returns:
         A functional `keras.Model` named 'fastgan_generator'.
     """
     _check(im_size, ngf=ngf, nz=nz)
+    if noise not in NoiseInjection.SOURCES:
+        raise UserInputError(f"`noise` must be one of {list(NoiseInjection.SOURCES)}. Received: noise={noise!r}")
+    noise_inputs = []
     resolutions = [2 ** k for k in range(2, int(math.log2(im_size)) + 1)]
     nfc = _channels(GENERATOR_CHANNELS, ngf, "ngf", resolutions)
     z = keras.Input((nz,), name="noise")
@@ -144,14 +156,16 @@ def generator(im_size=256, ngf=64, nz=256):
     x = _batchnorm("init_bn")(x)
     features = {4: GLU(name="init_glu")(x)}
     for r in resolutions[1:]:
-        block = _up_block_comp if r in COMP_BLOCKS else _up_block
-        x = block(features[r // 2], nfc[r], f"feat_{r}")
+        if r in COMP_BLOCKS:
+            x = _up_block_comp(features[r // 2], nfc[r], f"feat_{r}", noise, noise_inputs)
+        else:
+            x = _up_block(features[r // 2], nfc[r], f"feat_{r}")
         if r in SLE_SOURCES:
             x = skip_layer_excitation(features[SLE_SOURCES[r]], x, f"se_{r}")
         features[r] = x
     big = _to_image(features[im_size], 3, "to_big")
     small = _to_image(features[small_size(im_size)], 1, "to_small")
-    return Model(z, [big, small], name="fastgan_generator")
+    return Model([z, *noise_inputs] if noise_inputs else z, [big, small], name="fastgan_generator")
 
 
 def _down_block(x, filters, name):

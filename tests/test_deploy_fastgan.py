@@ -1,0 +1,131 @@
+"""Export of a trained FastGAN generator: the deterministic copy reproduces the training generator's images, its
+TFLite files match Keras (float32 within 1 grey level, float16 within 2), the SavedModel serves uint8 images, and
+the command line's errors."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import FASTGAN_TINY_G, keras_round_trip, randomize_batchnorm
+from sr_tf.deploy import (deploy_generator, fastgan_to_saved_model, fastgan_to_tflite, input_names, noise_inputs,
+                          tflite_run)
+from sr_tf.errors import UserInputError
+from sr_tf.layers import NoiseInjection
+from sr_tf.models import fastgan
+from sr_tf.ops import Draws
+
+
+def trained_like(im_size=64, seed=0):
+    """A tiny generator whose noise weights and BatchNorm statistics are not their initial values, so neither
+    the noise nor the statistics can be lost in the copy without a test noticing."""
+    model = randomize_batchnorm(fastgan.generator(im_size, **FASTGAN_TINY_G), seed)
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, NoiseInjection):
+            layer.weight.assign(rng.uniform(0.3, 1.0, (1,)).astype(np.float32))
+    return model
+
+
+def test_the_deployed_copy_fed_the_drawn_noise_gives_the_training_generators_image(tmp_path):
+    model = trained_like()
+    deployed = deploy_generator(model)
+    z = np.random.default_rng(1).standard_normal((2, FASTGAN_TINY_G["nz"])).astype(np.float32)
+    seed = tf.constant([4, 5], tf.int64)
+    with Draws(seed).active():  # the k-th draw of seeded Draws uses seed folded with k
+        expected = model(z, training=False)[0].numpy() * 127.5 + 127.5
+    maps = [tf.random.stateless_normal((2, *t.shape[1:]), tf.random.experimental.stateless_fold_in(seed, k)).numpy()
+            for k, t in enumerate(deployed.inputs[1:])]
+    assert [t.name for t in deployed.inputs] == ["noise", "feat_8_noise1_map", "feat_8_noise2_map",
+                                                 "feat_32_noise1_map", "feat_32_noise2_map"]
+    np.testing.assert_allclose(deployed([z, *maps]).numpy(), expected, atol=1e-3)
+    assert np.abs(deployed([z, *[np.zeros_like(m) for m in maps]]).numpy() - expected).max() > 1  # noise matters
+    silent = deploy_generator(model, noise="none")
+    np.testing.assert_allclose(silent(z).numpy(), deployed([z, *[np.zeros_like(m) for m in maps]]).numpy(),
+                               atol=1e-3)
+    loaded = keras_round_trip(deployed, tmp_path)  # serializable (safe mode), no Lambda layers
+    np.testing.assert_array_equal(loaded([z, *maps]).numpy(), deployed([z, *maps]).numpy())
+
+
+def test_tflite_matches_keras_with_fixed_noise_inputs(tmp_path, im_size=128):
+    """(At 64 px the command-line test checks float32 too.)"""
+    model = trained_like(im_size)
+    path = str(tmp_path / "g.tflite")
+    content, deployed = fastgan_to_tflite(model, path)
+    assert open(path, "rb").read() == content
+    half = fastgan_to_tflite(model, quantize="float16")[0]
+    names = input_names(deployed)
+    for seed in (7, 8):
+        inputs = noise_inputs(deployed, seed=seed)
+        expected = deployed(inputs).numpy()
+        assert expected.shape == (1, im_size, im_size, 3)
+        assert np.abs(tflite_run(content, inputs, names) - expected).max() <= 1.0
+        assert np.abs(tflite_run(half, inputs, names) - expected).max() <= 2.0
+    assert len(half) < len(content)
+
+
+def test_int8_and_noise_free_files(rng):
+    model = trained_like()
+    int8, deployed = fastgan_to_tflite(model, quantize="int8", calibration=4)
+    details = tf.lite.Interpreter(model_content=int8)
+    assert [d["dtype"] for d in details.get_input_details()] == [np.float32] * 5
+    assert details.get_output_details()[0]["dtype"] == np.uint8
+    inputs = noise_inputs(deployed, seed=3)
+    got = tflite_run(int8, inputs, input_names(deployed))
+    assert got.shape == (1, 64, 64, 3) and np.all((got >= 0) & (got <= 255))
+    silent, one_input = fastgan_to_tflite(model, noise="none")
+    assert len(one_input.inputs) == 1
+    z = inputs[0]
+    assert np.abs(tflite_run(silent, z) - one_input(z).numpy()).max() <= 1.0
+    with pytest.raises(UserInputError, match="Received: noise='fixed'"):
+        deploy_generator(model, noise="fixed")
+    with pytest.raises(UserInputError, match="Expected a FastGAN generator"):
+        deploy_generator(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]))
+
+
+def test_saved_model_serves_uint8_images(tmp_path):
+    model = trained_like()
+    path, deployed = fastgan_to_saved_model(model, str(tmp_path / "fastgan_savedmodel"))
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    inputs = noise_inputs(deployed, seed=5, batch=2)
+    out = serve(**{t.name: tf.constant(a) for t, a in zip(deployed.inputs, inputs)})["image"].numpy()
+    expected = np.clip(np.round(deployed(inputs).numpy()), 0, 255)
+    assert out.dtype == np.uint8 and out.shape == (2, 64, 64, 3)
+    assert np.abs(out.astype(np.float32) - expected).max() <= 1
+    assert sorted(os.listdir(tmp_path)) == ["fastgan_savedmodel"]
+
+
+def test_export_command_line_for_fastgan(tmp_path, capsys):
+    from sr_tf.cli import export as export_cli
+    from sr_tf.models import build_sr_model
+    from sr_tf.weights_io import save_model
+
+    model = trained_like()
+    generator_file, sr_file = str(tmp_path / "g-generator.keras"), str(tmp_path / "edsr.keras")
+    save_model(model, generator_file)
+    save_model(build_sr_model("edsr", scale=2, num_filters=4, num_res_blocks=1), sr_file)
+    tflite = str(tmp_path / "g.tflite")
+    assert export_cli.main(["--fastgan", generator_file, "-o", tflite]) == 0
+    out = capsys.readouterr().out
+    assert "TRANSPOSE_CONV x1" in out and "GPU delegate" in out and "feat_32_noise2_map (32, 32, 1)" in out
+    deployed = deploy_generator(model, batch_size=1)
+    inputs = noise_inputs(deployed, seed=2)
+    got = tflite_run(open(tflite, "rb").read(), inputs, input_names(deployed))
+    assert np.abs(got - deployed(inputs).numpy()).max() <= 1.0
+    assert export_cli.main(["--fastgan", generator_file, "--format", "saved_model", "--noise", "none",
+                            "-o", str(tmp_path / "sm")]) == 0
+    assert "noise (8,)" in capsys.readouterr().out.splitlines()[-1]
+    bad = [(["--fastgan", generator_file, "--model", "edsr", "-o", "x.tflite"], "--model apply to"),
+           (["--fastgan", generator_file, "--input-size", "8x8", "-o", "x.tflite"], "--input-size apply to"),
+           (["--weights", sr_file, "--noise", "none", "-o", "x.tflite"], "--noise applies to --fastgan"),
+           (["--fastgan", sr_file, "-o", "x.tflite"], "Expected a FastGAN generator"),
+           (["--fastgan", str(tmp_path / "missing.keras"), "-o", "x.tflite"], "missing.keras")]
+    for args, message in bad:
+        assert export_cli.main(args) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and err.count("\n") == 1, err
+    with pytest.raises(SystemExit):
+        export_cli.main(["--fastgan", generator_file, "--weights", sr_file, "-o", "x.tflite"])
+    assert sorted(os.listdir(tmp_path)) == ["edsr.keras", "g-generator.keras", "g.tflite", "sm"]
