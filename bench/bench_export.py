@@ -5,6 +5,7 @@ format on the held-out photo.
 
     python bench/bench_export.py                       # EDSR-16 x4 (random weights) on a 256x256 LR image
     python bench/bench_export.py --demo-weights weights/demo/edsr-demo-x4.h5   # + PSNR of a trained demo model
+    python bench/bench_export.py --fastgan 256      # also the FastGAN generator (ngf 64, nz 256) at 256 px
 """
 
 import argparse
@@ -22,9 +23,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sr_tf.config import SR_DEMO  # noqa: E402
 from sr_tf.data import crop_to_multiple, downscale, read_image  # noqa: E402
 from sr_tf.data.io import sample_files  # noqa: E402
-from sr_tf.deploy import TFLiteModel, to_tflite  # noqa: E402
+from sr_tf.deploy import TFLiteModel, fastgan_to_tflite, input_names, noise_inputs, to_tflite  # noqa: E402
 from sr_tf.inference import resolve_single  # noqa: E402
-from sr_tf.models import build_sr_model, load_sr_model  # noqa: E402
+from sr_tf.models import build_sr_model, fastgan, load_sr_model  # noqa: E402
 
 FORMATS = ("none", "float16", "dynamic", "int8")
 
@@ -42,6 +43,7 @@ def main():
     parser.add_argument("--size", type=int, default=256, help="side of the LR image")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--demo-weights", help="a trained `train_srgan.py demo` model, for the PSNR table")
+    parser.add_argument("--fastgan", type=int, help="also time the FastGAN generator at this im_size")
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}")
     model = build_sr_model("edsr", scale=4, num_res_blocks=16)
@@ -73,6 +75,23 @@ def main():
                 to_tflite(demo, path, quantize=quantize)
                 value = psnr(TFLiteModel(path))
                 print(f"  TFLite {quantize:8s} {value:.2f} dB ({value - reference:+.2f} dB)")
+        if args.fastgan:
+            bench_fastgan(args.fastgan, args.repeats, tmp)
+
+
+def bench_fastgan(im_size, repeats, tmp):
+    """One image from the deployed FastGAN generator: Keras (baseline) against each TFLite format."""
+    generator = fastgan.generator(im_size)
+    for quantize in FORMATS:
+        path = os.path.join(tmp, f"fastgan-{quantize}.tflite")
+        content, deployed = fastgan_to_tflite(generator, path, quantize=quantize, calibration=8)
+        inputs, names = noise_inputs(deployed), input_names(deployed)
+        if quantize == "none":
+            base = seconds(lambda: deployed(inputs, training=False), repeats)
+            print(f"FastGAN generator {im_size} px (ngf 64, nz 256): Keras {base:.3f} s (baseline)")
+        runner = TFLiteModel(path, names)
+        t = seconds(lambda: runner(inputs), repeats)
+        print(f"  TFLite {quantize:8s} {len(content) / 1e6:6.2f} MB  {t:6.3f} s  {base / t:5.2f}x Keras")
 
 
 if __name__ == "__main__":

@@ -107,9 +107,11 @@ def tflite_run(content, inputs, names=None):
 
 class TFLiteModel:
     """A `.tflite` super-resolution file called like a Keras model (`model(lr_batch)` -> float SR batch), so
-    `sr_tf.inference.resolve_single` and its tiling run it unchanged."""
+    `sr_tf.inference.resolve_single` and its tiling run it unchanged. For a file with several inputs (an exported
+    FastGAN generator), `names` lists the Keras input names and the call takes a list of arrays in that order."""
 
-    def __init__(self, path):
+    def __init__(self, path, names=None):
+        self.names = names
         if not os.path.isfile(path):
             raise InputFileNotFoundError(f"TFLite file not found: {path}")
         try:
@@ -119,7 +121,8 @@ class TFLiteModel:
             raise UserInputError(f"{path} is not a TFLite model ({' '.join(str(e).split())[:150]})") from None
 
     def __call__(self, lr_batch, training=False):
-        return tf.constant(_invoke(self.interpreter, np.asarray(lr_batch)))
+        inputs = [np.asarray(a) for a in lr_batch] if self.names else np.asarray(lr_batch)
+        return tf.constant(_invoke(self.interpreter, inputs, self.names))
 
 
 class SavedModelSR:
