@@ -3,6 +3,7 @@ per-element seeds for `Draws` (`sr_tf.ops`), the source of their randomness."""
 
 import tensorflow as tf
 
+from sr_tf.data.matlab import imresize
 from sr_tf.errors import UserInputError
 from sr_tf.ops import Draws, to_uint8
 
@@ -156,13 +157,24 @@ def diff_augment(x, policy="color,translation", draws=None):
     return x
 
 
-def downscale(hr, scale):
-    """Makes an LR image from an HR one: bicubic with antialiasing, rounded to uint8.
+DOWNSCALE_METHODS = ("bicubic", "matlab")
+
+
+def downscale(hr, scale, method="bicubic"):
+    """Makes an LR image from an HR one, rounded to uint8.
 
     Args:
-        hr: (H, W, 3) uint8 array or tensor with H and W divisible by `scale`.
+        hr: (H, W, 3) uint8 array or tensor (H and W divisible by `scale` for 'bicubic').
         scale: integer factor.
+        method: 'bicubic' (`tf.image.resize` bicubic with antialiasing, this package's default since the
+            tutorial) or 'matlab' (MATLAB's `imresize`, as published benchmark LR images are made; see
+            `sr_tf.data.matlab`; sizes the scale does not divide give ceil(H / scale) x ceil(W / scale)).
     """
+    if method == "matlab":
+        return imresize(tf.cast(hr, tf.uint8), scale)
+    if method != "bicubic":
+        raise UserInputError(f"Unknown downscale method. Expected one of {list(DOWNSCALE_METHODS)}. "
+                             f"Received: method={method!r}")
     hr = tf.convert_to_tensor(hr)
     size = tf.shape(hr)[:2] // scale
     return to_uint8(tf.image.resize(tf.cast(hr, tf.float32), size, method="bicubic", antialias=True))
