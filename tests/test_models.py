@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from helpers import keras_round_trip, offline
+from sr_tf.errors import UserInputError
 from sr_tf.layers import WeightNormConv2D
 from sr_tf.models import build_sr_model, edsr, srgan, wdsr
 
@@ -27,6 +28,22 @@ def test_edsr_and_wdsr_upscale_by_every_scale(scale):
         assert model(x).shape == (1, 5 * scale, 7 * scale, 3)
 
 
+def test_srgan_generator_at_x2_and_x8_adds_or_drops_one_upsampling_stage():
+    """The reference's x4 count minus / plus one stage: conv 3x3 64 -> 256 with bias, and a PReLU shared over
+    H and W (64 slopes); x4 keeps the tutorial's layer order (up1, up2, then tail_conv)."""
+    stage = 3 * 3 * 64 * 256 + 256 + 64
+    assert srgan.generator(scale=2).count_params() == 1_554_883 - stage
+    assert srgan.generator(scale=8).count_params() == 1_554_883 + stage
+    assert [layer.name for layer in srgan.generator(4, 1).layers][-6:] == [
+        "up1_prelu", "up2_conv", "up2_shuffle", "up2_prelu", "tail_conv", "denormalize_m11"]
+    x = np.zeros((1, 5, 7, 3), "float32")
+    for scale in (2, 4, 8):
+        model = build_sr_model("srgan", scale=scale, num_filters=4, num_res_blocks=1)
+        assert model(x).shape == (1, 5 * scale, 7 * scale, 3)
+    with pytest.raises(UserInputError, match="x2, x4 or x8.*Received: scale=3"):
+        build_sr_model("srgan", scale=3)
+
+
 def test_srgan_shapes():
     gen = srgan.generator(num_filters=4, num_res_blocks=1)
     assert gen(np.zeros((2, 6, 5, 3), "float32")).shape == (2, 24, 20, 3)
@@ -37,7 +54,7 @@ def test_srgan_shapes():
 
 @pytest.mark.parametrize("call", [
     lambda: edsr.edsr(5), lambda: edsr.edsr(4, num_filters=0), lambda: wdsr.wdsr_b(6),
-    lambda: srgan.discriminator(hr_size=90), lambda: build_sr_model("srgan", scale=2),
+    lambda: srgan.discriminator(hr_size=90), lambda: build_sr_model("srgan", scale=3),
     lambda: build_sr_model("vdsr"),
 ])
 def test_bad_arguments_are_clear_errors(call):

@@ -61,6 +61,19 @@ def test_pretrain_then_gan(workdir):
     assert (workdir / "weights/srgan/gan_discriminator.h5").exists()
 
 
+def test_pretrain_and_gan_at_x2_use_their_own_files(workdir):
+    """--scale 2: the x2 generator is trained and saved under weights/srgan-x2, and gan starts from that file by
+    default (the x4 file of the test above would not load into an x2 generator)."""
+    data = ["--scale", "2", "--hr-dir", "hr", "--steps", "1", *TINY]
+    train(workdir, "pretrain", *data)
+    out = train(workdir, "gan", *data, "--vgg-weights", "none", "--content-loss", "VGG22")
+    assert "discriminator_loss" in out.stdout
+    assert (workdir / "weights/srgan-x2/pre_generator.h5").exists()
+    assert (workdir / "weights/srgan-x2/gan_generator.h5").exists()
+    status, _, stderr = run_in_process(workdir, "pretrain", "--scale", "3", "--hr-dir", "hr", "--steps", "1", *TINY)
+    assert status == 2 and "x2, x4 or x8" in stderr and "Traceback" not in stderr
+
+
 @pytest.mark.parametrize("command,weights", [("edsr", "weights/edsr-1-x2/weights.h5"),
                                              ("wdsr", "weights/wdsr-b-1-x2/weights.h5")])
 def test_edsr_wdsr_resume_and_evaluate(workdir, command, weights):

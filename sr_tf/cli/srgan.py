@@ -27,12 +27,15 @@ SAMPLE_HELD_OUT = "chelsea.png"
 
 
 def default_paths(command, args):
-    """The tutorial's checkpoint folder and weights path(s) for a training subcommand."""
-    if command == "pretrain":
-        return SR_RECIPES[command].checkpoint_dir, {"model": "weights/srgan/pre_generator.h5"}
-    if command == "gan":
-        return SR_RECIPES[command].checkpoint_dir, {"generator": "weights/srgan/gan_generator.h5",
-                                                    "discriminator": "weights/srgan/gan_discriminator.h5"}
+    """The tutorial's checkpoint folder and weights path(s) for a training subcommand (SRGAN at a scale other
+    than 4: `-x<scale>` folders, so they never mix with the x4 files)."""
+    if command in ("pretrain", "gan"):
+        suffix = "" if args.scale == 4 else f"-x{args.scale}"
+        folder = f"weights/srgan{suffix}"
+        if command == "pretrain":
+            return SR_RECIPES[command].checkpoint_dir + suffix, {"model": f"{folder}/pre_generator.h5"}
+        return SR_RECIPES[command].checkpoint_dir + suffix, {"generator": f"{folder}/gan_generator.h5",
+                                                             "discriminator": f"{folder}/gan_discriminator.h5"}
     name = f"{'edsr' if command == 'edsr' else 'wdsr-' + args.wdsr_type}-{args.num_res_blocks}-x{args.scale}"
     return f".ckpt/{name}", {"model": f"weights/{name}/weights.h5"}
 
@@ -65,15 +68,8 @@ def datasets(args, scale, hr_crop_size=96, seed=None):
 
 
 def _build_generator(kind, args, scale):
-    if kind == "srresnet":
-        return srgan.generator(num_filters=args.num_filters, num_res_blocks=args.num_res_blocks)
-    return build_sr_model(kind, scale=scale, num_filters=args.num_filters, num_res_blocks=args.num_res_blocks,
-                          wdsr_type=getattr(args, "wdsr_type", "b"))
-
-
-def command_scale(command, args):
-    """The upscaling factor a training subcommand works at (the SRGAN commands are x4 only)."""
-    return 4 if command in ("pretrain", "gan") else args.scale
+    return build_sr_model("srgan" if kind == "srresnet" else kind, scale=scale, num_filters=args.num_filters,
+                          num_res_blocks=args.num_res_blocks, wdsr_type=getattr(args, "wdsr_type", "b"))
 
 
 def data_record(args, scale):
@@ -91,16 +87,18 @@ def data_record(args, scale):
 
 def build_trainer(command, args, checkpoint_dir, strategy=None):
     """Builds the models (in the strategy's scope) and the trainer for a training subcommand."""
-    scale = command_scale(command, args)
+    scale = args.scale
     common = dict(trainer_options(args, strategy), data=data_record(args, scale))
     with (strategy or tf.distribute.get_strategy()).scope():
         if command == "pretrain":
-            return SrganGeneratorTrainer(_build_generator("srresnet", args, 4), checkpoint_dir, **common)
+            return SrganGeneratorTrainer(_build_generator("srresnet", args, args.scale), checkpoint_dir, **common)
         if command == "edsr":
             return EdsrTrainer(_build_generator("edsr", args, args.scale), checkpoint_dir, **common)
         if command == "wdsr":
             return WdsrTrainer(_build_generator("wdsr", args, args.scale), checkpoint_dir, **common)
-        generator = _build_generator(args.generator, args, 4)
+        generator = _build_generator(args.generator, args, args.scale)
+        if args.generator_weights is None:
+            args.generator_weights = default_paths("pretrain", args)[1]["model"]
         if args.generator_weights:
             load_weights(generator, args.generator_weights)
         discriminator = srgan.discriminator(num_filters=64, hr_size=96)
@@ -124,7 +122,7 @@ def run_training(command, args):
             "discriminator": args.weights_out.replace("generator", "discriminator")
             if "generator" in args.weights_out else os.path.splitext(args.weights_out)[0] + "_discriminator.h5"}
     trainer = build_trainer(command, args, checkpoint_dir, strategy)
-    train_ds, valid_ds = datasets(args, command_scale(command, args), seed=pipeline_seed(args.seed, trainer))
+    train_ds, valid_ds = datasets(args, args.scale, seed=pipeline_seed(args.seed, trainer))
     recipe = SR_RECIPES[command]
     save_best_only = args.save_best_only if args.save_best_only is not None else recipe.save_best_only
     steps = args.steps if args.steps is not None else recipe.steps
@@ -265,8 +263,9 @@ def parser():
         p.add_argument("--wdsr-type", choices=["a", "b"], default="b")
         if command == "gan":
             p.add_argument("--generator", choices=["srresnet", "edsr", "wdsr"], default="srresnet")
-            p.add_argument("--generator-weights", default="weights/srgan/pre_generator.h5",
-                           help="pre-trained generator weights ('' to start from scratch)")
+            p.add_argument("--generator-weights", default=None,
+                           help="pre-trained generator weights ('' to start from scratch; default: what "
+                                "pretrain wrote at this scale, weights/srgan[-x<scale>]/pre_generator.h5)")
             p.add_argument("--content-loss", choices=["VGG22", "VGG54"], default="VGG54")
             p.add_argument("--vgg-weights", default="imagenet", help="'imagenet', a local file, or 'none'")
     p = sub.add_parser("evaluate", help="PSNR/SSIM of a model next to bicubic")

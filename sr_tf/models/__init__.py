@@ -26,7 +26,7 @@ def build_sr_model(name, scale=None, num_filters=None, num_res_blocks=None, wdsr
     """Builds a super-resolution model by family name, with the tutorial's published architecture by default.
 
     Args:
-        name: 'srgan' (SRResNet generator, x4 only), 'edsr' or 'wdsr'.
+        name: 'srgan' (SRResNet generator: x2, x4, x8), 'edsr' or 'wdsr'.
         scale: upscaling factor (default 4).
         num_filters: feature channels (default: 64 for srgan/edsr, 32 for wdsr).
         num_res_blocks: residual blocks (default: 16 for srgan/edsr, 32 for wdsr).
@@ -44,9 +44,7 @@ def build_sr_model(name, scale=None, num_filters=None, num_res_blocks=None, wdsr
     check_scale(scale)
     check_positive(num_filters=num_filters, num_res_blocks=num_res_blocks)
     if name == "srgan":
-        if scale != 4:
-            raise UserInputError(f"The SRGAN generator upscales x4 only. Received: scale={scale}")
-        return srgan.generator(num_filters=num_filters, num_res_blocks=num_res_blocks)
+        return srgan.generator(num_filters=num_filters, num_res_blocks=num_res_blocks, scale=scale)
     if name == "edsr":
         return edsr.edsr(scale, num_filters=num_filters, num_res_blocks=num_res_blocks)
     if wdsr_type not in ("a", "b"):

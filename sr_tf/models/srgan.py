@@ -32,19 +32,28 @@ def _res_block(x_in, num_filters, momentum, name):
     return layers.Add(name=f"{name}_add")([x_in, x])
 
 
-def generator(num_filters=64, num_res_blocks=16):
-    """Builds the SRResNet generator (x4), which SRGAN trains further adversarially.
+SCALES = (2, 4, 8)
 
-    Input: RGB images of any size with values in 0..255; output: the x4 image in the same range.
+
+def generator(num_filters=64, num_res_blocks=16, scale=4):
+    """Builds the SRResNet generator, which SRGAN trains further adversarially.
+
+    Input: RGB images of any size with values in 0..255; output: the `scale` x image in the same range.
 
     Args:
         num_filters: feature channels (64 in the paper).
         num_res_blocks: residual blocks (16 in the paper).
+        scale: 2, 4 (the paper's, and the tutorial's weights) or 8: one conv + pixel-shuffle x2 + PReLU stage
+            (`up1`, `up2`, `up3`) per factor of 2. The x4 model is unchanged: same layers in the same order,
+            so legacy `.h5` files load.
 
     Returns:
-        A functional `keras.Model` with 1,554,883 parameters at the defaults.
+        A functional `keras.Model` with 1,554,883 parameters at the defaults (x2: 1,407,107; x8: 1,702,659).
     """
     check_positive(num_filters=num_filters, num_res_blocks=num_res_blocks)
+    if scale not in SCALES:
+        raise UserInputError(f"The SRGAN generator upscales x2, x4 or x8 (pixel-shuffle x2 stages). "
+                             f"Received: scale={scale!r}")
     x_in = layers.Input(shape=(None, None, 3), name="lr")
     x = Normalize(0.0, 255.0, name="normalize_01")(x_in)
     x = layers.Conv2D(num_filters, kernel_size=9, padding="same", name="head_conv")(x)
@@ -54,8 +63,8 @@ def generator(num_filters=64, num_res_blocks=16):
     x = layers.Conv2D(num_filters, kernel_size=3, padding="same", name="body_conv")(x)
     x = layers.BatchNormalization(name="body_bn")(x)
     x = layers.Add(name="body_add")([x_1, x])
-    x = _upsample(x, num_filters * 4, name="up1")
-    x = _upsample(x, num_filters * 4, name="up2")
+    for i in range(SCALES.index(scale) + 1):
+        x = _upsample(x, num_filters * 4, name=f"up{i + 1}")
     x = layers.Conv2D(3, kernel_size=9, padding="same", activation="tanh", name="tail_conv")(x)
     x = Denormalize(127.5, 127.5, name="denormalize_m11", dtype="float32")(x)
     return Model(x_in, x, name="srresnet")
