@@ -141,6 +141,7 @@ def float_range(low, high=None, low_open=True, high_open=True):
 
 
 positive_float = float_range(0.0)
+unit_float = float_range(0.0, 1.0, low_open=False, high_open=False)  # 0 <= x <= 1
 
 
 def add_log_interval(parser):

@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 
-from sr_tf.cli.common import nonnegative_int, positive_int, run_command
+from sr_tf.cli.common import nonnegative_int, positive_int, run_command, unit_float
 from sr_tf.errors import UserInputError
 
 
@@ -37,6 +37,10 @@ def _parse_args(argv):
     parser.add_argument("--num-res-blocks", type=positive_int, default=None,
                         help="residual blocks (default: the tutorial's published weights: 16, or 32 for wdsr)")
     parser.add_argument("--wdsr-type", choices=["a", "b"], default="b")
+    parser.add_argument("--gan-weights", help="GAN-trained weights of the same architecture as --weights (the "
+                                              "PSNR-trained ones), blended by --gan-strength")
+    parser.add_argument("--gan-strength", type=unit_float, default=None,
+                        help="0 (the --weights model) .. 1 (the --gan-weights model): network interpolation")
     parser.add_argument("--tile", type=positive_int, default=None, help="tile size in LR pixels (bounds memory)")
     parser.add_argument("--tile-pad", type=nonnegative_int, default=16, help="context pixels around each tile")
     parser.add_argument("--overwrite", action="store_true", help="replace output files that exist already")
@@ -108,14 +112,27 @@ def load_model(args):
     from sr_tf.deploy import SavedModelSR, TFLiteModel
     from sr_tf.models import load_sr_model
 
+    if (args.gan_weights is None) != (args.gan_strength is None):
+        raise UserInputError("--gan-weights and --gan-strength go together (the GAN-trained weights and how much "
+                             f"of them to blend in). Received: --gan-weights {args.gan_weights}, --gan-strength "
+                             f"{args.gan_strength}")
+    if args.gan_weights is not None and args.weights is None:
+        raise UserInputError("--gan-weights blends into the Keras model of --weights; it does not apply to "
+                             "--tflite or --saved-model files (export the blended model instead).")
     if args.tflite is not None:
         return TFLiteModel(args.tflite)
     if args.saved_model is not None:
         return SavedModelSR(args.saved_model)
     if args.model is None:
         raise UserInputError("--model is needed with --weights (srgan, edsr or wdsr).")
-    return load_sr_model(args.model, args.weights, scale=args.scale, num_filters=args.num_filters,
-                         num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)
+    architecture = dict(scale=args.scale, num_filters=args.num_filters, num_res_blocks=args.num_res_blocks,
+                        wdsr_type=args.wdsr_type)
+    model = load_sr_model(args.model, args.weights, **architecture)
+    if args.gan_weights is None:
+        return model
+    from sr_tf.models import interpolate_weights
+
+    return interpolate_weights(model, load_sr_model(args.model, args.gan_weights, **architecture), args.gan_strength)
 
 
 def run(args):

@@ -7,6 +7,7 @@ import numpy as np
 from sr_tf.errors import UserInputError
 from sr_tf.models import edsr, srgan, wdsr
 from sr_tf.models.common import check_positive, check_scale
+from sr_tf.models.interpolation import interpolate_weights  # noqa: F401 (re-exported)
 from sr_tf.weights_io import load_keras_model, load_weights
 
 # The names the builders give their models, by family.
