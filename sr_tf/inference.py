@@ -31,19 +31,55 @@ def _tiles(length, tile, pad):
         yield start, end, max(start - pad, 0), min(end + pad, length)
 
 
-def resolve_single(model, lr, tile=None, tile_pad=16):
-    """Super-resolves one image, optionally in overlapping tiles.
+def _predict(model, lr, tile, tile_pad):
+    """The model's float output for one (H, W, C) image, whole or assembled from tiles (see `resolve_single`)."""
+    if tile is None:
+        return model(tf.cast(lr[None], tf.float32), training=False)[0].numpy()
+    height, width = lr.shape[:2]
+    output, scale = None, None
+    for y0, y1, py0, py1 in _tiles(height, tile, tile_pad):
+        for x0, x1, px0, px1 in _tiles(width, tile, tile_pad):
+            sr = model(tf.cast(lr[None, py0:py1, px0:px1], tf.float32), training=False)[0].numpy()
+            if output is None:
+                scale = sr.shape[0] // (py1 - py0)
+                output = np.empty((height * scale, width * scale, sr.shape[-1]), dtype=np.float32)
+            top, left = (y0 - py0) * scale, (x0 - px0) * scale
+            output[y0 * scale:y1 * scale, x0 * scale:x1 * scale] = \
+                sr[top:top + (y1 - y0) * scale, left:left + (x1 - x0) * scale]
+    return output
+
+
+# The eight symmetries of the square as (rot90 turns, flip left-right first), for the self-ensemble.
+SYMMETRIES = [(k, flip) for flip in (False, True) for k in range(4)]
+
+
+def _transform(image, k, flip):
+    return np.rot90(image[:, ::-1] if flip else image, k)
+
+
+def _inverse(image, k, flip):
+    image = np.rot90(image, -k)
+    return image[:, ::-1] if flip else image
+
+
+def resolve_single(model, lr, tile=None, tile_pad=16, self_ensemble=False):
+    """Super-resolves one image, optionally in overlapping tiles and with the self-ensemble.
 
     With `tile`, the image is cut into `tile` x `tile` cores, each run with `tile_pad` pixels of real context on
     every side where the image has them, and only the core of each output is kept. Peak memory then depends on
     `tile + 2 * tile_pad`, not on the image size, and when `tile_pad` covers the network's receptive field the
     result equals whole-image inference (up to float rounding, at most one grey level).
 
+    With `self_ensemble` (EDSR's "+" protocol), the model runs on the image under each of the 8 flips and
+    rotations; the outputs are transformed back and averaged before rounding (8 times the work, typically
+    +0.1 to +0.3 dB). For a model that commutes with flips and rotations it changes nothing.
+
     Args:
-        model: a super-resolution `keras.Model`.
+        model: a super-resolution `keras.Model` (or any callable mapping a float batch to a float batch).
         lr: (H, W, 3) image in 0..255.
         tile: side of the tile cores in LR pixels, or None for whole-image inference.
         tile_pad: context pixels around each tile.
+        self_ensemble: average over the 8 symmetries of the square.
 
     Returns:
         The (H * scale, W * scale, 3) uint8 image as a numpy array.
@@ -51,26 +87,20 @@ def resolve_single(model, lr, tile=None, tile_pad=16):
     lr = np.asarray(lr)
     if lr.ndim != 3:
         raise UserInputError(f"`lr` must be one (H, W, C) image. Received shape: {lr.shape}")
-    if tile is None:
-        return resolve(model, lr[None])[0].numpy()
-    def is_int(value):
-        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if tile is not None:
+        def is_int(value):
+            return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
-    if not (is_int(tile) and tile >= 1 and is_int(tile_pad) and tile_pad >= 0):
-        raise UserInputError(f"`tile` must be an integer >= 1 and `tile_pad` an integer >= 0. Received: tile={tile!r}, "
-                             f"tile_pad={tile_pad!r}")
-    height, width = lr.shape[:2]
-    output, scale = None, None
-    for y0, y1, py0, py1 in _tiles(height, tile, tile_pad):
-        for x0, x1, px0, px1 in _tiles(width, tile, tile_pad):
-            sr = resolve(model, lr[None, py0:py1, px0:px1])[0].numpy()
-            if output is None:
-                scale = sr.shape[0] // (py1 - py0)
-                output = np.empty((height * scale, width * scale, sr.shape[-1]), dtype=np.uint8)
-            top, left = (y0 - py0) * scale, (x0 - px0) * scale
-            output[y0 * scale:y1 * scale, x0 * scale:x1 * scale] = \
-                sr[top:top + (y1 - y0) * scale, left:left + (x1 - x0) * scale]
-    return output
+        if not (is_int(tile) and tile >= 1 and is_int(tile_pad) and tile_pad >= 0):
+            raise UserInputError(f"`tile` must be an integer >= 1 and `tile_pad` an integer >= 0. Received: "
+                                 f"tile={tile!r}, tile_pad={tile_pad!r}")
+    if not self_ensemble:
+        return to_uint8(_predict(model, lr, tile, tile_pad))
+    total = None
+    for k, flip in SYMMETRIES:
+        out = _inverse(_predict(model, np.ascontiguousarray(_transform(lr, k, flip)), tile, tile_pad), k, flip)
+        total = out.astype(np.float64) if total is None else total + out
+    return to_uint8(total / len(SYMMETRIES))
 
 
 def evaluate(model, dataset):
