@@ -68,3 +68,18 @@ def test_runs_inside_tf_data_with_unknown_sizes(rng):
     out = list(ds.map(lambda im: downscale(im, 2, method="matlab"), num_parallel_calls=tf.data.AUTOTUNE))
     for image, lr in zip(images, out):
         np.testing.assert_array_equal(lr.numpy(), imresize(image, 2).numpy())
+
+
+def test_x2_upscale_taps_are_the_plain_cubic():
+    """Enlarging x2, output j (1-based) sits at j / 2 + 1/4: pixel 4 is 1.75, 1.25, 0.75, 0.25, 0.25, ... away from
+    outputs 4..11, with no widening of the kernel."""
+    from sr_tf.data.matlab import upscale
+
+    impulse = np.zeros(10)
+    impulse[3] = 1.0
+    got = upscale(row(impulse), 2).numpy()[0, :, 0]
+    expected = np.zeros(20)
+    expected[3:11] = [C175, C125, C075, C025, C025, C075, C125, C175]
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+    flat = upscale(np.full((5, 3, 3), 200, np.uint8), 3).numpy()
+    assert flat.shape == (15, 9, 3) and np.all(flat == 200)

@@ -1,5 +1,6 @@
 """MATLAB's `imresize(image, 1/scale, 'bicubic')` in TensorFlow ops: how the LR images of the published benchmark
-tables (Set5, Set14, B100, Urban100, DIV2K) were made.
+tables (Set5, Set14, B100, Urban100, DIV2K) were made; `upscale` is the same resize enlarging (the tables' bicubic
+baseline: the kernel unwidened, 4 taps).
 
 What it reproduces, per dimension:
 - the cubic kernel with a = -0.5: (1.5|x|^3 - 2.5|x|^2 + 1) on |x| <= 1, (-0.5|x|^3 + 2.5|x|^2 - 4|x| + 2) on
@@ -32,19 +33,19 @@ def cubic(x):
     return near + far
 
 
-def resize_matrix(length, scale):
-    """The (ceil(length / scale), length) float64 matrix of MATLAB's antialiased bicubic shrink by `scale` along
-    one dimension of `length` pixels (a scalar tensor or int)."""
-    scale = float(scale)
-    f = 1.0 / scale
-    width = 4.0 * scale
+def resize_matrix(length, factor):
+    """The (ceil(length * factor), length) float64 matrix of MATLAB's bicubic resize by `factor` (output over
+    input size; antialiased when below 1) along one dimension of `length` pixels (a scalar tensor or int)."""
+    f = float(factor)
+    shrink = f < 1
+    width = 4.0 / f if shrink else 4.0
     taps = math.ceil(width) + 2
     length = tf.cast(length, tf.int64)
     out = tf.cast(tf.math.ceil(tf.cast(length, tf.float64) * f - 1e-9), tf.int64)
-    u = tf.range(1.0, tf.cast(out, tf.float64) + 1.0, dtype=tf.float64) * scale + 0.5 * (1.0 - scale)
+    u = tf.range(1.0, tf.cast(out, tf.float64) + 1.0, dtype=tf.float64) / f + 0.5 * (1.0 - 1.0 / f)
     left = tf.floor(u - width / 2.0)
     index = left[:, None] + tf.range(taps, dtype=tf.float64)[None, :]
-    weights = f * cubic(f * (u[:, None] - index))
+    weights = f * cubic(f * (u[:, None] - index)) if shrink else cubic(u[:, None] - index)
     weights = weights / tf.reduce_sum(weights, axis=1, keepdims=True)
     period = 2 * length
     k = tf.math.floormod(tf.cast(index, tf.int64) - 1, period)
@@ -58,6 +59,18 @@ def _round_uint8(x):
     return tf.cast(tf.clip_by_value(tf.floor(x + 0.5), 0.0, 255.0), tf.uint8)
 
 
+def _resize(image, factor):
+    image = tf.convert_to_tensor(image)
+    is_uint8 = image.dtype == tf.uint8
+    x = tf.cast(image, tf.float64)
+    shape = tf.shape(x)
+    x = tf.einsum("oh,hwc->owc", resize_matrix(shape[0], factor), x)
+    if is_uint8:
+        x = tf.cast(_round_uint8(x), tf.float64)
+    x = tf.einsum("ow,hwc->hoc", resize_matrix(shape[1], factor), x)
+    return _round_uint8(x) if is_uint8 else x
+
+
 def imresize(image, scale):
     """Shrinks an (H, W, C) image by `scale` (> 1; integer for SR) as MATLAB's `imresize(image, 1/scale)` does
     with its default bicubic method, to (ceil(H / scale), ceil(W / scale), C).
@@ -69,12 +82,12 @@ def imresize(image, scale):
     """
     if float(scale) <= 1:
         raise ValueError(f"imresize here shrinks: expected scale > 1. Received: scale={scale}")
-    image = tf.convert_to_tensor(image)
-    is_uint8 = image.dtype == tf.uint8
-    x = tf.cast(image, tf.float64)
-    shape = tf.shape(x)
-    x = tf.einsum("oh,hwc->owc", resize_matrix(shape[0], scale), x)
-    if is_uint8:
-        x = tf.cast(_round_uint8(x), tf.float64)
-    x = tf.einsum("ow,hwc->hoc", resize_matrix(shape[1], scale), x)
-    return _round_uint8(x) if is_uint8 else x
+    return _resize(image, 1.0 / float(scale))
+
+
+def upscale(image, scale):
+    """Enlarges an (H, W, C) image `scale` times as MATLAB's `imresize(image, scale)` (bicubic, no antialiasing
+    needed): the bicubic baseline of published benchmark tables. dtypes as for `imresize`."""
+    if float(scale) < 1:
+        raise ValueError(f"upscale enlarges: expected scale >= 1. Received: scale={scale}")
+    return _resize(image, float(scale))
