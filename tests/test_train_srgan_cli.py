@@ -86,7 +86,7 @@ def test_edsr_wdsr_resume_and_evaluate(workdir, command, weights):
     out = train(workdir, "evaluate", "--model", command, "--scale", "2", "--num-filters", "4",
                 "--num-res-blocks", "1", "--weights", weights, "--hr-dir", "valid")
     lines = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines() if line.split()}
-    assert len(lines["model"]) == 3 and len(lines["bicubic"]) == 3
+    assert len(lines["model"]) == 6 and len(lines["bicubic"]) == 6  # PSNR RGB, Y, SSIM, mean error R G B
     status, _, stderr = run_in_process(workdir, command, *data, "--num-filters", "8", "--num-res-blocks", "1",
                                        "--batch-size", "2", "--steps", "4")
     assert status == 2 and "another architecture" in stderr

@@ -3,22 +3,18 @@ demo."""
 
 import argparse
 import os
-import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from sr_tf.cli.common import (EXIT_INTERRUPTED, add_log_interval, add_training_options, finish_worker, int_range,
                               make_training_strategy, pipeline_seed, positive_float, positive_int, run_command,
                               trainer_options)
 from sr_tf.config import SR_DEMO, SR_RECIPES
-from sr_tf.data import DIV2K, ImageFolder, crop_to_multiple, downscale, read_image, save_image
+from sr_tf.data import DIV2K, ImageFolder
 from sr_tf.data.io import sample_files
 from sr_tf.errors import UserInputError
-from sr_tf.inference import resolve_single
-from sr_tf.metrics import bicubic_upscale, psnr, psnr_y, ssim
-from sr_tf.models import build_sr_model, load_sr_model, srgan
+from sr_tf.models import build_sr_model, srgan
 from sr_tf.train import EdsrTrainer, SrganGeneratorTrainer, SrganTrainer, WdsrTrainer, enable_mixed_precision
 from sr_tf.weights_io import load_weights, save_weights
 
@@ -141,85 +137,6 @@ def run_training(command, args):
     return 0
 
 
-def compare_with_bicubic(model, pairs, scale, tile=None):
-    """PSNR (RGB and Y) and SSIM of a model and of bicubic upscaling over (lr, hr) uint8 image pairs.
-
-    Y-PSNR and SSIM follow the benchmark protocol with `scale` border pixels cropped.
-
-    Returns:
-        {'model': {...}, 'bicubic': {...}} with mean 'psnr', 'psnr_y' and 'ssim'.
-    """
-    results = {"model": [], "bicubic": []}
-    for lr, hr in pairs:
-        lr, hr = np.asarray(lr), np.asarray(hr)
-        candidates = {"model": resolve_single(model, lr, tile=tile), "bicubic": bicubic_upscale(lr, scale).numpy()}
-        for name, sr in candidates.items():
-            results[name].append((float(psnr(hr, sr)), psnr_y(hr, sr, crop_border=scale),
-                                  ssim(hr, sr, crop_border=scale)))
-    return {name: dict(zip(("psnr", "psnr_y", "ssim"), np.mean(values, axis=0)))
-            for name, values in results.items()}
-
-
-def print_comparison(results):
-    """Prints the table of `compare_with_bicubic`."""
-    print(f"{'':10s} {'PSNR RGB':>9s} {'PSNR Y':>8s} {'SSIM Y':>7s}")
-    for name, r in results.items():
-        print(f"{name:10s} {r['psnr']:9.2f} {r['psnr_y']:8.2f} {r['ssim']:7.4f}")
-
-
-def run_evaluate(args):
-    """The `evaluate` subcommand: the model next to bicubic on DIV2K valid or a folder."""
-    model = load_sr_model(args.model, args.weights, scale=args.scale, num_filters=args.num_filters,
-                          num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)
-    if args.hr_dir:
-        source = ImageFolder(args.hr_dir, scale=args.scale, lr_dir=args.lr_dir, hr_crop_size=args.scale,
-                             crop_to_scale=args.crop_to_scale, skip_unreadable=True)
-    else:
-        source = DIV2K(scale=args.scale, subset="valid", downgrade=args.downgrade, images_dir=args.images_dir,
-                       caches_dir=args.caches_dir)
-    pairs = ((lr[0], hr[0]) for lr, hr in source.dataset(1, repeat_count=1, random_transform=False))
-    if args.limit is not None:
-        pairs = (p for p, _ in zip(pairs, range(args.limit)))
-    print_comparison(compare_with_bicubic(model, pairs, args.scale, tile=args.tile))
-    return 0
-
-
-def run_demo(args):
-    """Trains a small EDSR on three bundled photos, then compares it with bicubic on the held-out fourth.
-
-    Writes the weights and a side-by-side PNG (bicubic | model | original) and returns 0 when the model beats
-    bicubic in PSNR (RGB and Y), 1 otherwise, 130 when interrupted.
-    """
-    keras.utils.set_random_seed(args.seed)
-    scale = args.scale
-    train = ImageFolder(sample_files(SAMPLE_TRAIN), scale=scale, hr_crop_size=96, crop_to_scale=True)
-    train_ds = train.dataset(batch_size=args.batch_size, random_transform=True)
-    hr, _ = read_image(sample_files([SAMPLE_HELD_OUT])[0])
-    hr = crop_to_multiple(hr, scale)
-    lr = downscale(hr, scale).numpy()
-    valid_ds = tf.data.Dataset.from_tensors((lr[None], hr[None]))
-    model = build_sr_model("edsr", scale=scale, num_filters=args.num_filters, num_res_blocks=args.num_res_blocks)
-    trainer = EdsrTrainer(model, args.checkpoint_dir, learning_rate=args.learning_rate, jit_compile=args.jit,
-                          data={"source": "bundled samples (demo)", "scale": scale}, log_interval=args.log_interval)
-    started = time.perf_counter()
-    trainer.train(train_ds, valid_ds, steps=args.steps, evaluate_every=args.evaluate_every)
-    if trainer.interrupted:
-        return EXIT_INTERRUPTED
-    print(f"Training: {time.perf_counter() - started:.0f} s in this run, {int(trainer.step.numpy())} steps in total.")
-    trainer.restore_best()
-    save_weights(trainer.model, args.weights_out)
-    results = compare_with_bicubic(trainer.model, [(lr, hr)], scale)
-    print(f"\nHeld-out photo {SAMPLE_HELD_OUT} ({hr.shape[1]}x{hr.shape[0]}, x{scale}):")
-    print_comparison(results)
-    bicubic = bicubic_upscale(lr, scale).numpy()
-    side_by_side = np.concatenate([bicubic, resolve_single(trainer.model, lr), hr], axis=1)
-    save_image(args.output, side_by_side)
-    print(f"Weights: {args.weights_out}\nComparison (bicubic | model | original): {args.output}")
-    beats = all(results["model"][k] > results["bicubic"][k] for k in ("psnr", "psnr_y"))
-    print("The model beats bicubic." if beats else "The model does NOT beat bicubic yet; train longer (--steps).")
-    return 0 if beats else 1
-
-
 def _add_data_args(p):
     p.add_argument("--data", choices=["div2k", "folder", "samples"], default="div2k",
                    help="training data: DIV2K (default), your folders (--hr-dir) or the bundled photos")
@@ -276,6 +193,9 @@ def parser():
     p.add_argument("--wdsr-type", choices=["a", "b"], default="b")
     p.add_argument("--tile", type=positive_int, default=None)
     p.add_argument("--limit", type=positive_int, default=None, help="evaluate only the first N images")
+    p.add_argument("--benchmark", metavar="DIR", help="benchmark sets (Set5/HR/*.png [Set5/LR_bicubic/X4/*.png], "
+                                                      "...): per-set Y-PSNR/SSIM next to MATLAB bicubic")
+    p.add_argument("--self-ensemble", action="store_true", help="also score the 8-way self-ensemble (model+)")
     p = sub.add_parser("demo", help="offline demo: train on bundled photos, compare with bicubic")
     for name in ("scale", "steps", "batch_size", "evaluate_every", "learning_rate", "num_filters",
                  "num_res_blocks", "seed", "checkpoint_dir", "weights_out", "output"):
@@ -295,5 +215,7 @@ def main(argv=None):
     """Entry point of train_srgan.py; returns the exit status."""
     args = parser().parse_args(argv)
     if args.command in ("evaluate", "demo"):
+        from sr_tf.cli.sr_evaluate import run_demo, run_evaluate
+
         return run_command(run_evaluate if args.command == "evaluate" else run_demo, args)
     return run_command(lambda a: run_training(a.command, a), args)
