@@ -97,3 +97,10 @@ class Draws:
     def normal(self, shape, dtype=tf.float32, per_image=False):
         """Standard normal numbers."""
         return self._draw(tf.random.normal, tf.random.stateless_normal, shape, per_image, dtype=dtype)
+
+    def poisson(self, lam, dtype=tf.float32):
+        """Poisson counts with rates `lam` (a tensor; the result has its shape)."""
+        lam = tf.convert_to_tensor(lam, dtype)
+        if self.seed is None:
+            return tf.random.poisson([], lam, dtype=dtype)
+        return self._draw(None, tf.random.stateless_poisson, tf.shape(lam), False, lam=lam, dtype=dtype)

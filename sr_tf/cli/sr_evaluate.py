@@ -98,10 +98,11 @@ def run_evaluate(args):
         return 0
     if args.hr_dir:
         source = ImageFolder(args.hr_dir, scale=args.scale, lr_dir=args.lr_dir, hr_crop_size=args.scale,
-                             crop_to_scale=args.crop_to_scale, skip_unreadable=True)
+                             crop_to_scale=args.crop_to_scale, skip_unreadable=True,
+                             degradation=args.degradation or "bicubic")
     else:
         source = DIV2K(scale=args.scale, subset="valid", downgrade=args.downgrade, images_dir=args.images_dir,
-                       caches_dir=args.caches_dir)
+                       caches_dir=args.caches_dir, degradation=args.degradation)
     pairs = ((lr[0], hr[0]) for lr, hr in source.dataset(1, repeat_count=1, random_transform=False))
     if args.limit is not None:
         pairs = (p for p, _ in zip(pairs, range(args.limit)))

@@ -41,20 +41,24 @@ def datasets(args, scale, hr_crop_size=96, seed=None):
     the training pipeline's crops, flips and order."""
     if args.data == "folder" and args.hr_dir is None:
         raise UserInputError("--data folder needs --hr-dir.")
+    degradation = args.degradation or "bicubic"
     if args.data == "samples":
-        train = ImageFolder(sample_files(SAMPLE_TRAIN), scale=scale, hr_crop_size=hr_crop_size, crop_to_scale=True)
+        train = ImageFolder(sample_files(SAMPLE_TRAIN), scale=scale, hr_crop_size=hr_crop_size, crop_to_scale=True,
+                            degradation=degradation)
         valid = ImageFolder(sample_files([SAMPLE_HELD_OUT]), scale=scale, hr_crop_size=hr_crop_size,
-                            crop_to_scale=True)
+                            crop_to_scale=True, degradation=degradation)
     elif args.hr_dir is not None:
         train = ImageFolder(args.hr_dir, scale=scale, lr_dir=args.lr_dir, hr_crop_size=hr_crop_size,
-                            crop_to_scale=args.crop_to_scale, caches_dir=args.caches_dir, skip_unreadable=True)
+                            crop_to_scale=args.crop_to_scale, caches_dir=args.caches_dir, skip_unreadable=True,
+                            degradation=degradation)
         valid = None
         if args.valid_hr_dir:
             valid = ImageFolder(args.valid_hr_dir, scale=scale, lr_dir=args.valid_lr_dir, hr_crop_size=hr_crop_size,
-                                crop_to_scale=args.crop_to_scale, skip_unreadable=True)
+                                crop_to_scale=args.crop_to_scale, skip_unreadable=True,
+                                degradation="bicubic" if args.valid_lr_dir else degradation)
     else:
         kwargs = dict(scale=scale, downgrade=args.downgrade, images_dir=args.images_dir, caches_dir=args.caches_dir,
-                      hr_crop_size=hr_crop_size)
+                      hr_crop_size=hr_crop_size, degradation=args.degradation)
         train, valid = DIV2K(subset="train", **kwargs), DIV2K(subset="valid", **kwargs)
     train_ds = train.dataset(batch_size=args.batch_size, random_transform=True, seed=seed)
     valid_ds = None
@@ -73,12 +77,13 @@ def data_record(args, scale):
     def where(path):
         return None if path is None else os.path.abspath(path)
 
+    extra = {} if args.degradation is None else {"degradation": args.degradation}
     if args.data == "samples":
-        return {"source": "bundled samples", "scale": scale}
+        return {"source": "bundled samples", "scale": scale, **extra}
     if args.hr_dir is not None:
         return {"source": "folder", "hr_dir": where(args.hr_dir), "lr_dir": where(args.lr_dir), "scale": scale,
-                "crop_to_scale": args.crop_to_scale}
-    return {"source": "DIV2K", "scale": scale, "downgrade": args.downgrade}
+                "crop_to_scale": args.crop_to_scale, **extra}
+    return {"source": "DIV2K", "scale": scale, "downgrade": args.downgrade, **extra}
 
 
 def build_trainer(command, args, checkpoint_dir, strategy=None):
@@ -149,6 +154,9 @@ def _add_data_args(p):
     p.add_argument("--valid-hr-dir", help="folder of HR validation images")
     p.add_argument("--valid-lr-dir", help="folder of LR validation images")
     p.add_argument("--crop-to-scale", action="store_true", help="crop HR images to a multiple of the scale")
+    p.add_argument("--degradation", choices=["bicubic", "matlab", "realesrgan"], default=None,
+                   help="make LR from HR images: bicubic (folders' default), MATLAB bicubic, or Real-ESRGAN's "
+                        "blur/resize/noise/JPEG model per patch (default for DIV2K: its downloaded LR images)")
 
 
 def _add_model_args(p, num_filters, num_res_blocks):

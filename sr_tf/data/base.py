@@ -11,11 +11,18 @@ AUTOTUNE = tf.data.AUTOTUNE
 
 
 class PairedImages:
-    """Base of LR/HR sources. Subclasses set `scale` and `hr_crop_size` and implement `lr_dataset`/`hr_dataset`."""
+    """Base of LR/HR sources. Subclasses set `scale` and `hr_crop_size` and implement `lr_dataset`/`hr_dataset`.
+
+    A subclass that sets `patch_degradation` (a `degrade(hr, scale, draws)` callable, see
+    `sr_tf.data.degradations`) gets training LR patches made from each augmented HR patch, with the patch's own
+    draws, instead of crops of `lr_dataset`; its `lr_dataset` should return `degraded_lr()`.
+    """
 
     scale = None
     hr_crop_size = 96
     shuffle_buffer_size = 256
+    patch_degradation = None
+    VALIDATION_SEED = 2026  # full-image degradations draw from fixed per-image seeds, the same at every epoch
 
     def lr_dataset(self):
         """A dataset of LR images (uint8, HxWx3), aligned one to one with `hr_dataset`."""
@@ -28,6 +35,17 @@ class PairedImages:
     def _pairs_for_cropping(self):
         """LR/HR pairs that random cropping may use (subclasses drop pairs smaller than the crop)."""
         return tf.data.Dataset.zip((self.lr_dataset(), self.hr_dataset()))
+
+    def _hr_for_cropping(self):
+        """HR images that random cropping may use, for `patch_degradation` (subclasses drop small ones)."""
+        return self.hr_dataset()
+
+    def degraded_lr(self):
+        """`patch_degradation` of each whole HR image, with fixed per-image seeds (validation and `lr_dataset`)."""
+        degrade, scale = self.patch_degradation, self.scale
+        seeds = tf.data.Dataset.random(self.VALIDATION_SEED).batch(2)
+        return tf.data.Dataset.zip((self.hr_dataset(), seeds)).map(
+            lambda hr, seed: degrade(hr, scale, Draws(seed)), num_parallel_calls=AUTOTUNE)
 
     def dataset(self, batch_size=16, repeat_count=None, random_transform=True, seed=None):
         """Builds the tf.data pipeline of (lr, hr) batches.
@@ -52,15 +70,26 @@ class PairedImages:
             A `tf.data.Dataset` of `(lr, hr)` uint8 batches, prefetched.
         """
         if random_transform:
-            ds = tf.data.Dataset.zip((self._pairs_for_cropping(), element_seeds(seed)))
-            scale, crop = self.scale, self.hr_crop_size
+            scale, crop, degrade = self.scale, self.hr_crop_size, self.patch_degradation
 
             def augment(pair, element_seed):
                 draws = Draws(element_seed)
                 lr, hr = random_crop(*pair, hr_crop_size=crop, scale=scale, draws=draws)
                 return random_flip(*random_rotate(lr, hr, draws), draws)
 
-            ds = ds.map(augment, num_parallel_calls=AUTOTUNE)
+            def augment_and_degrade(hr, element_seed):
+                draws = Draws(element_seed)
+                _, hr = random_crop(hr, hr, hr_crop_size=crop, scale=1, draws=draws)
+                hr = random_flip(*random_rotate(hr, hr, draws), draws)[1]
+                lr = tf.ensure_shape(degrade(hr, scale, draws), (crop // scale, crop // scale, 3))
+                return lr, hr
+
+            if degrade is None:
+                ds = tf.data.Dataset.zip((self._pairs_for_cropping(), element_seeds(seed))).map(
+                    augment, num_parallel_calls=AUTOTUNE)
+            else:
+                ds = tf.data.Dataset.zip((self._hr_for_cropping(), element_seeds(seed))).map(
+                    augment_and_degrade, num_parallel_calls=AUTOTUNE)
             ds = ds.shuffle(self.shuffle_buffer_size, seed=seed)
             # Epochs before batches: every batch is full even when the images are not a multiple of the batch
             # (a short batch would weigh its examples more, and would split unevenly over replicas).

@@ -8,7 +8,9 @@ import zipfile
 import keras
 import tensorflow as tf
 
+from sr_tf.data import degradations
 from sr_tf.data.base import AUTOTUNE, PairedImages, cached
+from sr_tf.data.transforms import DOWNSCALE_METHODS, downscale
 from sr_tf.errors import InputFileNotFoundError, ResourceUnavailableError, UserInputError
 
 DIV2K_URL = "https://data.vision.ee.ethz.ch/cvl/DIV2K/"
@@ -33,10 +35,14 @@ class DIV2K(PairedImages):
         caches_dir: where tf.data cache files are written.
         base_url: the download location (the ETH Zurich server by default).
         hr_crop_size: HR patch side for training crops.
+        degradation: None (the default): the LR images of `downgrade`, downloaded; otherwise only the HR images
+            are used and LR is made from them: 'bicubic' or 'matlab' from each whole image, 'realesrgan' or a
+            callable `degrade(hr, scale, draws)` per training patch (see `ImageFolder` and
+            `sr_tf.data.degradations`).
     """
 
     def __init__(self, scale=2, subset="train", downgrade="bicubic", images_dir=".div2k/images",
-                 caches_dir=".div2k/caches", base_url=DIV2K_URL, hr_crop_size=96):
+                 caches_dir=".div2k/caches", base_url=DIV2K_URL, hr_crop_size=96, degradation=None):
         if scale not in SCALES:
             raise UserInputError(f"`scale` must be one of {list(SCALES)}. Received: scale={scale!r}")
         if subset not in SUBSETS:
@@ -49,6 +55,11 @@ class DIV2K(PairedImages):
             raise UserInputError(f"The '{downgrade}' downgrade exists only at scale 4. Received: scale={scale}")
         if hr_crop_size % scale:
             raise UserInputError(f"`hr_crop_size` ({hr_crop_size}) must be divisible by scale ({scale}).")
+        if degradation is not None:
+            degrade = degradations.get(degradation)
+            if degradation not in DOWNSCALE_METHODS:
+                self.patch_degradation = degrade
+        self.degradation = degradation
         self.scale = scale
         self.subset = subset
         self.hr_crop_size = hr_crop_size
@@ -114,7 +125,13 @@ class DIV2K(PairedImages):
                             self.hr_cache_file(), "HR")
 
     def lr_dataset(self):
-        """LR images (uint8) aligned with `hr_dataset`, downloaded and cached on first use."""
+        """LR images (uint8) aligned with `hr_dataset`, downloaded and cached on first use (or made from HR
+        with the `degradation`)."""
+        if self.patch_degradation is not None:
+            return self.degraded_lr()
+        if self.degradation is not None:
+            method, scale = self.degradation, self.scale
+            return self.hr_dataset().map(lambda hr: downscale(hr, scale, method), num_parallel_calls=AUTOTUNE)
         return self._images(self.lr_images_archive(), self.lr_images_subdir(), self.lr_image_files(),
                             self.lr_cache_file(), f"LR {self.downgrade} x{self.scale}")
 

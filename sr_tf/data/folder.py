@@ -8,7 +8,8 @@ import tensorflow as tf
 
 from sr_tf.data.base import PairedImages, cached
 from sr_tf.data.io import file_signature, image_size, list_images, read_image
-from sr_tf.data.transforms import crop_to_multiple, downscale
+from sr_tf.data import degradations
+from sr_tf.data.transforms import DOWNSCALE_METHODS, crop_to_multiple, downscale
 from sr_tf.errors import InputFileNotFoundError, UserInputError
 
 
@@ -35,16 +36,27 @@ class ImageFolder(PairedImages):
             keyed by the files' paths, sizes and modification times, so an edited image is read again.
         skip_unreadable: skip unreadable images (and their partners) with a warning naming them, instead of
             raising (the command lines skip, as for every data source).
+        degradation: how HR-only mode makes LR: 'bicubic' (antialiased `tf.image.resize`, the default) or
+            'matlab' (MATLAB's `imresize`) from each whole image; 'realesrgan' or a callable
+            `degrade(hr, scale, draws)` per training patch after cropping, rotating and flipping (see
+            `sr_tf.data.degradations`), and per whole image with fixed seeds for validation.
     """
 
     def __init__(self, hr_dir, scale=4, lr_dir=None, hr_crop_size=96, crop_to_scale=False, caches_dir=None,
-                 skip_unreadable=False):
+                 skip_unreadable=False, degradation="bicubic"):
         if not isinstance(scale, int) or scale < 1:
             raise UserInputError(f"`scale` must be a positive integer. Received: scale={scale!r}")
         if hr_crop_size % scale:
             raise UserInputError(f"`hr_crop_size` ({hr_crop_size}) must be divisible by scale ({scale}).")
         self.scale = scale
         self.hr_crop_size = hr_crop_size
+        self.degradation = degradation
+        degrade = degradations.get(degradation)
+        if degradation not in DOWNSCALE_METHODS:
+            self.patch_degradation = degrade
+        if lr_dir is not None and degradation != "bicubic":
+            raise UserInputError(f"LR images come from lr_dir={lr_dir}; a degradation makes them from HR images "
+                                 f"instead. Pass one of the two. Received: degradation={degradation!r}")
         self.lr_dir = None if lr_dir is None else os.fspath(lr_dir)
         self.crop_to_scale = crop_to_scale
         self.caches_dir = caches_dir
@@ -166,11 +178,13 @@ class ImageFolder(PairedImages):
         ds = tf.data.Dataset.range(len(files)).map(
             lambda i: tf.ensure_shape(tf.numpy_function(read, [i], tf.uint8, stateful=False), (None, None, 3)))
         if kind == "lr" and not lr_files:
-            ds = ds.map(lambda hr: downscale(hr, scale))
+            method = self.degradation
+            ds = ds.map(lambda hr: downscale(hr, scale, method))
         if self.caches_dir is None:
             return ds.cache()
         # The cache name identifies the exact file list and options, so folders never share a cache.
-        key = "\n".join([kind, str(scale), str(crop)] + self._signatures)
+        key = "\n".join([kind, str(scale), str(crop)] + ([self.degradation] if self.degradation != "bicubic" else [])
+                        + self._signatures)
         digest = hashlib.sha1(key.encode("utf8")).hexdigest()[:12]
         cache_file = os.path.join(self.caches_dir, f"folder_{kind}_x{scale}_{digest}.cache")
         return cached(ds, cache_file, len(hr_files), f"{kind.upper()} images of {self.hr_dir}")
@@ -180,13 +194,19 @@ class ImageFolder(PairedImages):
         return self._decoded("hr")
 
     def lr_dataset(self):
-        """LR images aligned with `hr_dataset` (read from `lr_dir` or made with `downscale`)."""
-        return self._decoded("lr")
+        """LR images aligned with `hr_dataset` (read from `lr_dir`, made with `downscale`, or degraded)."""
+        return self.degraded_lr() if self.patch_degradation else self._decoded("lr")
+
+    def _usable(self, ds):
+        usable = tf.constant(self._usable_for_crop())
+        pairs = tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices(usable), ds))
+        return pairs.filter(_is_usable).map(_drop_flag)
 
     def _pairs_for_cropping(self):
-        usable = tf.constant(self._usable_for_crop())
-        pairs = tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices(usable), super()._pairs_for_cropping()))
-        return pairs.filter(_is_usable).map(_drop_flag)
+        return self._usable(super()._pairs_for_cropping())
+
+    def _hr_for_cropping(self):
+        return self._usable(self.hr_dataset())
 
 
 def _is_usable(usable, pair):
