@@ -165,23 +165,28 @@ def _random_resize(image, base_size, stage, draws):
 
 
 def add_noise(image, stage, draws):
-    """Gaussian or Poisson noise (grey with probability `stage.gray_noise_prob`) on a float image in [0, 1]."""
+    """Gaussian or Poisson noise (grey with probability `stage.gray_noise_prob`) on a float image in [0, 1]; only
+    the drawn kind is computed."""
     gaussian = draws.uniform([]) < stage.gaussian_noise_prob
     gray = draws.uniform([]) < stage.gray_noise_prob
-    sigma = _uniform(draws, *stage.noise_sigma) / 255.0
     shape = tf.shape(image)
-    colour_noise = draws.normal(shape)
-    gray_noise = draws.normal(tf.concat([shape[:2], [1]], 0))
-    gauss = sigma * tf.where(gray, tf.broadcast_to(gray_noise, shape), colour_noise)
-    # Poisson: counts at a rate set by the number of distinct grey levels (a power of two), as the authors do.
-    scale = _uniform(draws, *stage.poisson_scale)
-    source = tf.where(gray, tf.broadcast_to(tf.image.rgb_to_grayscale(image), shape), image)
-    levels = tf.round(tf.clip_by_value(source, 0.0, 1.0) * 255.0)
-    distinct = tf.cast(tf.size(tf.unique(tf.reshape(levels, [-1]))[0]), tf.float32)
-    vals = tf.pow(2.0, tf.math.ceil(tf.math.log(distinct) / math.log(2.0)))
-    rate = levels / 255.0 * vals
-    poisson = scale * (draws.poisson(rate) / vals - levels / 255.0)
-    return image + tf.where(gaussian, gauss, poisson)
+
+    def gauss():
+        sigma = _uniform(draws, *stage.noise_sigma) / 255.0
+        noise = tf.cond(gray, lambda: tf.broadcast_to(draws.normal(tf.concat([shape[:2], [1]], 0)), shape),
+                        lambda: draws.normal(shape))
+        return image + sigma * noise
+
+    def poisson():
+        # Counts at a rate set by the number of distinct grey levels (a power of two), as the authors do.
+        scale = _uniform(draws, *stage.poisson_scale)
+        source = tf.cond(gray, lambda: tf.broadcast_to(tf.image.rgb_to_grayscale(image), shape), lambda: image)
+        levels = tf.round(tf.clip_by_value(source, 0.0, 1.0) * 255.0)
+        distinct = tf.cast(tf.size(tf.unique(tf.reshape(levels, [-1]))[0]), tf.float32)
+        vals = tf.pow(2.0, tf.math.ceil(tf.math.log(distinct) / math.log(2.0)))
+        return image + scale * (draws.poisson(levels / 255.0 * vals) / vals - levels / 255.0)
+
+    return tf.cond(gaussian, gauss, poisson)
 
 
 def jpeg(image, draws, quality_range):
