@@ -114,3 +114,13 @@ def test_sources_choose_their_lr(folder, tmp_path):
                   base_url="http://127.0.0.1:9/", hr_crop_size=16, degradation="realesrgan")
     lr, hr = next(iter(div2k.dataset(batch_size=2, seed=0)))
     assert lr.shape == (2, 4, 4, 3) and hr.shape == (2, 16, 16, 3)
+
+
+def test_the_test_photo_degradation_is_seeded_sized_and_not_bicubic(rng):
+    from sr_tf.data import downscale
+
+    hr = random_image(rng, 48, 40)
+    a = D.photo(hr, 4, draws(1)).numpy()
+    np.testing.assert_array_equal(a, D.photo(hr, 4, draws(1)).numpy())
+    assert a.shape == (12, 10, 3) and a.dtype == np.uint8
+    assert np.abs(a.astype(int) - downscale(hr, 4).numpy()).mean() > 1  # blur, noise and JPEG were applied

@@ -110,11 +110,16 @@ def test_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes(workdir):
 
 
 def test_demo_runs_offline_and_writes_its_outputs(workdir):
-    result = run_cli([SCRIPT, "demo", "--steps", "2", "--evaluate-every", "1", "--num-filters", "4",
-                      "--num-res-blocks", "1", "--batch-size", "2"], cwd=str(workdir))
-    beats = "The model beats bicubic." in result.stdout
-    assert beats or "does NOT beat bicubic" in result.stdout, result.stderr[-3000:]
-    assert result.returncode == (0 if beats else 1), result.stderr[-3000:]  # the status follows the verdict
-    assert "bicubic" in result.stdout and "Held-out photo chelsea.png" in result.stdout
-    assert (workdir / "weights/demo/edsr-demo-x4.h5").exists()
-    assert (workdir / "demo_output/chelsea_bicubic_model_original.png").exists()
+    """Both halves of the demo (tiny, 2 steps): the status follows the verdicts."""
+    status, out, err = run_in_process(workdir, "demo", "--steps", "2", "--evaluate-every", "1", "--num-filters", "4",
+                                      "--num-res-blocks", "1", "--batch-size", "2", "--degradation", "realesrgan")
+    beats = "The model beats bicubic." in out and "The degradation-trained model beats both." in out
+    assert "does NOT beat" in out or beats, err[-3000:]
+    assert status == (0 if beats else 1), err[-3000:]
+    for variant in ("chelsea.png (", "dark (x0.3)", "smooth (blur 2 px)", "chelsea.png degraded by an independent"):
+        assert f"Held-out photo {variant}" in out
+    assert "bicubic-trained" in out and "degradation-trained" in out and "mean error R/G/B" in out
+    for path in ("weights/demo/edsr-demo-x4.h5", "weights/demo/edsr-demo-x4-realesrgan.h5",
+                 "demo_output/chelsea_bicubic_model_original.png",
+                 "demo_output/chelsea_bicubic_model_original_degraded.png"):
+        assert (workdir / path).exists(), path

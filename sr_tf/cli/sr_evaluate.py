@@ -1,22 +1,13 @@
-"""train_srgan.py's evaluation commands: `evaluate` (a model next to bicubic on DIV2K valid, a folder, or
-benchmark sets with the published protocol) and the offline `demo`."""
+"""train_srgan.py's `evaluate` command: a model next to bicubic on DIV2K valid, a folder, or benchmark sets with
+the published protocol; `compare_with_bicubic` also scores the demo."""
 
-import time
-
-import keras
 import numpy as np
-import tensorflow as tf
 
-from sr_tf.cli.common import EXIT_INTERRUPTED
-from sr_tf.cli.srgan import SAMPLE_HELD_OUT, SAMPLE_TRAIN
-from sr_tf.data import DIV2K, ImageFolder, crop_to_multiple, downscale, read_image, save_image
-from sr_tf.data.io import sample_files
+from sr_tf.data import DIV2K, ImageFolder
 from sr_tf.errors import UserInputError
 from sr_tf.inference import resolve_single
 from sr_tf.metrics import bicubic_upscale, psnr, psnr_y, ssim
-from sr_tf.models import build_sr_model, load_sr_model
-from sr_tf.train import EdsrTrainer
-from sr_tf.weights_io import save_weights
+from sr_tf.models import load_sr_model
 
 
 METRICS = ("psnr", "psnr_y", "ssim", "bias_r", "bias_g", "bias_b")
@@ -62,9 +53,10 @@ def compare_with_bicubic(model, pairs, scale, tile=None, self_ensemble=False, bi
 
 def print_comparison(results):
     """Prints the table of `compare_with_bicubic`."""
-    print(f"{'':10s} {'PSNR RGB':>9s} {'PSNR Y':>8s} {'SSIM Y':>7s}   mean error R/G/B (grey levels)")
+    width = max(10, *(len(name) for name in results))
+    print(f"{'':{width}s} {'PSNR RGB':>9s} {'PSNR Y':>8s} {'SSIM Y':>7s}   mean error R/G/B (grey levels)")
     for name, r in results.items():
-        print(f"{name:10s} {r['psnr']:9.2f} {r['psnr_y']:8.2f} {r['ssim']:7.4f}   "
+        print(f"{name:{width}s} {r['psnr']:9.2f} {r['psnr_y']:8.2f} {r['ssim']:7.4f}   "
               f"{r['bias_r']:+.2f} {r['bias_g']:+.2f} {r['bias_b']:+.2f}")
 
 
@@ -109,39 +101,3 @@ def run_evaluate(args):
     print_comparison(compare_with_bicubic(model, pairs, args.scale, tile=args.tile,
                                           self_ensemble=args.self_ensemble))
     return 0
-
-
-def run_demo(args):
-    """Trains a small EDSR on three bundled photos, then compares it with bicubic on the held-out fourth.
-
-    Writes the weights and a side-by-side PNG (bicubic | model | original) and returns 0 when the model beats
-    bicubic in PSNR (RGB and Y), 1 otherwise, 130 when interrupted.
-    """
-    keras.utils.set_random_seed(args.seed)
-    scale = args.scale
-    train = ImageFolder(sample_files(SAMPLE_TRAIN), scale=scale, hr_crop_size=96, crop_to_scale=True)
-    train_ds = train.dataset(batch_size=args.batch_size, random_transform=True)
-    hr, _ = read_image(sample_files([SAMPLE_HELD_OUT])[0])
-    hr = crop_to_multiple(hr, scale)
-    lr = downscale(hr, scale).numpy()
-    valid_ds = tf.data.Dataset.from_tensors((lr[None], hr[None]))
-    model = build_sr_model("edsr", scale=scale, num_filters=args.num_filters, num_res_blocks=args.num_res_blocks)
-    trainer = EdsrTrainer(model, args.checkpoint_dir, learning_rate=args.learning_rate, jit_compile=args.jit,
-                          data={"source": "bundled samples (demo)", "scale": scale}, log_interval=args.log_interval)
-    started = time.perf_counter()
-    trainer.train(train_ds, valid_ds, steps=args.steps, evaluate_every=args.evaluate_every)
-    if trainer.interrupted:
-        return EXIT_INTERRUPTED
-    print(f"Training: {time.perf_counter() - started:.0f} s in this run, {int(trainer.step.numpy())} steps in total.")
-    trainer.restore_best()
-    save_weights(trainer.model, args.weights_out)
-    results = compare_with_bicubic(trainer.model, [(lr, hr)], scale)
-    print(f"\nHeld-out photo {SAMPLE_HELD_OUT} ({hr.shape[1]}x{hr.shape[0]}, x{scale}):")
-    print_comparison(results)
-    bicubic = bicubic_upscale(lr, scale).numpy()
-    side_by_side = np.concatenate([bicubic, resolve_single(trainer.model, lr), hr], axis=1)
-    save_image(args.output, side_by_side)
-    print(f"Weights: {args.weights_out}\nComparison (bicubic | model | original): {args.output}")
-    beats = all(results["model"][k] > results["bicubic"][k] for k in ("psnr", "psnr_y"))
-    print("The model beats bicubic." if beats else "The model does NOT beat bicubic yet; train longer (--steps).")
-    return 0 if beats else 1

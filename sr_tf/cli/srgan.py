@@ -7,9 +7,9 @@ import os
 import keras
 import tensorflow as tf
 
-from sr_tf.cli.common import (EXIT_INTERRUPTED, add_log_interval, add_training_options, finish_worker, int_range,
-                              make_training_strategy, pipeline_seed, positive_float, positive_int, run_command,
-                              trainer_options)
+from sr_tf.cli.common import (EXIT_INTERRUPTED, add_log_interval, add_training_options, finish_worker, float_range,
+                              int_range, make_training_strategy, pipeline_seed, positive_float, positive_int,
+                              run_command, trainer_options)
 from sr_tf.config import SR_DEMO, SR_RECIPES
 from sr_tf.data import DIV2K, ImageFolder
 from sr_tf.data.io import sample_files
@@ -205,7 +205,7 @@ def parser():
                                                       "...): per-set Y-PSNR/SSIM next to MATLAB bicubic")
     p.add_argument("--self-ensemble", action="store_true", help="also score the 8-way self-ensemble (model+)")
     p = sub.add_parser("demo", help="offline demo: train on bundled photos, compare with bicubic")
-    for name in ("scale", "steps", "batch_size", "evaluate_every", "learning_rate", "num_filters",
+    for name in ("scale", "steps", "batch_size", "evaluate_every", "learning_rate", "lr_decay_at", "num_filters",
                  "num_res_blocks", "seed", "checkpoint_dir", "weights_out", "output"):
         value = SR_DEMO[name]
         kind = {int: positive_int, float: positive_float}.get(type(value), type(value))
@@ -213,7 +213,12 @@ def parser():
             kind = int
         elif name == "scale":
             kind = int_range(2, 8)
+        elif name == "lr_decay_at":
+            kind = float_range(0.0, 1.0, high_open=False)
         p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=value, help="default %(default)s")
+    p.add_argument("--degradation", choices=["bicubic", "realesrgan"], default="bicubic",
+                   help="realesrgan: also train on Real-ESRGAN-degraded LR and compare both models on the "
+                        "held-out photo degraded by an independent draw")
     p.add_argument("--jit", action="store_true")
     add_log_interval(p)
     return root
@@ -223,7 +228,8 @@ def main(argv=None):
     """Entry point of train_srgan.py; returns the exit status."""
     args = parser().parse_args(argv)
     if args.command in ("evaluate", "demo"):
-        from sr_tf.cli.sr_evaluate import run_demo, run_evaluate
+        from sr_tf.cli.sr_demo import run_demo
+        from sr_tf.cli.sr_evaluate import run_evaluate
 
         return run_command(run_evaluate if args.command == "evaluate" else run_demo, args)
     return run_command(lambda a: run_training(a.command, a), args)

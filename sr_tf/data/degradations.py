@@ -233,6 +233,21 @@ def matlab(hr, scale, draws=None):
     return imresize(tf.cast(hr, tf.uint8), scale)
 
 
+PHOTO = Stage(blur=Blur(kernel_prob=(1, 0, 0, 0, 0, 0), sigma=(0.8, 1.6), sinc_prob=0.0), gaussian_noise_prob=1.0,
+              noise_sigma=(3.0, 8.0), gray_noise_prob=0.0, jpeg_quality=(30, 60))
+
+
+def photo(hr, scale, draws, stage=PHOTO):
+    """A first-order degradation like a phone photo's, for testing models on data no training draw made:
+    isotropic Gaussian blur (sigma 0.8-1.6 HR px), antialiased bicubic downscale, Gaussian colour noise (3-8 grey
+    levels), JPEG at quality 30-60."""
+    x = tf.cast(hr, tf.float32) / 255.0
+    x = filter2d(x, mixed_kernel(draws, stage.blur))
+    x = tf.image.resize(x, tf.shape(hr)[:2] // scale, method="bicubic", antialias=True)
+    x = jpeg(tf.clip_by_value(add_noise(x, stage, draws), 0.0, 1.0), draws, stage.jpeg_quality)
+    return tf.cast(tf.round(tf.clip_by_value(x, 0.0, 1.0) * 255.0), tf.uint8)
+
+
 DEGRADATIONS = {"bicubic": bicubic, "matlab": matlab, "realesrgan": realesrgan}
 
 
