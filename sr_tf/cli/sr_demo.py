@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sr_tf.cli.common import EXIT_INTERRUPTED
+from sr_tf.cli.common import EXIT_INTERRUPTED, pipeline_seed
 from sr_tf.cli.sr_evaluate import compare_with_bicubic, print_comparison
 from sr_tf.cli.srgan import SAMPLE_HELD_OUT, SAMPLE_TRAIN
 from sr_tf.data import ImageFolder, crop_to_multiple, downscale, read_image, save_image
@@ -18,7 +18,7 @@ from sr_tf.inference import resolve_single
 from sr_tf.metrics import bicubic_upscale
 from sr_tf.models import build_sr_model
 from sr_tf.ops import Draws, to_uint8
-from sr_tf.train import EdsrTrainer, learning_rate_schedule
+from sr_tf.train import EdsrTrainer
 from sr_tf.weights_io import save_weights
 
 TEST_SEED = 90_001  # the held-out photo's degradation: a draw no training or validation pipeline makes
@@ -35,24 +35,31 @@ def held_out_variants(hr):
 
 
 def train_model(args, degradation, checkpoint_dir, valid_lr, valid_hr):
-    """Trains the demo EDSR on the bundled photos with `degradation`; the trainer, or None when interrupted."""
+    """Trains the demo EDSR on the bundled photos with `degradation`; the trainer, or None when interrupted.
+
+    The learning rate drops tenfold at `--lr-decay-at` of the steps by assigning the optimizer's rate between two
+    runs of the loop, not with a schedule: a schedule would change the optimizer's variables and make checkpoints
+    of earlier demo runs (and of `--lr-decay-at 1`) unreadable."""
     scale = args.scale
     train = ImageFolder(sample_files(SAMPLE_TRAIN), scale=scale, hr_crop_size=96, crop_to_scale=True,
                         degradation=degradation)
-    train_ds = train.dataset(batch_size=args.batch_size, random_transform=True, seed=args.seed)
     valid_ds = tf.data.Dataset.from_tensors((valid_lr[None], valid_hr[None]))
     model = build_sr_model("edsr", scale=scale, num_filters=args.num_filters, num_res_blocks=args.num_res_blocks)
-    rate = args.learning_rate
-    if args.lr_decay_at < 1:
-        rate = learning_rate_schedule(([int(args.steps * args.lr_decay_at)], [rate, rate / 10]))
     data = {"source": "bundled samples (demo)", "scale": scale, **({} if degradation == "bicubic" else
                                                                      {"degradation": degradation})}
-    trainer = EdsrTrainer(model, checkpoint_dir, learning_rate=rate, jit_compile=args.jit, data=data,
+    trainer = EdsrTrainer(model, checkpoint_dir, learning_rate=args.learning_rate, jit_compile=args.jit, data=data,
                           log_interval=args.log_interval)
     started = time.perf_counter()
-    trainer.train(train_ds, valid_ds, steps=args.steps, evaluate_every=args.evaluate_every)
-    if trainer.interrupted:
-        return None
+    decay_step = int(args.steps * args.lr_decay_at)
+    for end, rate in ((decay_step, args.learning_rate), (args.steps, args.learning_rate / 10)):
+        if int(trainer.step.numpy()) >= end:
+            continue
+        trainer.optimizers["model"].learning_rate.assign(rate)
+        train_ds = train.dataset(batch_size=args.batch_size, random_transform=True,
+                                 seed=pipeline_seed(args.seed, trainer))
+        trainer.train(train_ds, valid_ds, steps=end, evaluate_every=args.evaluate_every)
+        if trainer.interrupted:
+            return None
     print(f"Training ({degradation} LR): {time.perf_counter() - started:.0f} s in this run, "
           f"{int(trainer.step.numpy())} steps in total.")
     trainer.restore_best()
