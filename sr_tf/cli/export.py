@@ -115,7 +115,7 @@ def run_fastgan(args):
                              "file carries its architecture and size; its int8 calibrates on noise draws). "
                              f"Received: {', '.join(ignored)} with --fastgan")
     model = load_keras_file(args.fastgan, "Generator", "weights/fastgan/<name>-generator.keras")
-    noise = args.noise or "input"
+    noise = "input" if args.noise is None else args.noise
     if args.format == "saved_model":
         deployed = fastgan_to_saved_model(model, args.output, noise=noise)[1]
         print(f"Wrote {args.output} (serving_default: float32 inputs -> uint8 image (B, H, W, 3))")

@@ -91,7 +91,7 @@ def run_evaluate(args):
     if args.hr_dir:
         source = ImageFolder(args.hr_dir, scale=args.scale, lr_dir=args.lr_dir, hr_crop_size=args.scale,
                              crop_to_scale=args.crop_to_scale, skip_unreadable=True,
-                             degradation=args.degradation or "bicubic")
+                             degradation="bicubic" if args.degradation is None else args.degradation)
     else:
         source = DIV2K(scale=args.scale, subset="valid", downgrade=args.downgrade, images_dir=args.images_dir,
                        caches_dir=args.caches_dir, degradation=args.degradation)

@@ -41,7 +41,7 @@ def datasets(args, scale, hr_crop_size=96, seed=None):
     the training pipeline's crops, flips and order."""
     if args.data == "folder" and args.hr_dir is None:
         raise UserInputError("--data folder needs --hr-dir.")
-    degradation = args.degradation or "bicubic"
+    degradation = "bicubic" if args.degradation is None else args.degradation
     if args.data == "samples":
         train = ImageFolder(sample_files(SAMPLE_TRAIN), scale=scale, hr_crop_size=hr_crop_size, crop_to_scale=True,
                             degradation=degradation)
