@@ -9,7 +9,7 @@ from PIL import Image
 
 from sr_tf.cli import pixelcnn as pixelcnn_cli
 from sr_tf.data.pixelcnn import load_digits, pixelcnn_dataset, quantize
-from sr_tf.metrics import bits_per_dim, histogram_baseline
+from sr_tf.metrics import bits_per_dim, bits_per_image, histogram_baseline
 from sr_tf.models import pixelcnn as P
 from sr_tf.train import PixelCNNTrainer
 
@@ -57,6 +57,21 @@ def test_short_training_on_digits_beats_the_per_pixel_histogram(tmp_path):
     test_bits = bits_per_dim(model, test)
     baseline, _ = histogram_baseline(quantize(splits.train[0]), quantize(splits.test[0]), 256)
     assert test_bits < baseline - 0.1, (test_bits, baseline)
+    # Per-image bits/dim as an out-of-distribution score: the test digits cost fewer bits than uniform noise
+    # and than the same digits with their pixels shuffled (same histograms, no structure).
+    digits = splits.test[0]
+    rng = np.random.default_rng(0)
+    shuffled = np.stack([rng.permutation(d.reshape(-1)).reshape(d.shape) for d in digits])
+    noise = rng.integers(0, 256, digits.shape, dtype=np.uint8)
+
+    def scores(images):
+        return bits_per_image(model, pixelcnn_dataset(images, None, levels=256, batch_size=256, shuffle=False,
+                                                      repeat_count=1))
+
+    real = scores(digits)
+    assert real.shape == (len(digits),) and abs(real.mean() - test_bits) < 1e-4
+    assert real.mean() < scores(shuffled).mean() - 0.5 and real.mean() < scores(noise).mean() - 2
+    assert np.mean(real < scores(shuffled)) > 0.95  # image by image, not only on average
 
 
 def test_train_pixelcnn_cli_train_resume_evaluate_sample(tmp_path, capsys):
@@ -70,8 +85,16 @@ def test_train_pixelcnn_cli_train_resume_evaluate_sample(tmp_path, capsys):
     assert "at step 5" in capsys.readouterr().out  # resumed
     model_path = str(tmp_path / "weights" / "pixelcnn-digits-4.keras")
     assert os.path.exists(tmp_path / "weights" / "pixelcnn-digits-4.weights.h5")
-    assert pixelcnn_cli.main(["evaluate", "--dataset", "digits", "--weights", model_path]) == 0
-    assert "Test bits/dim" in capsys.readouterr().out
+    csv = tmp_path / "scores.csv"
+    assert pixelcnn_cli.main(["evaluate", "--dataset", "digits", "--weights", model_path, "--per-image",
+                              str(csv)]) == 0
+    out = capsys.readouterr().out
+    rows = csv.read_text().splitlines()
+    test_labels = load_digits().test[1]
+    assert rows[0] == "index,label,bits_per_dim" and len(rows) == 1 + len(test_labels)
+    assert [int(r.split(",")[1]) for r in rows[1:]] == list(test_labels)
+    mean = np.mean([float(r.split(",")[2]) for r in rows[1:]])
+    assert f"Test bits/dim: {mean:.4f}" in out
     grid = str(tmp_path / "grid.png")
     assert pixelcnn_cli.main(["sample", "--weights", model_path, "--n", "4", "--seed", "3", "-o", grid]) == 0
     image = np.asarray(Image.open(grid))

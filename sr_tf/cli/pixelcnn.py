@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from sr_tf import sampling
+from sr_tf.atomic import atomic_write_text
 from sr_tf.cli.common import (EXIT_INTERRUPTED, add_training_options, fill_unset, finish_worker, int_range,
                               load_keras_file, make_training_strategy, nonnegative_int, pipeline_seed, positive_float,
                               positive_int, run_command, trainer_options)
@@ -15,7 +16,7 @@ from sr_tf.config import GATED_PIXELCNN_DEFAULTS, PIXELCNN_DEFAULTS, PIXELCNN_LE
 from sr_tf.data.io import image_grid, save_image
 from sr_tf.data.pixelcnn import levels_to_uint8, load_digits, load_folder, load_mnist, pixelcnn_dataset, quantize
 from sr_tf.errors import UserInputError
-from sr_tf.metrics import bits_per_dim, histogram_baseline
+from sr_tf.metrics import bits_per_dim, bits_per_image, histogram_baseline
 from sr_tf.models import pixelcnn as pixelcnn_lib
 from sr_tf.train import PixelCNNTrainer, enable_mixed_precision
 from sr_tf.weights_io import save_model, save_weights
@@ -138,8 +139,24 @@ def run_evaluate(args):
     if splits.test[0].shape[1:] != expected:
         raise UserInputError(f"{args.weights} models {expected} images; --dataset {args.dataset} has "
                          f"{splits.test[0].shape[1:]}.")
-    report(model, splits, args, labelled=len(model.inputs) > 1)
+    labelled = len(model.inputs) > 1
+    report(model, splits, args, labelled=labelled)
+    if args.per_image is not None:
+        write_per_image(model, splits.test, args, labelled, args.per_image)
     return 0
+
+
+def write_per_image(model, split, args, labelled, path):
+    """Writes a CSV of the test images' bits/dim (index, label if any, bits_per_dim), atomically."""
+    scores = bits_per_image(model, _dataset(split, args, labelled, batch_size=256, shuffle=False, repeat_count=1))
+    labels = split[1]
+    lines = ["index,label,bits_per_dim" if labels is not None else "index,bits_per_dim"]
+    for i, value in enumerate(scores):
+        lines.append(f"{i},{int(labels[i])},{value:.6f}" if labels is not None else f"{i},{value:.6f}")
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    print(f"Wrote the bits/dim of {len(scores)} test images to {path} (mean {np.mean(scores):.4f}, "
+          f"min {np.min(scores):.4f}, max {np.max(scores):.4f})")
+    return scores
 
 
 def write_samples(model, path, n=16, seed=0, temperature=1.0, labels=None, method="fast"):
@@ -206,6 +223,8 @@ def parser():
     p = sub.add_parser("evaluate", help="test bits/dim of a saved model and the per-pixel baseline")
     _add_data_args(p)
     p.add_argument("--weights", required=True, help="a .keras file written by train")
+    p.add_argument("--per-image", metavar="CSV", help="also write each test image's bits/dim (an out-of-distribution "
+                                                      "score: higher is less like the training data)")
 
     p = sub.add_parser("sample", help="write a PNG grid of samples")
     p.add_argument("--weights", required=True, help="a .keras file written by train")
