@@ -102,3 +102,33 @@ def test_train_pixelcnn_cli_train_resume_evaluate_sample(tmp_path, capsys):
     assert set(np.unique(image)) <= {0, 85, 170, 255}
     assert pixelcnn_cli.main(["sample", "--weights", str(tmp_path / "none.keras")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_sample_with_a_label_from_the_command_line(tmp_path, capsys):
+    """`sample --label` draws from a conditional model exactly as `sampling.sample(..., labels=label)` does, and
+    is refused for an unconditional model (and left out for a conditional one) with a one-line error."""
+    from sr_tf import sampling
+    from sr_tf.cli.common import load_keras_file
+
+    common = ["--dataset", "digits", "--levels", "4", "--num-res-blocks", "1", "--hidden", "8", "--evaluate-every",
+              "2", "--batch-size", "16", "--steps", "2", "--weights-dir", str(tmp_path / "weights")]
+    assert pixelcnn_cli.main(["train", "--model", "gated", "--conditional", "--checkpoint-dir",
+                              str(tmp_path / "c1"), *common]) == 0
+    assert pixelcnn_cli.main(["train", "--checkpoint-dir", str(tmp_path / "c2"), *common]) == 0
+    conditional = str(tmp_path / "weights" / "gated-conditional-digits-4.keras")
+    unconditional = str(tmp_path / "weights" / "pixelcnn-digits-4.keras")
+    capsys.readouterr()
+    grid = str(tmp_path / "three.png")
+    assert pixelcnn_cli.main(["sample", "--weights", conditional, "--label", "3", "--n", "4", "--seed", "5",
+                              "-o", grid]) == 0
+    expected = sampling.sample(load_keras_file(conditional, "Model", ""), 4, seed=5, labels=3)
+    zoom = 64 // 8
+    image = np.asarray(Image.open(grid))
+    first = image[:8 * zoom:zoom, :8 * zoom:zoom]  # the grid's first sample, un-zoomed
+    np.testing.assert_array_equal(first, np.round(expected[0, ..., 0].astype(float) * 255 / 3).astype(np.uint8))
+    for args, message in [(["--weights", unconditional, "--label", "3"], "not class-conditional"),
+                          (["--weights", conditional], "is class-conditional"),
+                          (["--weights", conditional, "--label", "10"], "must lie in 0..9")]:
+        assert pixelcnn_cli.main(["sample", *args, "-o", str(tmp_path / "x.png")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
