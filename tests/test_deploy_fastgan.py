@@ -129,3 +129,51 @@ def test_export_command_line_for_fastgan(tmp_path, capsys):
     with pytest.raises(SystemExit):
         export_cli.main(["--fastgan", generator_file, "--weights", sr_file, "-o", "x.tflite"])
     assert sorted(os.listdir(tmp_path)) == ["edsr.keras", "g-generator.keras", "g.tflite", "sm"]
+
+
+def test_generate_walks_and_latent_files(tmp_path, capsys):
+    """Image i of a seed depends on (seed, i) only; a walk's ends are `generate --seed A` and `--seed B` exactly;
+    a .npy of latent vectors generates one image each (the seeds' own vectors give the seeds' images)."""
+    from PIL import Image
+
+    from sr_tf.cli import fastgan as fastgan_cli
+    from sr_tf.deploy import seeded_inputs
+    from sr_tf.weights_io import save_model
+
+    generator_file = str(tmp_path / "g-generator.keras")
+    save_model(trained_like(), generator_file)
+
+    def png(path):
+        return np.asarray(Image.open(path))
+
+    for seed, n in ((3, 2), (4, 1), (3, 1)):
+        assert fastgan_cli.main(["generate", "--weights", generator_file, "--seed", str(seed), "--n", str(n),
+                                 "-o", str(tmp_path / f"s{seed}n{n}")]) == 0
+    first = png(tmp_path / "s3n2" / "seed3-00000.png")
+    np.testing.assert_array_equal(first, png(tmp_path / "s3n1" / "seed3-00000.png"))  # independent of --n
+    assert np.abs(first.astype(int) - png(tmp_path / "s3n2" / "seed3-00001.png")).max() > 0
+    walk = str(tmp_path / "walk.png")
+    assert fastgan_cli.main(["generate", "--weights", generator_file, "--interpolate", "3,4", "--frames", "5",
+                             "-o", walk]) == 0
+    strip = png(walk)
+    assert strip.shape == (64, 5 * 64 + 4, 3)  # five frames, 1 px apart
+    frames = [strip[:, k * 65:k * 65 + 64] for k in range(5)]
+    np.testing.assert_array_equal(frames[0], first)
+    np.testing.assert_array_equal(frames[4], png(tmp_path / "s4n1" / "seed4-00000.png"))
+    assert all(np.abs(frames[2].astype(int) - f).max() > 0 for f in (frames[0], frames[4]))
+
+    deployed = deploy_generator(trained_like(), batch_size=1)
+    np.save(tmp_path / "z.npy", np.concatenate([seeded_inputs(deployed, 3, i)[0] for i in range(2)]))
+    assert fastgan_cli.main(["generate", "--weights", generator_file, "--seed", "3", "--noise",
+                             str(tmp_path / "z.npy"), "-o", str(tmp_path / "fromz")]) == 0
+    for i in range(2):
+        np.testing.assert_array_equal(png(tmp_path / "fromz" / f"z-{i:05d}.png"),
+                                      png(tmp_path / "s3n2" / f"seed3-{i:05d}.png"))
+    np.save(tmp_path / "bad.npy", np.zeros((2, 5), np.float32))
+    capsys.readouterr()
+    for args, message in [(["--noise", str(tmp_path / "bad.npy")], "shape (k, 8)"),
+                          (["--noise", str(tmp_path / "z.npy"), "--interpolate", "1,2"], "pass one"),
+                          (["--noise", str(tmp_path / "none.npy")], "not found")]:
+        assert fastgan_cli.main(["generate", "--weights", generator_file, *args, "-o", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err

@@ -4,6 +4,7 @@ import argparse
 import os
 
 import keras
+import numpy as np
 
 from sr_tf.cli.common import (EXIT_INTERRUPTED, add_training_options, fill_unset, finish_worker, float_range,
                               int_range, load_keras_file, make_training_strategy, nonnegative_int, pipeline_seed,
@@ -11,7 +12,7 @@ from sr_tf.cli.common import (EXIT_INTERRUPTED, add_training_options, fill_unset
 from sr_tf.config import FASTGAN, FASTGAN_DEMO
 from sr_tf.data.gan import decode_resized, gan_dataset
 from sr_tf.data.io import SAMPLES_DIR, image_grid, readable_images, save_image
-from sr_tf.errors import UserInputError
+from sr_tf.errors import InputFileNotFoundError, UserInputError
 from sr_tf.inference import generate_images
 from sr_tf.losses import RECON_LOSSES
 from sr_tf.metrics import frechet_distance, inception_features, inception_model, kernel_distance
@@ -101,15 +102,64 @@ def load_generator(path):
 
 
 def run_generate(args):
-    """generate: writes --n images of the EMA generator as PNG files into -o DIR."""
+    """generate: writes --n images of the EMA generator as PNG files into -o DIR; with --interpolate A,B one PNG
+    strip of a latent walk to -o FILE; with --noise FILE.npy one image per latent vector of the file.
+
+    Image i of a seed is drawn from (seed, i) alone, spatial noise included (the generator runs as its
+    deterministic copy, `sr_tf.deploy.deploy_generator`), so a walk's ends equal `generate --seed A` / `--seed B`.
+    """
+    from sr_tf.deploy import deploy_generator, latent_walk, render, seeded_inputs
+
+    if args.interpolate is not None and args.noise is not None:
+        raise UserInputError("--interpolate and --noise choose the latent vectors in two ways; pass one.")
     generator = load_generator(args.weights)
-    keras.utils.set_random_seed(args.seed)
-    images = generate_images(generator, args.n, seed=args.seed)
+    deployed = deploy_generator(generator, noise="input", batch_size=1)
+    if args.interpolate is not None:
+        seed_a, seed_b = args.interpolate
+        frames = [render(deployed, inputs) for inputs in latent_walk(deployed, seed_a, seed_b, args.frames)]
+        output = args.output if args.output.lower().endswith(".png") else os.path.join(args.output, "walk.png")
+        save_image(output, image_grid(np.stack(frames), columns=len(frames)))
+        print(f"Wrote a walk of {len(frames)} frames from seed {seed_a} to seed {seed_b} to {output}")
+        return 0
+    inputs = [seeded_inputs(deployed, args.seed, i) for i in range(args.n)]
+    if args.noise is not None:
+        z = load_noise(args.noise, int(deployed.inputs[0].shape[-1]))
+        inputs = [[row[None], *seeded_inputs(deployed, args.seed, i)[1:]] for i, row in enumerate(z)]
     os.makedirs(args.output, exist_ok=True)
-    for i, image in enumerate(images):
-        save_image(os.path.join(args.output, f"seed{args.seed}-{i:05d}.png"), image)
-    print(f"Wrote {len(images)} images to {args.output}")
+    prefix = f"seed{args.seed}" if args.noise is None else os.path.splitext(os.path.basename(args.noise))[0]
+    for i, x in enumerate(inputs):
+        save_image(os.path.join(args.output, f"{prefix}-{i:05d}.png"), render(deployed, x))
+    print(f"Wrote {len(inputs)} images to {args.output}")
     return 0
+
+
+def load_noise(path, nz):
+    """Latent vectors (k, nz) float32 from a .npy file, with one-line errors naming the file and the shape."""
+    if not os.path.isfile(path):
+        raise InputFileNotFoundError(f"Noise file not found: {path}")
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as e:
+        raise UserInputError(f"{path} is not a .npy array file ({' '.join(str(e).split())[:100]})") from None
+    if z.ndim == 1:
+        z = z[None]
+    if z.ndim != 2 or z.shape[1] != nz or len(z) == 0 or not np.issubdtype(z.dtype, np.number):
+        raise UserInputError(f"{path} must hold latent vectors of shape (k, {nz}) (or ({nz},)) for this generator. "
+                             f"Received: shape {z.shape}, dtype {z.dtype}")
+    if not np.all(np.isfinite(z)):
+        raise UserInputError(f"{path} holds NaN or infinite values.")
+    return z.astype(np.float32)
+
+
+def seed_pair(text):
+    """An argparse `type=` for A,B (two integer seeds)."""
+    parts = text.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        return int(parts[0]), int(parts[1])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected two integer seeds A,B. Received: {text!r}") from None
 
 
 def run_evaluate(args):
@@ -181,7 +231,11 @@ def parser():
     p.add_argument("--weights", default=default_weights, help="a -generator.keras file written by train")
     p.add_argument("--n", type=positive_int, default=16)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-o", "--output", default="generated", help="output folder")
+    p.add_argument("-o", "--output", default="generated", help="output folder (with --interpolate: a .png file)")
+    p.add_argument("--interpolate", type=seed_pair, metavar="A,B",
+                   help="a latent walk from image 0 of seed A to image 0 of seed B (spherical interpolation)")
+    p.add_argument("--frames", type=int_range(2), default=8, help="frames of the walk (default %(default)s)")
+    p.add_argument("--noise", metavar="FILE.npy", help="latent vectors (k, nz) to generate from, one image each")
 
     p = sub.add_parser("evaluate", help="FID and KID of a trained generator against a folder of images")
     p.add_argument("--weights", default=default_weights, help="a -generator.keras file written by train")

@@ -102,5 +102,56 @@ def fastgan_to_saved_model(model, path, noise="input"):
     return write_saved_model(deployed, path, specs, "image", noise_inputs(deployed)), deployed
 
 
+def seeded_inputs(model, seed, index=0):
+    """The inputs (z and every noise map, batch 1) of image `index` of seed `seed` for a deployed generator: drawn
+    from NumPy's generator seeded with (seed, index), so image i of a seed never depends on how many images are
+    drawn with it."""
+    rng = np.random.default_rng([seed, index])
+    return [rng.standard_normal((1, *t.shape[1:])).astype(np.float32) for t in model.inputs]
+
+
+def slerp(a, b, t):
+    """Spherical interpolation between two arrays treated as one vector each: exactly `a` at t = 0 and `b` at
+    t = 1 (linear when they are parallel)."""
+    a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    cos = np.sum(a64 * b64) / (np.linalg.norm(a64) * np.linalg.norm(b64))
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if t == 0:
+        return np.asarray(a)
+    if t == 1:
+        return np.asarray(b)
+    if np.sin(omega) < 1e-8:
+        return ((1 - t) * a64 + t * b64).astype(np.asarray(a).dtype)
+    mixed = (np.sin((1 - t) * omega) * a64 + np.sin(t * omega) * b64) / np.sin(omega)
+    return mixed.astype(np.asarray(a).dtype)
+
+
+def latent_walk(model, seed_a, seed_b, frames):
+    """Inputs of `frames` images from image 0 of `seed_a` to image 0 of `seed_b`: z and the noise maps together
+    interpolated spherically, as one vector."""
+    if frames < 2:
+        raise UserInputError(f"A walk needs at least 2 frames. Received: frames={frames}")
+    a, b = seeded_inputs(model, seed_a), seeded_inputs(model, seed_b)
+    flat_a = np.concatenate([x.ravel() for x in a])
+    flat_b = np.concatenate([x.ravel() for x in b])
+    walk = []
+    for k in range(frames):
+        t = k / (frames - 1)
+        flat = slerp(flat_a, flat_b, t)
+        parts, start = [], 0
+        for x in a:
+            parts.append(flat[start:start + x.size].reshape(x.shape))
+            start += x.size
+        walk.append(parts)
+    return walk
+
+
+def render(model, inputs):
+    """One uint8 image (H, W, 3) of a deployed generator from its inputs (batch 1)."""
+    out = model([np.asarray(x, np.float32) for x in inputs] if len(model.inputs) > 1 else inputs[0],
+                training=False)
+    return np.clip(np.round(keras.ops.convert_to_numpy(out)[0]), 0, 255).astype(np.uint8)
+
+
 __all__ = ["NOISE_MODES", "generator_config", "deploy_generator", "noise_inputs", "fastgan_to_tflite",
-           "fastgan_to_saved_model"]
+           "fastgan_to_saved_model", "seeded_inputs", "slerp", "latent_walk", "render"]
