@@ -72,7 +72,8 @@ def _progress(total, show):
     return progress(total, unit_name="pixel") if show else None
 
 
-def sample_naive(model, n, seed=0, temperature=1.0, labels=None, progress=False, rows=None):
+def sample_naive(model, n, seed=0, temperature=1.0, labels=None, progress=False, rows=None, observed=None,
+                 observed_rows=0):
     """The reference sampler: one full forward pass (inference mode) per pixel and channel.
 
     Args:
@@ -83,6 +84,8 @@ def sample_naive(model, n, seed=0, temperature=1.0, labels=None, progress=False,
         labels: class labels (int or n ints) for a class-conditional model.
         progress: show a progress bar.
         rows: sample only the first `rows` rows (the rest stays 0); for timing.
+        observed, observed_rows: completion: the first `observed_rows` rows of `observed` (levels, (n, H, W, C))
+            are kept and the rest is sampled given them (see `complete`).
 
     Returns:
         uint8 array (n, H, W, C) of levels.
@@ -96,23 +99,33 @@ def sample_naive(model, n, seed=0, temperature=1.0, labels=None, progress=False,
     def logits_at(canvas, r, c, ch):
         return full_pass(tf.constant(canvas), labels, tf.constant(r), tf.constant(c), tf.constant(ch)).numpy()
 
-    return _raster_sample(model, n, logits_at, seed, temperature, progress, rows)
+    return _raster_sample(model, n, logits_at, seed, temperature, progress, rows, observed=observed,
+                          observed_rows=observed_rows)
 
 
-def _raster_sample(model, n, logits_at, seed, temperature, progress, rows, start_row=None):
+def _raster_sample(model, n, logits_at, seed, temperature, progress, rows, start_row=None, observed=None,
+                   observed_rows=0, visit_observed=False):
     """The sampling loop both samplers share: rows, columns, then channels, each value drawn from its logits.
 
     `logits_at(canvas, r, c, ch)` returns (n, levels) logits given the canvas so far; `start_row(canvas, r)`, if
-    given, runs before each row.
+    given, runs before each row. The first `observed_rows` rows are copied from `observed` and kept; with
+    `visit_observed` (the fast sampler fills its caches that way) `logits_at` still runs once per observed position.
     """
     height, width, channels, _ = image_geometry(model)
     rows = height if rows is None else rows
     canvas = np.zeros((n, height, width, channels), dtype=np.float32)
+    if observed_rows:
+        canvas[:, :observed_rows] = observed[:, :observed_rows]
     bar = _progress(rows * width, progress)
     for r in range(rows):
+        if r < observed_rows and not visit_observed:
+            continue
         if start_row is not None:
             start_row(canvas, r)
         for c in range(width):
+            if r < observed_rows:
+                logits_at(canvas, r, c, 0)
+                continue
             for ch in range(channels):
                 canvas[:, r, c, ch] = _draw(logits_at(canvas, r, c, ch), seed, r, c, ch, temperature)
             if bar:
@@ -270,8 +283,9 @@ class FastSampler:
         """Moves the caches to row r and computes its vertical stack (rows above it must be final)."""
         self._row_step(tf.constant(canvas), labels, tf.constant(r))
 
-    def sample(self, seed=0, temperature=1.0, labels=None, progress=False, rows=None):
-        """Draws `n` samples; the arguments are those of `sample`. Returns uint8 (n, H, W, C)."""
+    def sample(self, seed=0, temperature=1.0, labels=None, progress=False, rows=None, observed=None,
+               observed_rows=0):
+        """Draws `n` samples; the arguments are those of `sample_naive`. Returns uint8 (n, H, W, C)."""
         labels = _check_sampling_args(self.model, self.n, temperature, labels)
         self.reset()
 
@@ -281,7 +295,8 @@ class FastSampler:
         def start_row(canvas, r):
             self.start_row(canvas, labels, r)
 
-        return _raster_sample(self.model, self.n, logits_at, seed, temperature, progress, rows, start_row)
+        return _raster_sample(self.model, self.n, logits_at, seed, temperature, progress, rows, start_row,
+                              observed=observed, observed_rows=observed_rows, visit_observed=True)
 
 
 def sample(model, n, seed=0, temperature=1.0, labels=None, method="fast", progress=False):
@@ -302,9 +317,29 @@ def sample(model, n, seed=0, temperature=1.0, labels=None, method="fast", progre
     Returns:
         uint8 array (n, H, W, C) of levels 0..levels-1.
     """
-    if method == "naive":
-        return sample_naive(model, n, seed=seed, temperature=temperature, labels=labels, progress=progress)
-    if method != "fast":
+    return _run_sampler(model, n, method, dict(seed=seed, temperature=temperature, labels=labels, progress=progress))
+
+
+def _run_sampler(model, n, method, kwargs):
+    if method not in ("fast", "naive"):
         raise UserInputError(f"`method` must be 'fast' or 'naive'. Received: method={method!r}")
-    _check_sampling_args(model, n, temperature, labels)
-    return FastSampler(model, n).sample(seed=seed, temperature=temperature, labels=labels, progress=progress)
+    if method == "naive":
+        return sample_naive(model, n, **kwargs)
+    _check_sampling_args(model, n, kwargs["temperature"], kwargs["labels"])
+    return FastSampler(model, n).sample(**kwargs)
+
+
+def complete(model, images, observed_rows, seed=0, temperature=1.0, labels=None, method="fast", progress=False):
+    """Image completion: keeps the top `observed_rows` rows (0..H) of `images` (levels, (n, H, W, C), e.g.
+    `quantize`d real images) unchanged and samples the rest given them; the other arguments are `sample`'s, and
+    both methods agree for a seed. Returns uint8 levels (n, H, W, C)."""
+    height, width, channels, levels = image_geometry(model)
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1:] != (height, width, channels) or not 0 <= observed_rows <= height \
+            or images.min() < 0 or images.max() >= levels:
+        raise UserInputError(f"`images` must be levels 0..{levels - 1} of shape (n, {height}, {width}, {channels}) "
+                             f"and `observed_rows` in 0..{height}. Received: shape {images.shape}, values "
+                             f"{images.min()}..{images.max()}, observed_rows={observed_rows}")
+    return _run_sampler(model, len(images), method, dict(seed=seed, temperature=temperature, labels=labels,
+                                                         progress=progress, observed=images,
+                                                         observed_rows=observed_rows))

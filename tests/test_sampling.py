@@ -49,3 +49,32 @@ def test_sampling_argument_errors():
     other = keras.Model(image, keras.layers.Reshape((4, 4, 1, 1))(keras.layers.Conv2D(1, 3, padding="same")(image)))
     with pytest.raises(ValueError, match="does not support layer"):
         sampling.FastSampler(other, 2)
+
+
+@pytest.mark.parametrize("name", PIXELCNN_CASES)
+def test_completion_keeps_the_observed_rows_and_fast_equals_naive(name):
+    model, labels = tiny_pixelcnn(name)
+    h, w, c, levels = sampling.image_geometry(model)
+    images = np.random.default_rng(3).integers(0, levels, (4, h, w, c)).astype(np.uint8)
+    for rows in (1, h // 2):
+        fast = sampling.complete(model, images, rows, seed=4, labels=labels)
+        naive = sampling.complete(model, images, rows, seed=4, labels=labels, method="naive")
+        np.testing.assert_array_equal(fast, naive)
+        np.testing.assert_array_equal(fast[:, :rows], images[:, :rows])  # never changed
+        assert fast.dtype == np.uint8 and fast.max() < levels
+    if name.startswith("pixelcnn"):  # (the tiny gated nets barely react to their input: same argmax)
+        other = sampling.complete(model, (images + 1) % levels, h // 2, seed=4, labels=labels)
+        assert not np.array_equal(other[:, h // 2:], fast[:, h // 2:])  # sampled given the observed rows
+    # All rows observed returns the images; none observed is plain sampling with the same seed.
+    np.testing.assert_array_equal(sampling.complete(model, images, h, seed=4, labels=labels), images)
+    np.testing.assert_array_equal(sampling.complete(model, images, 0, seed=4, labels=labels),
+                                  sampling.sample(model, 4, seed=4, labels=labels))
+
+
+def test_completion_errors():
+    model, _ = tiny_pixelcnn("pixelcnn-grey")
+    h, w, c, levels = sampling.image_geometry(model)
+    good = np.zeros((2, h, w, c), np.uint8)
+    for images, rows in [(good, h + 1), (good[:, :-1], 1), (good + levels, 1)]:
+        with pytest.raises(ValueError, match="Received: shape"):
+            sampling.complete(model, images, rows)
