@@ -95,6 +95,20 @@ def test_train_pixelcnn_cli_train_resume_evaluate_sample(tmp_path, capsys):
     assert [int(r.split(",")[1]) for r in rows[1:]] == list(test_labels)
     mean = np.mean([float(r.split(",")[2]) for r in rows[1:]])
     assert f"Test bits/dim: {mean:.4f}" in out
+    completions = str(tmp_path / "completions.png")
+    assert pixelcnn_cli.main(["complete", "--weights", model_path, "--dataset", "digits", "--observed-rows", "4",
+                              "-n", "3", "-o", completions]) == 0
+    grid = np.asarray(Image.open(completions))
+    assert grid.shape == (3 * 64 + 16, 3 * 64 + 16)  # rows original | occluded | completion, zoom 8, 8 px apart
+    tiles = [[grid[i * 72:i * 72 + 64:8, j * 72:j * 72 + 64:8] for j in range(3)] for i in range(3)]
+    originals = np.round(quantize(load_digits().test[0][:3], 4)[..., 0].astype(float) * 85).astype(np.uint8)
+    for (original, occluded, completion), expected in zip(tiles, originals):
+        np.testing.assert_array_equal(original, expected)
+        np.testing.assert_array_equal(completion[:4], expected[:4])  # observed rows kept
+        assert np.all(occluded[4:] == 128) and np.array_equal(occluded[:4], expected[:4])
+    assert pixelcnn_cli.main(["complete", "--weights", model_path, "--dataset", "digits", "--observed-rows", "9",
+                              "-o", completions]) == 2
+    assert "at most the image height 8" in capsys.readouterr().err
     grid = str(tmp_path / "grid.png")
     assert pixelcnn_cli.main(["sample", "--weights", model_path, "--n", "4", "--seed", "3", "-o", grid]) == 0
     image = np.asarray(Image.open(grid))

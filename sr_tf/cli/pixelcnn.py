@@ -180,6 +180,37 @@ def run_sample(args):
     return 0
 
 
+def run_complete(args):
+    """complete: keeps the top rows of the first --n test images, samples the rest, and writes one grid of rows
+    original | occluded (unobserved rows grey) | completion."""
+    model = load_model(args.weights)
+    height, width, channels, levels = sampling.image_geometry(model)
+    args.levels = levels
+    if args.dataset == "folder":
+        args.image_size, args.channels = height, channels
+    splits = load_splits(args)
+    images, labels = splits.test
+    if images.shape[1:] != (height, width, channels):
+        raise UserInputError(f"{args.weights} models {(height, width, channels)} images; --dataset {args.dataset} "
+                             f"has {images.shape[1:]}.")
+    if args.observed_rows > height:
+        raise UserInputError(f"--observed-rows must be at most the image height {height}. "
+                             f"Received: {args.observed_rows}")
+    n = min(args.n, len(images))
+    original = quantize(images[:n], levels)
+    conditional = len(model.inputs) > 1
+    completed = sampling.complete(model, original, args.observed_rows, seed=args.seed, method=args.method,
+                                  labels=labels[:n] if conditional else None, progress=True)
+    occluded = levels_to_uint8(original, levels)
+    occluded[:, args.observed_rows:] = 128
+    rows = np.stack([levels_to_uint8(original, levels), occluded, levels_to_uint8(completed, levels)], axis=1)
+    zoom = max(1, 64 // height)
+    save_image(args.output, image_grid(rows.reshape(-1, *rows.shape[2:]), columns=3, zoom=zoom, padding=zoom))
+    print(f"Wrote {n} completions (top {args.observed_rows} of {height} rows kept) to {args.output}: "
+          "original | occluded | completion")
+    return 0
+
+
 def _add_data_args(p):
     p.add_argument("--dataset", choices=["mnist", "digits", "folder"], default="mnist",
                    help="mnist: tensorflow-datasets (downloaded once); digits: bundled 8x8 digits (offline); "
@@ -226,6 +257,15 @@ def parser():
     p.add_argument("--per-image", metavar="CSV", help="also write each test image's bits/dim (an out-of-distribution "
                                                       "score: higher is less like the training data)")
 
+    p = sub.add_parser("complete", help="keep the top rows of test images, sample the rest (PNG grid)")
+    _add_data_args(p)
+    p.add_argument("--weights", required=True, help="a .keras file written by train")
+    p.add_argument("--observed-rows", type=nonnegative_int, required=True, help="rows kept from each image")
+    p.add_argument("-n", "--n", type=positive_int, default=8, help="test images (default %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--method", choices=["fast", "naive"], default="fast")
+    p.add_argument("-o", "--output", default="completions.png", help="PNG path (default %(default)s)")
+
     p = sub.add_parser("sample", help="write a PNG grid of samples")
     p.add_argument("--weights", required=True, help="a .keras file written by train")
     p.add_argument("--n", type=positive_int, default=16)
@@ -240,4 +280,5 @@ def parser():
 def main(argv=None):
     """Entry point of train_pixelcnn.py; returns the exit status."""
     args = parser().parse_args(argv)
-    return run_command({"train": run_train, "evaluate": run_evaluate, "sample": run_sample}[args.command], args)
+    commands = {"train": run_train, "evaluate": run_evaluate, "sample": run_sample, "complete": run_complete}
+    return run_command(commands[args.command], args)
