@@ -6,12 +6,14 @@ import re
 import warnings
 
 import keras
+import pytest
 import numpy as np
 import tensorflow as tf
 from helpers import FASTGAN_TINY_G, random_image, run_cli, tiny_fastgan, write_gan_folder, write_png
 from PIL import Image
 
 from sr_tf import metrics
+from sr_tf.cli import fastgan as fastgan_cli
 from sr_tf.data.gan import gan_dataset
 from sr_tf.models import fastgan
 from sr_tf.models.common import imagenet_application
@@ -78,7 +80,7 @@ def test_trainer_score_is_fid_of_ema_samples_against_the_dataset(tmp_path, rando
     assert trainer.is_improvement(score - 1.0) and not trainer.is_improvement(score + 1.0)  # lower is better
 
 
-def test_train_fastgan_cli_trains_resumes_generates_and_evaluates(tmp_path, rng):
+def test_train_fastgan_cli_trains_resumes_generates_and_evaluates(tmp_path, rng, capsys):
     root = write_gan_folder(tmp_path / "faces", rng, n=3)
     ckpt, weights = str(tmp_path / "ckpt"), str(tmp_path / "weights")
     common = ["train_fastgan.py", "train", "--path", str(root), "--im-size", "64", "--batch-size", "2",
@@ -95,19 +97,21 @@ def test_train_fastgan_cli_trains_resumes_generates_and_evaluates(tmp_path, rng)
     assert sorted(os.listdir(os.path.join(ckpt, "samples"))) == ["000001-rec.png", "000001.png",
                                                                    "000002-rec.png", "000002.png"]
 
+    # The other commands run in this process (no interpreter and TensorFlow start-up each).
     out = tmp_path / "generated"
-    result = run_cli(["train_fastgan.py", "generate", "--weights", generator_file, "--n", "3", "-o", str(out)])
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert fastgan_cli.main(["generate", "--weights", generator_file, "--n", "3", "-o", str(out)]) == 0
     files = sorted(os.listdir(out))
     assert len(files) == 3 and np.asarray(Image.open(out / files[0])).shape == (64, 64, 3)
-
-    result = run_cli(["train_fastgan.py", "evaluate", "--weights", generator_file, "--path", str(root),
-                      "--inception-weights", str(tmp_path / "missing.h5")])
-    assert result.returncode == 2 and "missing.h5" in result.stderr
-    result = run_cli(["train_fastgan.py", "train", "--path", str(tmp_path / "nowhere")])
-    assert result.returncode == 2 and "nowhere" in result.stderr
-    result = run_cli(common + ["--iterations", "3", "--batch-size", "0"])
-    assert result.returncode == 2 and "argument --batch-size: must be at least 1. Received: 0" in result.stderr
+    capsys.readouterr()
+    assert fastgan_cli.main(["evaluate", "--weights", generator_file, "--path", str(root),
+                             "--inception-weights", str(tmp_path / "missing.h5")]) == 2
+    assert "missing.h5" in capsys.readouterr().err
+    assert fastgan_cli.main(["train", "--path", str(tmp_path / "nowhere")]) == 2
+    assert "nowhere" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        fastgan_cli.main(common[1:] + ["--iterations", "3", "--batch-size", "0"])
+    assert exit_info.value.code == 2
+    assert "argument --batch-size: must be at least 1. Received: 0" in capsys.readouterr().err
 
 
 def test_cli_evaluate_prints_fid_and_kid_with_a_local_inception_file(tmp_path, rng):
