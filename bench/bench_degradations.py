@@ -27,6 +27,8 @@ from sr_tf.models import build_sr_model  # noqa: E402
 from sr_tf.ops import Draws  # noqa: E402
 from sr_tf.train import EdsrTrainer  # noqa: E402
 
+from bench_scale import raw_rate  # noqa: E402 (same folder: steps/s of the step alone, one tf.function)
+
 TRAIN = ["astronaut.png", "coffee.png", "rocket.png"]
 
 
@@ -50,18 +52,7 @@ def training_rate(steps, batch_size):
     model = build_sr_model("edsr", scale=4, num_filters=SR_DEMO["num_filters"],
                            num_res_blocks=SR_DEMO["num_res_blocks"])
     with tempfile.TemporaryDirectory() as folder:
-        trainer = EdsrTrainer(model, folder, learning_rate=1e-4)
-        iterator = iter(trainer.strategy.experimental_distribute_dataset(data))
-
-        @tf.function
-        def run(n):
-            for _ in tf.range(n):
-                trainer._distributed_step(next(iterator))
-
-        run(tf.constant(2))
-        started = time.perf_counter()
-        run(tf.constant(steps))
-        return steps * batch_size / (time.perf_counter() - started)
+        return raw_rate(EdsrTrainer(model, folder, learning_rate=1e-4), data, steps) * batch_size
 
 
 def stage_times(repeats=200):
