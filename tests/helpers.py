@@ -41,6 +41,15 @@ def keras_round_trip(model, tmp_path):
     return keras.saving.load_model(path, safe_mode=True)
 
 
+def assert_one_line_errors(main, cases, capsys):
+    """Each (argv, message) of `cases` makes the command line `main` exit 2 with one line on stderr that
+    contains `message` (a user error: no traceback)."""
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and err.count("\n") == 1, err
+
+
 def offline(*args, **kwargs):
     """Stands in for a Keras application constructor on a machine without network: the download fails."""
     raise OSError("network unreachable")

@@ -108,7 +108,7 @@ def run_generate(args):
     Image i of a seed is drawn from (seed, i) alone, spatial noise included (the generator runs as its
     deterministic copy, `sr_tf.deploy.deploy_generator`), so a walk's ends equal `generate --seed A` / `--seed B`.
     """
-    from sr_tf.deploy import deploy_generator, latent_walk, render, seeded_inputs
+    from sr_tf.deploy import deploy_generator, latent_walk, noise_inputs, render
 
     if args.interpolate is not None and args.noise is not None:
         raise UserInputError("--interpolate and --noise choose the latent vectors in two ways; pass one.")
@@ -121,10 +121,10 @@ def run_generate(args):
         save_image(output, image_grid(np.stack(frames), columns=len(frames)))
         print(f"Wrote a walk of {len(frames)} frames from seed {seed_a} to seed {seed_b} to {output}")
         return 0
-    inputs = [seeded_inputs(deployed, args.seed, i) for i in range(args.n)]
+    inputs = [noise_inputs(deployed, args.seed, index=i) for i in range(args.n)]
     if args.noise is not None:
         z = load_noise(args.noise, int(deployed.inputs[0].shape[-1]))
-        inputs = [[row[None], *seeded_inputs(deployed, args.seed, i)[1:]] for i, row in enumerate(z)]
+        inputs = [[row[None], *noise_inputs(deployed, args.seed, index=i)[1:]] for i, row in enumerate(z)]
     os.makedirs(args.output, exist_ok=True)
     prefix = f"seed{args.seed}" if args.noise is None else os.path.splitext(os.path.basename(args.noise))[0]
     for i, x in enumerate(inputs):

@@ -31,7 +31,6 @@ import math
 
 import tensorflow as tf
 
-from sr_tf.data.matlab import imresize
 from sr_tf.data.transforms import downscale
 from sr_tf.errors import UserInputError
 
@@ -230,7 +229,7 @@ def bicubic(hr, scale, draws=None):
 
 def matlab(hr, scale, draws=None):
     """MATLAB's bicubic `imresize`, as benchmark LR images are made."""
-    return imresize(tf.cast(hr, tf.uint8), scale)
+    return downscale(hr, scale, method="matlab")
 
 
 PHOTO = Stage(blur=Blur(kernel_prob=(1, 0, 0, 0, 0, 0), sigma=(0.8, 1.6), sinc_prob=0.0), gaussian_noise_prob=1.0,

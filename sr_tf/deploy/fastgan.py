@@ -67,9 +67,11 @@ def deploy_generator(model, noise="input", batch_size=None):
     return keras.Model(inputs, pixels, name=f"fastgan_generator_{im_size}")
 
 
-def noise_inputs(model, seed=0, batch=1):
-    """N(0, 1) float32 arrays for every input of a deployed generator, in input order (a list even for one)."""
-    rng = np.random.default_rng(seed)
+def noise_inputs(model, seed=0, batch=1, index=0):
+    """N(0, 1) float32 arrays for every input of a deployed generator (z and every noise map), in input order (a
+    list even for one): image `index` of seed `seed`, drawn from NumPy's generator seeded with (seed, index), so
+    image i of a seed never depends on how many images are drawn with it."""
+    rng = np.random.default_rng([seed, index])
     return [rng.standard_normal((batch, *t.shape[1:])).astype(np.float32) for t in model.inputs]
 
 
@@ -102,14 +104,6 @@ def fastgan_to_saved_model(model, path, noise="input"):
     return write_saved_model(deployed, path, specs, "image", noise_inputs(deployed)), deployed
 
 
-def seeded_inputs(model, seed, index=0):
-    """The inputs (z and every noise map, batch 1) of image `index` of seed `seed` for a deployed generator: drawn
-    from NumPy's generator seeded with (seed, index), so image i of a seed never depends on how many images are
-    drawn with it."""
-    rng = np.random.default_rng([seed, index])
-    return [rng.standard_normal((1, *t.shape[1:])).astype(np.float32) for t in model.inputs]
-
-
 def slerp(a, b, t):
     """Spherical interpolation between two arrays treated as one vector each: exactly `a` at t = 0 and `b` at
     t = 1 (linear when they are parallel)."""
@@ -131,7 +125,7 @@ def latent_walk(model, seed_a, seed_b, frames):
     interpolated spherically, as one vector."""
     if frames < 2:
         raise UserInputError(f"A walk needs at least 2 frames. Received: frames={frames}")
-    a, b = seeded_inputs(model, seed_a), seeded_inputs(model, seed_b)
+    a, b = noise_inputs(model, seed_a), noise_inputs(model, seed_b)
     flat_a = np.concatenate([x.ravel() for x in a])
     flat_b = np.concatenate([x.ravel() for x in b])
     walk = []
@@ -154,4 +148,4 @@ def render(model, inputs):
 
 
 __all__ = ["NOISE_MODES", "generator_config", "deploy_generator", "noise_inputs", "fastgan_to_tflite",
-           "fastgan_to_saved_model", "seeded_inputs", "slerp", "latent_walk", "render"]
+           "fastgan_to_saved_model", "slerp", "latent_walk", "render"]
