@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 
 from sr_tf.errors import UserInputError
+from sr_tf.layers import mixture_head
 from sr_tf.ops import Draws
 from sr_tf.models.common import imagenet_application
 
@@ -26,15 +27,21 @@ def per_example_mean(values):
 def nats_per_dim(model, images, labels=None, training=False):
     """Per-example mean negative log-likelihood of a PixelCNN in nats per dimension (pixel and channel).
 
+    The same definition for both heads: -log p(image) / (H W C), with p the softmax's categoricals or the
+    discretized logistic mixture (whose per-pixel likelihood covers the C channels together).
+
     Args:
-        model: a PixelCNN returning logits (B, H, W, C, levels).
+        model: a PixelCNN returning logits (B, H, W, C, levels) or mixture parameters (B, H, W, P).
         images: integer levels (B, H, W, C).
         labels: class labels (B,) for a class-conditional model, else None.
         training: the mode the model runs in.
     """
     inputs = tf.cast(images, tf.float32)
-    logits = model(inputs if labels is None else [inputs, labels], training=training)
-    nll = keras.losses.sparse_categorical_crossentropy(tf.cast(images, tf.int32), tf.cast(logits, tf.float32),
+    output = model(inputs if labels is None else [inputs, labels], training=training)
+    head = mixture_head(model)
+    if head is not None:
+        return per_example_mean(-head.log_prob(output, images) / head.channels)
+    nll = keras.losses.sparse_categorical_crossentropy(tf.cast(images, tf.int32), tf.cast(output, tf.float32),
                                                        from_logits=True)
     return per_example_mean(nll)
 

@@ -5,7 +5,7 @@ Sampling draws every value with the Gumbel-max rule, `argmax(logits / temperatur
 sampler runs one full forward pass per value. The fast sampler computes each layer at one position per step,
 reading earlier positions from per-layer caches (Ramachandran et al., 2017), and the gated network's vertical
 stack one row at a time; both samplers therefore see the same logits and the same noise, and return the same
-samples. Only public Keras API is used: the fast sampler walks the model's layers in order and connects them
+samples. A mixture head's logits for a channel are its values' log-probabilities given the pixel's earlier channels. Only public Keras API is used: the fast sampler walks the model's layers in order and connects them
 through their `input` / `output` tensors.
 """
 
@@ -14,15 +14,20 @@ import numpy as np
 import tensorflow as tf
 
 from sr_tf.errors import UserInputError
-from sr_tf.layers import MaskedConv2D
+from sr_tf.layers import DiscretizedLogisticMixture, MaskedConv2D, mixture_head
+from sr_tf.layers.mixture import value_logits
 from sr_tf.progress import progress
 
 _SPATIAL_SAFE = (keras.layers.BatchNormalization, keras.layers.ReLU, keras.layers.Activation, keras.layers.Add,
-                 keras.layers.Multiply, keras.layers.Rescaling, keras.layers.Embedding, keras.layers.Reshape)
+                 keras.layers.Multiply, keras.layers.Rescaling, keras.layers.Embedding, keras.layers.Reshape,
+                 DiscretizedLogisticMixture)
 
 
 def image_geometry(model):
-    """(height, width, channels, levels) of the images a PixelCNN models, read from its logits' shape."""
+    """(height, width, channels, levels) of the images a PixelCNN models, read from its output head."""
+    head = mixture_head(model)
+    if head is not None:
+        return int(model.output.shape[1]), int(model.output.shape[2]), head.channels, head.levels
     height, width, channels, levels = (int(d) for d in model.output.shape[1:])
     return height, width, channels, levels
 
@@ -40,14 +45,10 @@ def _check_sampling_args(model, n, temperature, labels):
             raise UserInputError(f"Model '{model.name}' is not class-conditional. Received: labels={labels!r}")
         return None
     labels = np.broadcast_to(np.asarray(labels, dtype=np.int32), (n,)).copy()
-    num_classes = model.get_layer(_first_embedding(model)).input_dim
+    num_classes = next(layer for layer in model.layers if isinstance(layer, keras.layers.Embedding)).input_dim
     if labels.min() < 0 or labels.max() >= num_classes:
         raise UserInputError(f"`labels` must lie in 0..{num_classes - 1}. Received: labels={labels.tolist()}")
     return labels
-
-
-def _first_embedding(model):
-    return next(layer.name for layer in model.layers if isinstance(layer, keras.layers.Embedding))
 
 
 def _gumbel(seed, row, col, channel, shape):
@@ -94,7 +95,8 @@ def sample_naive(model, n, seed=0, temperature=1.0, labels=None, progress=False,
 
     @tf.function
     def full_pass(canvas, label_values, r, c, ch):
-        return model(model_inputs(canvas, label_values), training=False)[:, r, c, ch]
+        output = model(model_inputs(canvas, label_values), training=False)
+        return value_logits(model, output[:, r, c], canvas[:, r, c])[:, ch]
 
     def logits_at(canvas, r, c, ch):
         return full_pass(tf.constant(canvas), labels, tf.constant(r), tf.constant(c), tf.constant(ch)).numpy()
@@ -268,7 +270,7 @@ class FastSampler:
         return tf.constant(0)
 
     def _pixel_pass(self, canvas, labels, r, c):
-        return self._run(canvas, labels, r, c)[:, 0, 0]
+        return value_logits(self.model, self._run(canvas, labels, r, c)[:, 0, 0], canvas[:, r, c])
 
     def reset(self):
         """Zeroes the caches (a new batch of samples)."""

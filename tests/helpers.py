@@ -72,11 +72,11 @@ def randomize_batchnorm(model, seed=0):
     return model
 
 
-PIXELCNN_CASES = ["pixelcnn-grey", "pixelcnn-rgb", "gated-grey", "gated-rgb-conditional"]
+PIXELCNN_CASES = ["pixelcnn-grey", "pixelcnn-rgb", "gated-grey", "gated-rgb-conditional", "pixelcnn-rgb-mixture"]
 
 
 def tiny_pixelcnn(name):
-    """(model, labels) of one tiny network variant of PIXELCNN_CASES. All four are built on first use, in one
+    """(model, labels) of one tiny network variant of PIXELCNN_CASES. All are built on first use, in one
     seeded sequence, and shared by the tests (none is built at import time)."""
     return _tiny_pixelcnns()[name]
 
@@ -94,6 +94,9 @@ def _tiny_pixelcnns():
         "gated-grey": (pixelcnn.gated_pixelcnn((6, 7, 1), num_layers=3, hidden=8, levels=4), None),
         "gated-rgb-conditional": (pixelcnn.gated_pixelcnn((5, 6, 3), num_layers=2, hidden=12, levels=5, num_classes=3),
                                   np.array([0, 1, 2, 1], np.int32)),
+        "pixelcnn-rgb-mixture": (randomize_batchnorm(pixelcnn.pixelcnn((5, 6, 3), num_res_blocks=2, hidden=12,
+                                                                       head="logistic_mixture", num_mixtures=3)),
+                                 None),
     }
 
 

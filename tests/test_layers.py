@@ -33,6 +33,8 @@ CASES = {
                                     _x(2, 3, 3, 5), (2, 6, 6, 4), 1, True),
     "GLU": (L.GLU, {}, _x(2, 3, 3, 6), (2, 3, 3, 3), 0, True),
     "NoiseInjection": (L.NoiseInjection, {}, _x(2, 4, 4, 3), (2, 4, 4, 3), 1, False),
+    "DiscretizedLogisticMixture": (L.DiscretizedLogisticMixture, dict(num_mixtures=2, channels=3, levels=256),
+                                   _x(2, 3, 3, 20), (2, 3, 3, 20), 0, True),
     "QuadrantCrop": (L.QuadrantCrop, {}, [_x(3, 4, 4, 2), np.array([[0], [3], [1]], np.int32)], (3, 2, 2, 2), 0,
                      True),
 }

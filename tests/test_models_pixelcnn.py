@@ -7,6 +7,7 @@ import tensorflow as tf
 from helpers import PIXELCNN_CASES, keras_round_trip, randomize_batchnorm, tiny_pixelcnn
 
 from sr_tf import sampling
+from sr_tf.layers.mixture import value_logits
 from sr_tf.models import pixelcnn as P
 
 
@@ -35,7 +36,7 @@ def test_pixelcnn_parameter_count_matches_the_architecture():
 
 def dependency(model, labels, seed=0, batch=4):
     """|d logits(out position, out channel) / d input(in position, in channel)| under a random projection of the
-    levels, summed over `batch` random inputs (one input can leave a small network's ReLUs all off somewhere).
+    levels (for the mixture head, of the per-channel conditional log-probabilities), summed over `batch` random inputs (one input can leave a small network's ReLUs all off somewhere).
 
     Returns an array (H, W, C, H, W, C), computed in inference mode.
     """
@@ -45,7 +46,8 @@ def dependency(model, labels, seed=0, batch=4):
     projection = tf.constant(rng.normal(size=(levels,)).astype("float32"))
     with tf.GradientTape() as tape:
         tape.watch(x)
-        logits = model(sampling.model_inputs(x, None if labels is None else labels[:batch]), training=False)
+        output = model(sampling.model_inputs(x, None if labels is None else labels[:batch]), training=False)
+        logits = value_logits(model, output, x)  # (B, H, W, C, levels) for either head
         projected = tf.reduce_sum(tf.tensordot(logits, projection, axes=[[4], [0]]), axis=0)  # (H, W, C)
     jacobian = tape.jacobian(projected, x)  # (H, W, C, batch, H, W, C); examples are independent
     return np.abs(jacobian.numpy()).sum(axis=3)

@@ -45,21 +45,28 @@ def resolve_defaults(args):
         print(f"Defaults for --dataset {args.dataset}: {chosen}")
     if args.conditional and args.model != "gated":
         raise UserInputError("--conditional needs --model gated.")
+    if args.num_mixtures is not None and args.head != "logistic_mixture":
+        raise UserInputError(f"--num-mixtures needs --head logistic_mixture. Received: --head {args.head}")
+    if args.num_mixtures is None:
+        args.num_mixtures = 10
 
 
 def build_model(args, image_shape, num_classes=None):
     """The PixelCNN of the command-line options for images of `image_shape`."""
+    head = dict(head=args.head, num_mixtures=args.num_mixtures)
     if args.model == "gated":
         return pixelcnn_lib.gated_pixelcnn(image_shape, num_layers=args.num_res_blocks, hidden=args.hidden,
-                                           levels=args.levels, num_classes=num_classes)
+                                           levels=args.levels, num_classes=num_classes, **head)
     return pixelcnn_lib.pixelcnn(image_shape, num_res_blocks=args.num_res_blocks, hidden=args.hidden,
-                                 levels=args.levels, batchnorm=not args.no_batchnorm)
+                                 levels=args.levels, batchnorm=not args.no_batchnorm, **head)
 
 
 def run_name(args):
-    """Name of the run's checkpoint folder and weights files, e.g. 'pixelcnn-digits-256'."""
+    """Name of the run's checkpoint folder and weights files, e.g. 'pixelcnn-digits-256' (softmax head) or
+    'pixelcnn-digits-256-mix10' (a 10-component logistic mixture)."""
     conditional = "-conditional" if args.conditional else ""
-    return f"{args.model}{conditional}-{args.dataset}-{args.levels}"
+    head = f"-mix{args.num_mixtures}" if args.head == "logistic_mixture" else ""
+    return f"{args.model}{conditional}-{args.dataset}-{args.levels}{head}"
 
 
 def _dataset(split, args, labelled, **kwargs):
@@ -131,11 +138,11 @@ def load_model(path):
 def run_evaluate(args):
     """evaluate: test bits/dim of a saved model next to the per-pixel baseline."""
     model = load_model(args.weights)
-    args.levels = int(model.output.shape[-1])
+    height, width, channels, args.levels = sampling.image_geometry(model)
     if args.dataset == "folder":
-        args.image_size, args.channels = int(model.output.shape[1]), int(model.output.shape[3])
+        args.image_size, args.channels = height, channels
     splits = load_splits(args)
-    expected = tuple(int(d) for d in model.output.shape[1:4])
+    expected = (height, width, channels)
     if splits.test[0].shape[1:] != expected:
         raise UserInputError(f"{args.weights} models {expected} images; --dataset {args.dataset} has "
                          f"{splits.test[0].shape[1:]}.")
@@ -161,7 +168,7 @@ def write_per_image(model, split, args, labelled, path):
 
 def write_samples(model, path, n=16, seed=0, temperature=1.0, labels=None, method="fast"):
     """Samples n images and writes them as one PNG grid (levels scaled to 0..255); returns the path."""
-    levels = int(model.output.shape[-1])
+    levels = sampling.image_geometry(model)[3]
     samples = sampling.sample(model, n, seed=seed, temperature=temperature, labels=labels, method=method,
                                   progress=True)
     scaled = levels_to_uint8(samples, levels)
@@ -241,6 +248,11 @@ def parser():
                    help="residual blocks (pixelcnn) or gated layers (gated); " + _per_dataset("num_res_blocks"))
     p.add_argument("--hidden", type=positive_int, help="h: channels (pixelcnn's residual stream has 2h); " + _per_dataset("hidden"))
     p.add_argument("--no-batchnorm", action="store_true", help="pixelcnn without BatchNormalization")
+    p.add_argument("--head", choices=pixelcnn_lib.HEADS, default="softmax",
+                   help="softmax: a levels-way categorical per value; logistic_mixture: PixelCNN++'s discretized "
+                        "mixture of logistics per pixel (default %(default)s)")
+    p.add_argument("--num-mixtures", type=positive_int,
+                   help="components of the logistic_mixture head (default 10, PixelCNN++'s)")
     p.add_argument("--conditional", action="store_true", help="class-conditional gated model (needs labels)")
     p.add_argument("--steps", type=positive_int, help=_per_dataset("steps"))
     p.add_argument("--batch-size", type=positive_int, help=_per_dataset("batch_size"))

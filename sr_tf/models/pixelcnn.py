@@ -1,18 +1,30 @@
-"""PixelCNN (van den Oord et al., 2016) and Gated PixelCNN builders.
+"""PixelCNN (van den Oord et al., 2016) and Gated PixelCNN builders, with either output head.
 
 Both networks model p(x) = prod_i p(x_i | x_<i) over pixels in raster order and, for colour images, over R, G, B
-within each pixel; each value is a `levels`-way categorical. The image input holds the integer levels
-0..levels-1 as floats; the output holds logits of shape (H, W, C, levels). Sampling is in `sr_tf.sampling`.
+within each pixel. The image input holds the integer levels 0..levels-1 as floats. Two heads:
+
+- 'softmax' (the papers'): each value is a `levels`-way categorical; the masks split colours into R, G, B groups
+  and the output holds logits of shape (H, W, C, levels).
+- 'logistic_mixture' (PixelCNN++, Salimans et al., 2017): a discretized mixture of `num_mixtures` logistics per
+  pixel whose G and B means depend linearly on the pixel's R (and G); the network is causal over whole pixels
+  (one colour group) and outputs the mixture parameters (H, W, K (1 + 2C + C(C-1)/2)) through a
+  `DiscretizedLogisticMixture` layer (see `sr_tf.layers.mixture`).
+
+Losses, bits/dim and the samplers read the head from the model. Sampling is in `sr_tf.sampling`.
 """
 
 import keras
 
 from sr_tf.errors import UserInputError
-from sr_tf.layers import MaskedConv2D
+from sr_tf.layers import DiscretizedLogisticMixture, MaskedConv2D
+from sr_tf.layers.mixture import num_params
 from sr_tf.models.common import Model
 
 
-def _check_common(input_shape, levels, hidden):
+HEADS = ("softmax", "logistic_mixture")
+
+
+def _check_common(input_shape, levels, hidden, head="softmax", num_mixtures=10):
     if len(input_shape) != 3 or min(input_shape) < 1:
         raise UserInputError(f"`input_shape` must be (height, width, channels). Received: input_shape={input_shape}")
     if input_shape[0] < 2 or input_shape[1] < 2:
@@ -22,6 +34,11 @@ def _check_common(input_shape, levels, hidden):
     if hidden < input_shape[2]:
         raise UserInputError(f"`hidden` must be at least the number of colour channels ({input_shape[2]}). "
                          f"Received: hidden={hidden}")
+    if head not in HEADS:
+        raise UserInputError(f"`head` must be one of {HEADS}. Received: head={head!r}")
+    if not isinstance(num_mixtures, int) or num_mixtures < 1:
+        raise UserInputError(f"`num_mixtures` must be a positive integer. Received: num_mixtures={num_mixtures!r}")
+    return input_shape[2] if head == "softmax" else 1  # colour groups of the masks
 
 
 def _image_input(input_shape, levels):
@@ -30,30 +47,36 @@ def _image_input(input_shape, levels):
     return image, keras.layers.Rescaling(2.0 / (levels - 1), offset=-1.0, name="rescale")(image)
 
 
-def _logits_head(x, input_shape, hidden, levels, name):
-    """ReLU, masked 1x1 B (h), ReLU, masked 1x1 B (h), ReLU, masked 1x1 B (C x levels), as (H, W, C, levels)."""
+def _output_head(x, input_shape, hidden, levels, head, num_mixtures, name):
+    """ReLU, masked 1x1 B (h), ReLU, masked 1x1 B (h), ReLU, masked 1x1 B to the head's outputs: C x levels
+    logits as (H, W, C, levels), or the mixture's parameters; float32 under mixed precision either way."""
     height, width, channels = input_shape
+    groups = channels if head == "softmax" else 1
     for i in (1, 2):
         x = keras.layers.ReLU(name=f"{name}_relu{i}")(x)
-        x = MaskedConv2D("B", hidden, 1, color_groups=channels, name=f"{name}_conv{i}")(x)
+        x = MaskedConv2D("B", hidden, 1, color_groups=groups, name=f"{name}_conv{i}")(x)
     x = keras.layers.ReLU(name=f"{name}_relu3")(x)
+    if head == "logistic_mixture":
+        x = MaskedConv2D("B", num_params(num_mixtures, channels), 1, name=f"{name}_mixture")(x)
+        return DiscretizedLogisticMixture(num_mixtures, channels, levels, name="mixture", dtype="float32")(x)
     x = MaskedConv2D("B", channels * levels, 1, color_groups=channels, name=f"{name}_logits")(x)
-    # float32 logits under mixed precision: the softmax over `levels` values needs the range
+    # float32 logits: the softmax over `levels` values needs the range
     return keras.layers.Reshape((height, width, channels, levels), name="logits", dtype="float32")(x)
 
 
-def _residual_block(x, hidden, channels, batchnorm, name):
+def _residual_block(x, hidden, groups, batchnorm, name):
     """2h -> h (1x1) -> h (masked 3x3 B) -> 2h (1x1), each after a ReLU, plus the input."""
     y = x
     for i, (filters, size) in enumerate([(hidden, 1), (hidden, 3), (2 * hidden, 1)], start=1):
         y = keras.layers.ReLU(name=f"{name}_relu{i}")(y)
-        y = MaskedConv2D("B", filters, size, color_groups=channels, name=f"{name}_conv{i}")(y)
+        y = MaskedConv2D("B", filters, size, color_groups=groups, name=f"{name}_conv{i}")(y)
         if batchnorm:
             y = keras.layers.BatchNormalization(name=f"{name}_bn{i}")(y)
     return keras.layers.Add(name=f"{name}_add")([x, y])
 
 
-def pixelcnn(input_shape=(28, 28, 1), num_res_blocks=15, hidden=128, levels=256, batchnorm=True):
+def pixelcnn(input_shape=(28, 28, 1), num_res_blocks=15, hidden=128, levels=256, batchnorm=True, head="softmax",
+             num_mixtures=10):
     """The tutorial's PixelCNN: masked 7x7 A, residual blocks with masked 3x3 B, and a masked 1x1 head.
 
     Masks are applied in the computation and split colour channels into R, G, B groups, so the model is
@@ -65,20 +88,21 @@ def pixelcnn(input_shape=(28, 28, 1), num_res_blocks=15, hidden=128, levels=256,
         hidden: h; the residual stream has 2h channels.
         levels: values per channel (256 for 8-bit images, 2 for binarized ones).
         batchnorm: BatchNormalization after every convolution but the head's.
+        head: 'softmax' or 'logistic_mixture' (see the module docstring).
+        num_mixtures: mixture components of the 'logistic_mixture' head (10 in PixelCNN++).
 
     Returns:
-        A `keras.Model` from levels (B, H, W, C) to logits (B, H, W, C, levels).
+        A `keras.Model` from levels (B, H, W, C) to logits (B, H, W, C, levels), or to mixture parameters.
     """
-    _check_common(input_shape, levels, hidden)
-    channels = input_shape[2]
+    groups = _check_common(input_shape, levels, hidden, head, num_mixtures)
     image, x = _image_input(input_shape, levels)
-    x = MaskedConv2D("A", 2 * hidden, 7, color_groups=channels, name="input_conv")(x)
+    x = MaskedConv2D("A", 2 * hidden, 7, color_groups=groups, name="input_conv")(x)
     if batchnorm:
         x = keras.layers.BatchNormalization(name="input_bn")(x)
     for i in range(num_res_blocks):
-        x = _residual_block(x, hidden, channels, batchnorm, name=f"block{i + 1}")
-    logits = _logits_head(x, input_shape, hidden, levels, name="head")
-    return Model(image, logits, name="pixelcnn")
+        x = _residual_block(x, hidden, groups, batchnorm, name=f"block{i + 1}")
+    output = _output_head(x, input_shape, hidden, levels, head, num_mixtures, name="head")
+    return Model(image, output, name="pixelcnn")
 
 
 def _gate(tanh_part, sigmoid_part, name):
@@ -90,7 +114,7 @@ def _gate(tanh_part, sigmoid_part, name):
 
 
 def gated_pixelcnn(input_shape=(28, 28, 1), num_layers=7, hidden=64, levels=256, kernel_size=3,
-                   first_kernel_size=7, num_classes=None):
+                   first_kernel_size=7, num_classes=None, head="softmax", num_mixtures=10):
     """Gated PixelCNN (van den Oord et al., 2016): vertical and horizontal stacks, no blind spot.
 
     The vertical stack sees every row above the current one (masks 'V_A' then 'V_B'); the horizontal stack sees the
@@ -106,12 +130,13 @@ def gated_pixelcnn(input_shape=(28, 28, 1), num_layers=7, hidden=64, levels=256,
         kernel_size: kernel of the gated layers (k x k vertical, 1 x k horizontal).
         first_kernel_size: kernel of the first layer.
         num_classes: number of classes for a class-conditional model (adds a `label` input), or None.
+        head, num_mixtures: the output head, as for `pixelcnn`.
 
     Returns:
-        A `keras.Model` from levels (B, H, W, C) (and labels (B,)) to logits (B, H, W, C, levels).
+        A `keras.Model` from levels (B, H, W, C) (and labels (B,)) to logits (B, H, W, C, levels) or mixture
+        parameters.
     """
-    _check_common(input_shape, levels, hidden)
-    channels = input_shape[2]
+    groups = _check_common(input_shape, levels, hidden, head, num_mixtures)
     image, x = _image_input(input_shape, levels)
     inputs = [image]
     label = None
@@ -127,14 +152,14 @@ def gated_pixelcnn(input_shape=(28, 28, 1), num_layers=7, hidden=64, levels=256,
 
     k, k1 = kernel_size, first_kernel_size
     v = MaskedConv2D("V_A", hidden, k1, name="v_input_conv")(x)
-    h = MaskedConv2D("A", hidden, (1, k1), color_groups=channels, name="h_input_conv")(x)
+    h = MaskedConv2D("A", hidden, (1, k1), color_groups=groups, name="h_input_conv")(x)
     for i in range(1, num_layers + 1):
         name = f"layer{i}"
         parts = {}
         for part in ("tanh", "sigmoid"):
             v_pre = MaskedConv2D("V_B", hidden, k, name=f"{name}_v_conv_{part}")(v)
             link = MaskedConv2D("V_B", hidden, 1, name=f"{name}_link_{part}")(v_pre)
-            h_pre = MaskedConv2D("B", hidden, (1, k), color_groups=channels, name=f"{name}_h_conv_{part}")(h)
+            h_pre = MaskedConv2D("B", hidden, (1, k), color_groups=groups, name=f"{name}_h_conv_{part}")(h)
             h_pre = keras.layers.Add(name=f"{name}_h_{part}_add")([h_pre, link])
             if label is not None:
                 bias = condition(f"{name}_{part}")
@@ -143,7 +168,7 @@ def gated_pixelcnn(input_shape=(28, 28, 1), num_layers=7, hidden=64, levels=256,
             parts[part] = (v_pre, h_pre)
         v = _gate(parts["tanh"][0], parts["sigmoid"][0], name=f"{name}_v")
         h_out = _gate(parts["tanh"][1], parts["sigmoid"][1], name=f"{name}_h")
-        h_out = MaskedConv2D("B", hidden, 1, color_groups=channels, name=f"{name}_h_residual")(h_out)
+        h_out = MaskedConv2D("B", hidden, 1, color_groups=groups, name=f"{name}_h_residual")(h_out)
         h = keras.layers.Add(name=f"{name}_h_add")([h, h_out])
-    logits = _logits_head(h, input_shape, hidden, levels, name="head")
-    return Model(inputs if label is not None else image, logits, name="gated_pixelcnn")
+    output = _output_head(h, input_shape, hidden, levels, head, num_mixtures, name="head")
+    return Model(inputs if label is not None else image, output, name="gated_pixelcnn")

@@ -1,4 +1,4 @@
-"""PixelCNN training: cross-entropy over `levels` values per pixel and channel; the score is bits/dim."""
+"""PixelCNN training by maximum likelihood (either output head); the score is bits/dim."""
 
 import math
 
@@ -10,7 +10,7 @@ from sr_tf.config import PIXELCNN_LEARNING_RATE
 from sr_tf.data.pixelcnn import levels_to_uint8
 from sr_tf.losses import nats_per_dim
 from sr_tf.metrics import bits_per_dim, split_batch
-from sr_tf.sampling import FastSampler
+from sr_tf.sampling import FastSampler, image_geometry
 from sr_tf.train.trainer import Trainer
 
 
@@ -18,7 +18,8 @@ class PixelCNNTrainer(Trainer):
     """Trains a PixelCNN (`pixelcnn` or `gated_pixelcnn`) by maximum likelihood; keeps the best by bits/dim.
 
     Batches are uint8 levels (B, H, W, C), or (levels, labels) for a class-conditional model. The loss is the
-    cross-entropy of the logits against the levels, in nats per dimension; the step also reports it in bits/dim.
+    negative log-likelihood of the levels (`losses.nats_per_dim`: softmax cross-entropy or the logistic
+    mixture's), in nats per dimension; the step also reports it in bits/dim.
     The validation score is bits/dim (lower is better).
 
     Args:
@@ -51,7 +52,7 @@ class PixelCNNTrainer(Trainer):
 
     def sample_images(self, dataset, n=8):
         """n samples from the fast sampler (labels 0..n-1 modulo the classes when conditional), as 0..255 grey."""
-        levels = int(self.model.output.shape[-1])
+        levels = image_geometry(self.model)[3]
         if self._sampler is None:
             self._sampler = FastSampler(self.model, n)
         labels = None
