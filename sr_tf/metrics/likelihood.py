@@ -1,12 +1,16 @@
 """Likelihood metrics of autoregressive models: bits/dim, and the per-pixel histogram baseline to compare with."""
 
 import math
+import weakref
 
 import numpy as np
 import tensorflow as tf
 
 from sr_tf.errors import UserInputError
 from sr_tf.losses import nats_per_dim
+
+
+_NATS = weakref.WeakKeyDictionary()  # model -> its traced per-batch nats/dim
 
 
 def split_batch(batch):
@@ -24,11 +28,10 @@ def bits_per_image(model, dataset):
     smooth ones) fewer bits than real ones, so compare with scores of held-out in-distribution images.
     """
     values = []
-
-    @tf.function
-    def batch_values(images, labels):
-        return nats_per_dim(model, images, labels)
-
+    batch_values = _NATS.get(model)
+    if batch_values is None:  # one function per model: evaluating every N steps does not trace again
+        batch_values = _NATS[model] = tf.function(lambda images, labels: nats_per_dim(model, images, labels),
+                                                  reduce_retracing=True)
     for batch in dataset:
         images, labels = split_batch(batch)
         values.append(batch_values(images, labels).numpy().astype(np.float64))
