@@ -7,7 +7,7 @@ loop is timed over its first `--naive-rows` rows and scaled by the row count (it
 on the row); the fast sampler is timed over the whole image (trace included). The rows both sampled are compared:
 they must be identical.
 
-    python bench/bench_pixelcnn.py [--n 16] [--naive-rows 2] [--model pixelcnn|gated]
+    python bench/bench_pixelcnn.py [--n 16] [--naive-rows 2] [--model pixelcnn|gated] [--head logistic_mixture]
 """
 
 import argparse
@@ -36,17 +36,19 @@ def main():
     parser.add_argument("--naive-rows", type=int, default=2)
     parser.add_argument("--model", choices=["pixelcnn", "gated"], default="pixelcnn")
     parser.add_argument("--size", type=int, default=28)
+    parser.add_argument("--head", choices=pixelcnn_lib.HEADS, default="softmax")
     args = parser.parse_args()
 
     keras.utils.set_random_seed(0)
     shape = (args.size, args.size, 1)
     if args.model == "pixelcnn":
-        model = pixelcnn_lib.pixelcnn(shape)  # 15 blocks, h=128: the tutorial's network
+        model = pixelcnn_lib.pixelcnn(shape, head=args.head)  # 15 blocks, h=128: the tutorial's network
     else:
-        model = pixelcnn_lib.gated_pixelcnn(shape)
+        model = pixelcnn_lib.gated_pixelcnn(shape, head=args.head)
     randomize_batchnorm(model, np.random.default_rng(0))
     print(f"{platform.processor() or platform.machine()}, {tf.config.threading.get_inter_op_parallelism_threads()} "
-          f"inter-op threads; TensorFlow {tf.__version__}; {model.name} {model.count_params():,} parameters; "
+          f"inter-op threads; TensorFlow {tf.__version__}; {model.name} ({args.head} head) "
+          f"{model.count_params():,} parameters; "
           f"{args.n} samples of {args.size}x{args.size}")
 
     started = time.perf_counter()
