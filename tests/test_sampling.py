@@ -3,9 +3,10 @@
 import keras
 import numpy as np
 import pytest
-from helpers import PIXELCNN_CASES, tiny_pixelcnn
+from helpers import PIXELCNN_CASES, randomize_batchnorm, tiny_pixelcnn
 
 from sr_tf import sampling
+from sr_tf.models import pixelcnn as P
 from sr_tf.layers.mixture import value_logits
 
 
@@ -80,3 +81,20 @@ def test_completion_errors():
     for images, rows in [(good, h + 1), (good[:, :-1], 1), (good + levels, 1)]:
         with pytest.raises(ValueError, match="Received: shape"):
             sampling.complete(model, images, rows)
+
+
+def test_a_fast_sampler_follows_the_models_weight_changes():
+    """The trainer keeps one FastSampler across training: each `sample` recomputes its per-position matrices and
+    BatchNorm scales from the current weights, so it still equals the naive sampler after the weights move."""
+    keras.utils.set_random_seed(4)
+    model = P.pixelcnn((4, 5, 1), num_res_blocks=1, hidden=6, levels=6)
+    sampler = sampling.FastSampler(model, 3)
+    before = sampler.sample(seed=2)
+    np.testing.assert_array_equal(before, sampling.sample_naive(model, 3, seed=2))
+    randomize_batchnorm(model)
+    for layer in model.layers:
+        if layer.weights:
+            layer.weights[0].assign(layer.weights[0] * 3.0 + 0.5)
+    after = sampler.sample(seed=2)
+    np.testing.assert_array_equal(after, sampling.sample_naive(model, 3, seed=2))
+    assert not np.array_equal(after, before)

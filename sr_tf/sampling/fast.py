@@ -1,6 +1,7 @@
 """The fast PixelCNN sampler: each step computes every layer at one position from per-layer caches."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from sr_tf.errors import UserInputError
@@ -22,7 +23,10 @@ class FastSampler:
     graph on (n, 1, 1, C) tensors: a masked convolution writes its input at the current position into a cache of
     a band of its input map (the kh rows around the current one, shifted down at each new row) and convolves the
     (kh, kw) patch around the position. Vertical-stack convolutions ('V_A', 'V_B') see only
-    rows above, so they run once per row over the whole row before that row's pixels. Layers it supports:
+    rows above, so they run once per row over the whole row before that row's pixels. At one position a masked
+    convolution is a matrix product of the flattened patch, cut after its last unmasked weight, with the masked
+    kernel; those matrices and the inference-mode BatchNorm scales and shifts are computed once per `reset`
+    (every `sample` call), not at every step. Layers it supports:
     `MaskedConv2D`, BatchNormalization, ReLU, Activation, Add, Multiply, Rescaling, Embedding and Reshape; any other
     layer is an error (use `sample_naive`).
 
@@ -34,8 +38,11 @@ class FastSampler:
     def __init__(self, model, n):
         self.model, self.n = model, int(n)
         self.height, self.width, self.channels, self.levels = image_geometry(model)
-        self.caches, self.row_outputs = {}, {}
+        self.caches, self.row_outputs, self.matrices, self.affine = {}, {}, {}, {}
         for layer in model.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                self.affine[layer.name] = [tf.Variable(tf.zeros(layer.moving_mean.shape, layer.compute_dtype),
+                                                       trainable=False) for _ in ("scale", "shift")]
             if isinstance(layer, keras.layers.InputLayer) or isinstance(layer, _SPATIAL_SAFE):
                 continue
             if not isinstance(layer, MaskedConv2D):
@@ -51,7 +58,13 @@ class FastSampler:
                 self.row_outputs[layer.name] = tf.Variable(tf.zeros((self.n, 1, self.width, layer.filters),
                                                                     dtype=layer.compute_dtype),
                                                            trainable=False)
+            else:  # flattened (kh, kw, cin) rows up to the last unmasked one: the rest multiply zeros
+                used = np.flatnonzero(layer.mask.reshape(kh * kw * cin, -1).any(axis=1))
+                rows = int(used[-1]) + 1 if used.size else 0
+                self.matrices[layer.name] = tf.Variable(tf.zeros((rows, layer.filters), layer.compute_dtype),
+                                                        trainable=False)
         self.has_rows = bool(self.row_outputs)
+        self.refresh()
         self._row_step = tf.function(self._row_pass, autograph=False)
         self._pixel_step = tf.function(self._pixel_pass, autograph=False)
 
@@ -96,8 +109,12 @@ class FastSampler:
             patch = self._window(source, top, c, kh, kw)
         else:
             patch = self._localize(x, r, c)
-        # Under mixed precision the layer computes in float16 from float32 variables, as Keras does.
-        y = tf.nn.convolution(patch, tf.cast(layer.masked_kernel(), patch.dtype), padding="VALID")
+        if c is not None:  # one position: the flattened patch times the kernel's unmasked rows
+            matrix = self.matrices[layer.name]
+            y = tf.matmul(tf.reshape(patch, (self.n, -1))[:, :matrix.shape[0]], matrix)
+            y = tf.reshape(y, (self.n, 1, 1, layer.filters))
+        else:  # Under mixed precision the layer computes in float16 from float32 variables, as Keras does.
+            y = tf.nn.convolution(patch, tf.cast(layer.masked_kernel(), patch.dtype), padding="VALID")
         if layer.use_bias:
             y = y + tf.cast(tf.reshape(layer.bias, (1, 1, 1, -1)), y.dtype)
         return layer.activation(y) if layer.activation is not None else y
@@ -124,8 +141,9 @@ class FastSampler:
             if isinstance(layer, keras.layers.Reshape) and tuple(layer.target_shape[:2]) == (self.height, self.width):
                 x = args[0]
                 return tf.cast(tf.reshape(x, (self.n, 1, tf.shape(x)[2], *layer.target_shape[2:])), layer.compute_dtype)
-            if isinstance(layer, keras.layers.BatchNormalization):
-                kwargs["training"] = False
+            if isinstance(layer, keras.layers.BatchNormalization):  # inference mode, as scale and shift
+                scale, shift = self.affine[layer.name]
+                return tf.cast(args[0], scale.dtype) * scale + shift
             return layer(*args, **kwargs)
 
         return run
@@ -151,10 +169,26 @@ class FastSampler:
     def _pixel_pass(self, canvas, labels, r, c):
         return value_logits(self.model, self._run(canvas, labels, r, c)[:, 0, 0], canvas[:, r, c])
 
+    def refresh(self):
+        """Recomputes the per-position matrices and BatchNorm scales and shifts from the model's current weights."""
+        for name, matrix in self.matrices.items():
+            layer = self.model.get_layer(name)
+            kernel = tf.reshape(layer.masked_kernel(), (-1, layer.filters))[:matrix.shape[0]]
+            matrix.assign(tf.cast(kernel, matrix.dtype))
+        for name, (scale, shift) in self.affine.items():
+            layer = self.model.get_layer(name)
+            factor = tf.math.rsqrt(layer.moving_variance + layer.epsilon)
+            if layer.scale:
+                factor = factor * layer.gamma
+            offset = -layer.moving_mean * factor + (layer.beta if layer.center else 0.0)
+            scale.assign(tf.cast(factor, scale.dtype))
+            shift.assign(tf.cast(offset, shift.dtype))
+
     def reset(self):
-        """Zeroes the caches (a new batch of samples)."""
+        """Zeroes the caches (a new batch of samples) and refreshes the weights they are computed with."""
         for variable in [*self.caches.values(), *self.row_outputs.values()]:
             variable.assign(tf.zeros_like(variable))
+        self.refresh()
 
     def logits_at(self, canvas, labels, r, c):
         """Logits (n, C, levels) at (r, c) given the canvas; call in raster order after `start_row(r)`."""
