@@ -5,7 +5,8 @@ Default: the tutorial's network (28x28x1, 15 residual blocks, h=128, 256 levels,
 BatchNorm statistics: the weights do not change the cost), 16 samples, the same seed for both samplers. The naive
 loop is timed over its first `--naive-rows` rows and scaled by the row count (its cost per pixel does not depend
 on the row); the fast sampler is timed over the whole image (trace included). The rows both sampled are compared:
-they must be identical.
+they must be identical. Both are also put in GFLOP/s (forward FLOPs counted by TensorFlow's profiler; the fast
+sampler does 1/(H W) of them per step) next to a 2048^2 float32 matmul measured in the same run.
 
     python bench/bench_pixelcnn.py [--n 16] [--naive-rows 2] [--model pixelcnn|gated] [--head logistic_mixture]
 """
@@ -20,6 +21,8 @@ import tensorflow as tf
 
 from sr_tf import sampling
 from sr_tf.models import pixelcnn as pixelcnn_lib
+
+from bench_scale import forward_flops, rate_of  # same folder
 
 
 def randomize_batchnorm(model, rng):
@@ -62,6 +65,13 @@ def main():
     fast = sampling.sample(model, args.n, seed=1)
     fast_seconds = time.perf_counter() - started
     print(f"fast:  {fast_seconds:.1f} s for all {args.size} rows (tracing included)")
+
+    flops = forward_flops(model, [(args.n, *shape)])
+    n = 2048
+    a = tf.random.normal((n, n))
+    matmul = 2 * n ** 3 / rate_of(lambda: tf.matmul(a, a)) / 1e9
+    print(f"forward pass {flops / 1e9:.1f} GFLOP: naive {flops / (naive_total / args.size ** 2) / 1e9:.0f} GFLOP/s, "
+          f"fast {flops / fast_seconds / 1e9:.0f} GFLOP/s, float32 matmul {matmul:.0f} GFLOP/s")
 
     same = np.array_equal(naive[:, :args.naive_rows], fast[:, :args.naive_rows])
     print(f"first {args.naive_rows} rows identical: {same}")
