@@ -77,7 +77,7 @@ def _check(folder):
 def test_writers_killed_at_random_points_never_leave_a_broken_file(tmp_path):
     rng = np.random.default_rng(0)
     folder = str(tmp_path)
-    kills, checked, leftovers = 60, 0, 0
+    kills, checked, leftovers = 30, 0, 0
     for i in range(kills):
         process = subprocess.Popen([sys.executable, "-c", WRITER, ATOMIC, folder, str(i)], stdout=subprocess.PIPE,
                                    text=True)

@@ -7,6 +7,8 @@ Images are uint8 (or float) RGB in 0..255; they are resized (bilinear) to the ne
 to [-1, 1] as InceptionV3 expects.
 """
 
+import weakref
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -32,15 +34,20 @@ def inception_model(weights="imagenet", input_size=INCEPTION_SIZE):
                                 input_shape=(input_size, input_size, 3))
 
 
+_FEATURES = weakref.WeakKeyDictionary()  # model -> its traced feature function
+
+
 def inception_features(images, model, batch_size=50):
     """Pool features (N, 2048) as float64 of images (N, H, W, 3) in 0..255, or of an iterable of such batches."""
-    size = model.input_shape[1:3]
+    features = _FEATURES.get(model)
+    if features is None:  # one traced function per model: FID every N steps does not trace InceptionV3 again
+        size = model.input_shape[1:3]
 
-    @tf.function
-    def features(batch):
-        batch = tf.image.resize(tf.cast(batch, tf.float32), size, method="bilinear")
-        return model(batch / 127.5 - 1.0, training=False)
+        def run(batch):
+            batch = tf.image.resize(tf.cast(batch, tf.float32), size, method="bilinear")
+            return model(batch / 127.5 - 1.0, training=False)
 
+        features = _FEATURES[model] = tf.function(run, reduce_retracing=True)
     batches = images
     if isinstance(images, np.ndarray) or tf.is_tensor(images):
         batches = (images[i:i + batch_size] for i in range(0, len(images), batch_size))
