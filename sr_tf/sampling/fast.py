@@ -14,7 +14,6 @@ _SPATIAL_SAFE = (keras.layers.BatchNormalization, keras.layers.ReLU, keras.layer
                  DiscretizedLogisticMixture)
 
 
-
 class FastSampler:
     """Exact incremental sampling: each step computes every layer at one position, reusing cached positions.
 
