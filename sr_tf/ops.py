@@ -4,6 +4,7 @@ device and on many."""
 
 import contextlib
 import contextvars
+import weakref
 
 import numpy as np
 import tensorflow as tf
@@ -104,3 +105,22 @@ class Draws:
         if self.seed is None:
             return tf.random.poisson([], lam, dtype=dtype)
         return self._draw(None, tf.random.stateless_poisson, tf.shape(lam), False, lam=lam, dtype=dtype)
+
+
+class PerModelFunction:
+    """`fn(model, *args)` as one `tf.function` per model object, traced once and kept while the model lives, so
+    a metric computed every N training steps does not trace the model again at every call.
+
+    `PerModelFunction(fn)(model)` returns the traced function of the remaining arguments.
+    """
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.traced = weakref.WeakKeyDictionary()
+
+    def __call__(self, model):
+        traced = self.traced.get(model)
+        if traced is None:  # through a weak reference: a function holding its model would keep it alive
+            ref = weakref.ref(model)
+            traced = self.traced[model] = tf.function(lambda *args: self.fn(ref(), *args), reduce_retracing=True)
+        return traced

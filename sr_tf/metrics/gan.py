@@ -7,14 +7,13 @@ Images are uint8 (or float) RGB in 0..255; they are resized (bilinear) to the ne
 to [-1, 1] as InceptionV3 expects.
 """
 
-import weakref
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from sr_tf.errors import UserInputError
 from sr_tf.models.common import imagenet_application
+from sr_tf.ops import PerModelFunction
 
 INCEPTION_NOTOP_FILE = "inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 INCEPTION_SIZE = 299
@@ -34,20 +33,18 @@ def inception_model(weights="imagenet", input_size=INCEPTION_SIZE):
                                 input_shape=(input_size, input_size, 3))
 
 
-_FEATURES = weakref.WeakKeyDictionary()  # model -> its traced feature function
+def _features(model, batch):
+    size = model.input_shape[1:3]
+    batch = tf.image.resize(tf.cast(batch, tf.float32), size, method="bilinear")
+    return model(batch / 127.5 - 1.0, training=False)
+
+
+_FEATURES = PerModelFunction(_features)
 
 
 def inception_features(images, model, batch_size=50):
     """Pool features (N, 2048) as float64 of images (N, H, W, 3) in 0..255, or of an iterable of such batches."""
-    features = _FEATURES.get(model)
-    if features is None:  # one traced function per model: FID every N steps does not trace InceptionV3 again
-        size = model.input_shape[1:3]
-
-        def run(batch):
-            batch = tf.image.resize(tf.cast(batch, tf.float32), size, method="bilinear")
-            return model(batch / 127.5 - 1.0, training=False)
-
-        features = _FEATURES[model] = tf.function(run, reduce_retracing=True)
+    features = _FEATURES(model)
     batches = images
     if isinstance(images, np.ndarray) or tf.is_tensor(images):
         batches = (images[i:i + batch_size] for i in range(0, len(images), batch_size))

@@ -1,16 +1,15 @@
 """Likelihood metrics of autoregressive models: bits/dim, and the per-pixel histogram baseline to compare with."""
 
 import math
-import weakref
 
 import numpy as np
-import tensorflow as tf
 
 from sr_tf.errors import UserInputError
 from sr_tf.losses import nats_per_dim
+from sr_tf.ops import PerModelFunction
 
 
-_NATS = weakref.WeakKeyDictionary()  # model -> its traced per-batch nats/dim
+_BATCH_NATS = PerModelFunction(nats_per_dim)
 
 
 def split_batch(batch):
@@ -28,10 +27,7 @@ def bits_per_image(model, dataset):
     smooth ones) fewer bits than real ones, so compare with scores of held-out in-distribution images.
     """
     values = []
-    batch_values = _NATS.get(model)
-    if batch_values is None:  # one function per model: evaluating every N steps does not trace again
-        batch_values = _NATS[model] = tf.function(lambda images, labels: nats_per_dim(model, images, labels),
-                                                  reduce_retracing=True)
+    batch_values = _BATCH_NATS(model)
     for batch in dataset:
         images, labels = split_batch(batch)
         values.append(batch_values(images, labels).numpy().astype(np.float64))
