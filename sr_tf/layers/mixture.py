@@ -83,12 +83,18 @@ def _scaled(levels_values, levels):
     return tf.cast(levels_values, tf.float64) * (2.0 / (levels - 1)) - 1.0
 
 
-def log_prob(params, images, num_mixtures, channels, levels):
-    """log p(pixel) in nats, per pixel: params (..., P) and integer levels images (..., C) -> (...)."""
+def _at_values(params, images, num_mixtures, channels, levels):
+    """(log weights (..., K), adjusted means and log-scales (..., C, K), log P of each channel's own value under
+    each component (..., C, K)) for float64 parameters and the image's integer levels."""
     log_weights, means, log_scales, coefficients = _split(tf.cast(params, tf.float64), num_mixtures, channels)
     x = _scaled(images, levels)
     means = _adjusted_means(means, coefficients, x, channels)
-    per_channel = _bin_log_prob(x[..., None], means, log_scales, levels)  # (..., C, K)
+    return log_weights, means, log_scales, _bin_log_prob(x[..., None], means, log_scales, levels)
+
+
+def log_prob(params, images, num_mixtures, channels, levels):
+    """log p(pixel) in nats, per pixel: params (..., P) and integer levels images (..., C) -> (...)."""
+    log_weights, _, _, per_channel = _at_values(params, images, num_mixtures, channels, levels)
     return tf.cast(tf.reduce_logsumexp(log_weights + tf.reduce_sum(per_channel, axis=-2), axis=-1), tf.float32)
 
 
@@ -99,10 +105,7 @@ def value_log_probs(params, images, num_mixtures, channels, levels):
     through the components' posterior weights given those channels), so it is the distribution a sampler draws
     channel c from; the row at the image's own value is that channel's factor of `log_prob`.
     """
-    log_weights, means, log_scales, coefficients = _split(tf.cast(params, tf.float64), num_mixtures, channels)
-    x = _scaled(images, levels)
-    means = _adjusted_means(means, coefficients, x, channels)
-    observed = _bin_log_prob(x[..., None], means, log_scales, levels)  # (..., C, K) at the image's values
+    log_weights, means, log_scales, observed = _at_values(params, images, num_mixtures, channels, levels)
     earlier = tf.cumsum(observed, axis=-2, exclusive=True)  # sum over channels before c
     posterior = tf.nn.log_softmax(log_weights[..., None, :] + earlier, axis=-1)  # (..., C, K)
     grid = _scaled(tf.range(levels), levels)  # (levels,)
