@@ -124,3 +124,55 @@ def test_the_test_photo_degradation_is_seeded_sized_and_not_bicubic(rng):
     np.testing.assert_array_equal(a, D.photo(hr, 4, draws(1)).numpy())
     assert a.shape == (12, 10, 3) and a.dtype == np.uint8
     assert np.abs(a.astype(int) - downscale(hr, 4).numpy()).mean() > 1  # blur, noise and JPEG were applied
+
+
+def test_zoom_crop_covers_one_to_zoom_times_the_patch_within_the_image():
+    """On a horizontal ramp (value = column) the resized patch is a ramp whose slope is the covered side over the
+    patch side: between 1 and `zoom`, and never more than the image's shorter side allows."""
+    from sr_tf.data.transforms import random_zoom_crop
+
+    ramp = np.broadcast_to(np.arange(250, dtype=np.uint8)[None, :, None], (240, 250, 3)).copy()
+    slopes = []
+    for k in range(40):
+        patch = random_zoom_crop(ramp, 32, zoom=2.0, draws=draws(k)).numpy().astype(float)
+        assert patch.shape == (32, 32, 3)
+        np.testing.assert_array_equal(patch, random_zoom_crop(ramp, 32, zoom=2.0, draws=draws(k)).numpy())
+        slopes.append(np.diff(patch[16, 4:-4, 0]).mean())
+    assert 0.97 < min(slopes) < 1.2 and 1.8 < max(slopes) < 2.03, (min(slopes), max(slopes))
+    narrow = ramp[:40]  # shorter side 40: at most 40 / 32 of a patch
+    assert max(np.diff(random_zoom_crop(narrow, 32, draws=draws(k)).numpy()[16, 4:-4, 0].astype(float)).mean()
+               for k in range(20)) < 40 / 32 + 0.03
+
+
+def test_channel_order_is_one_of_the_six_permutations(rng):
+    from sr_tf.data.transforms import CHANNEL_ORDERS, random_channel_order
+
+    image = random_image(rng, 8, 8)
+    seen = set()
+    for k in range(60):
+        out = random_channel_order(image, draws(k)).numpy()
+        order = tuple(next(c for c in range(3) if np.array_equal(out[..., i], image[..., c])) for i in range(3))
+        assert sorted(order) == [0, 1, 2]
+        seen.add(order)
+    assert seen == set(CHANNEL_ORDERS)
+
+
+def test_content_augmented_patches_make_their_lr_from_the_augmented_hr(folder, tmp_path):
+    """With content augmentation, each LR patch is the degradation of its own zoomed, recoloured HR patch (exact
+    for the bicubic default), the pipeline stays seeded, and sources with LR files refuse it."""
+    from sr_tf.data import downscale
+
+    source = ImageFolder(folder, scale=2, hr_crop_size=16)
+    batches = [(lr.numpy(), hr.numpy()) for lr, hr in source.dataset(4, seed=2, content_augment=True).take(3)]
+    again = [hr.numpy() for _, hr in source.dataset(4, seed=2, content_augment=True).take(3)]
+    plain = [hr.numpy() for _, hr in source.dataset(4, seed=2).take(3)]
+    for (lr, hr), hr2 in zip(batches, again):
+        assert lr.shape == (4, 8, 8, 3) and hr.shape == (4, 16, 16, 3)
+        np.testing.assert_array_equal(lr, np.stack([downscale(h, 2).numpy() for h in hr]))
+        np.testing.assert_array_equal(hr, hr2)
+    assert any(np.any(b[1] != p) for b, p in zip(batches, plain))
+    for i in range(3):
+        write_png(str(tmp_path / "lr" / f"{i}.png"), np.zeros((20, 24, 3), np.uint8))
+    paired = ImageFolder(folder, scale=2, hr_crop_size=16, lr_dir=str(tmp_path / "lr"))
+    with pytest.raises(UserInputError, match="reads its LR images from files"):
+        paired.dataset(4, content_augment=True)
