@@ -4,9 +4,7 @@ import os
 
 import tensorflow as tf
 
-from sr_tf.data.transforms import (Draws, element_seeds, random_channel_order, random_crop, random_flip,
-                                   random_rotate, random_zoom_crop)
-from sr_tf.errors import UserInputError
+from sr_tf.data.transforms import Draws, element_seeds, random_crop, random_flip, random_rotate
 from sr_tf.progress import progress
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -24,7 +22,6 @@ class PairedImages:
     hr_crop_size = 96
     shuffle_buffer_size = 256
     patch_degradation = None
-    hr_degradation = None
     VALIDATION_SEED = 2026  # full-image degradations draw from fixed per-image seeds, the same at every epoch
 
     def lr_dataset(self):
@@ -50,7 +47,7 @@ class PairedImages:
         return tf.data.Dataset.zip((self.hr_dataset(), seeds)).map(
             lambda hr, seed: degrade(hr, scale, Draws(seed)), num_parallel_calls=AUTOTUNE)
 
-    def dataset(self, batch_size=16, repeat_count=None, random_transform=True, seed=None, content_augment=False):
+    def dataset(self, batch_size=16, repeat_count=None, random_transform=True, seed=None):
         """Builds the tf.data pipeline of (lr, hr) batches.
 
         With `random_transform`, each image pair yields an aligned random crop (HR `hr_crop_size`, LR
@@ -68,22 +65,12 @@ class PairedImages:
             repeat_count: epochs; None repeats forever.
             random_transform: crop/rotate/flip/shuffle for training, or full images for validation.
             seed: integer seed of the crops, rotations, flips and shuffling; None: different at every run.
-            content_augment: also draw each HR patch at a random zoom (`random_zoom_crop`, up to 2x) and channel
-                order (`random_channel_order`), then make its LR from it: more content from few images (what a
-                degradation-trained model needs to generalize from the bundled photos). Needs a source that
-                makes LR from HR.
 
         Returns:
             A `tf.data.Dataset` of `(lr, hr)` uint8 batches, prefetched.
         """
-        if content_augment and self.hr_degradation is None:
-            raise UserInputError(f"Content augmentation makes each LR patch from its augmented HR patch, but "
-                                 f"{type(self).__name__} reads its LR images from files. Use HR images only (with "
-                                 f"a degradation), or content_augment=False.")
         if random_transform:
             scale, crop, degrade = self.scale, self.hr_crop_size, self.patch_degradation
-            if content_augment:
-                degrade = self.hr_degradation
 
             def augment(pair, element_seed):
                 draws = Draws(element_seed)
@@ -92,10 +79,7 @@ class PairedImages:
 
             def augment_and_degrade(hr, element_seed):
                 draws = Draws(element_seed)
-                if content_augment:
-                    hr = random_channel_order(random_zoom_crop(hr, crop, draws=draws), draws)
-                else:
-                    _, hr = random_crop(hr, hr, hr_crop_size=crop, scale=1, draws=draws)
+                _, hr = random_crop(hr, hr, hr_crop_size=crop, scale=1, draws=draws)
                 hr = random_flip(*random_rotate(hr, hr, draws), draws)[1]
                 lr = tf.ensure_shape(degrade(hr, scale, draws), (crop // scale, crop // scale, 3))
                 return lr, hr

@@ -57,7 +57,6 @@ class DIV2K(PairedImages):
             raise UserInputError(f"`hr_crop_size` ({hr_crop_size}) must be divisible by scale ({scale}).")
         if degradation is not None:
             degrade = degradations.get(degradation)
-            self.hr_degradation = degrade
             if degradation not in DOWNSCALE_METHODS:
                 self.patch_degradation = degrade
         self.degradation = degradation

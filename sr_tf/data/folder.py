@@ -54,8 +54,6 @@ class ImageFolder(PairedImages):
         degrade = degradations.get(degradation)
         if degradation not in DOWNSCALE_METHODS:
             self.patch_degradation = degrade
-        if lr_dir is None:
-            self.hr_degradation = degrade
         if lr_dir is not None and degradation != "bicubic":
             raise UserInputError(f"LR images come from lr_dir={lr_dir}; a degradation makes them from HR images "
                                  f"instead. Pass one of the two. Received: degradation={degradation!r}")

@@ -31,30 +31,6 @@ def random_crop(lr_img, hr_img, hr_crop_size=96, scale=2, draws=None):
     return lr_cropped, hr_cropped
 
 
-def random_zoom_crop(hr_img, hr_crop_size=96, zoom=2.0, draws=None):
-    """A random square of side s, drawn uniformly in [hr_crop_size, zoom * hr_crop_size] (no more than the
-    image's shorter side), resized to `hr_crop_size` with antialiased bicubic: the content as seen from up to
-    `zoom` times further away, so that a few photos give patches at many scales. uint8 in, uint8 out."""
-    draws = draws or Draws.current()
-    shape = tf.shape(hr_img)[:2]
-    largest = tf.minimum(tf.minimum(shape[0], shape[1]), int(round(zoom * hr_crop_size)))
-    side = draws.uniform((), minval=hr_crop_size, maxval=tf.maximum(largest, hr_crop_size) + 1, dtype=tf.int32)
-    top = draws.uniform((), maxval=shape[0] - side + 1, dtype=tf.int32)
-    left = draws.uniform((), maxval=shape[1] - side + 1, dtype=tf.int32)
-    patch = tf.cast(hr_img[top:top + side, left:left + side], tf.float32)
-    resized = tf.image.resize(patch, [hr_crop_size, hr_crop_size], method="bicubic", antialias=True)
-    return tf.ensure_shape(to_uint8(resized), (hr_crop_size, hr_crop_size, 3))
-
-
-CHANNEL_ORDERS = ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0))
-
-
-def random_channel_order(image, draws=None):
-    """The image's colour channels in one of the six orders, drawn uniformly: new colours, same structure."""
-    k = (draws or Draws.current()).uniform((), maxval=len(CHANNEL_ORDERS), dtype=tf.int32)
-    return tf.gather(image, tf.gather(tf.constant(CHANNEL_ORDERS), k), axis=-1)
-
-
 def random_flip(lr_img, hr_img, draws=None):
     """Flips both images left-right with probability 1/2."""
     flip = (draws or Draws.current()).uniform(()) < 0.5
