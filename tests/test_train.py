@@ -1,10 +1,13 @@
 """Trainers: learning, best-only saving, resume (supervised and GAN), distribution, architecture checks."""
 
+import warnings
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from helpers import block_mean
+from sr_tf.errors import UserInputError
 from sr_tf.models import edsr, srgan
 from sr_tf.train import ArchitectureMismatchError, EdsrTrainer, SrganGeneratorTrainer, SrganTrainer
 
@@ -129,3 +132,18 @@ def test_checkpoint_of_another_architecture_is_a_clear_error(tmp_path, rng):
     saved = len(srgan.generator(num_filters=4, num_res_blocks=1).weights)
     with pytest.raises(ArchitectureMismatchError, match=f"has {len(deeper.weights)} weights, the checkpoint {saved};"):
         SrganGeneratorTrainer(deeper, str(tmp_path))
+
+
+def test_a_checkpoint_of_another_learning_rate_kind_is_named_not_called_damaged(tmp_path, rng):
+    """Keras restores optimizer variables by position, and a fixed rate adds one that a schedule has not: such a
+    checkpoint is intact, so the error says what differs, skips nothing, and the original settings still resume."""
+    batch = fixed_batch(rng, scale=2)
+    small = lambda: edsr.edsr(2, num_filters=4, num_res_blocks=1)  # noqa: E731
+    for name, written, asked in (("fixed", 1e-4, None), ("schedule", None, 1e-4)):
+        folder = str(tmp_path / name)
+        EdsrTrainer(small(), folder, learning_rate=written).train(endless(batch), steps=2, evaluate_every=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no checkpoint is reported damaged
+            with pytest.raises(UserInputError, match="a fixed learning rate against a schedule"):
+                EdsrTrainer(small(), folder, learning_rate=asked)
+        assert int(EdsrTrainer(small(), folder, learning_rate=written).step.numpy()) == 2

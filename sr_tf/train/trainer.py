@@ -176,7 +176,9 @@ class Trainer:
         """Restores the latest readable checkpoint in `checkpoint_dir`, if any; returns its path or None.
 
         The folder's records are checked first (same architecture, same data). A damaged checkpoint (cut short by
-        a full disk or a killed copy) is skipped with a warning naming it, and the one before it is restored.
+        a full disk or a killed copy) is skipped with a warning naming it, and the one before it is restored. An
+        intact one whose optimizer state this run lays out differently (a fixed learning rate against a schedule)
+        is an error that says so, and nothing is skipped.
         """
         checkpoints = list(reversed(self.manager.checkpoints))
         if not checkpoints:
@@ -187,16 +189,30 @@ class Trainer:
         for path in checkpoints:
             try:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
-            except (tf.errors.OpError, ValueError, IndexError, AssertionError) as e:
-                reason = " ".join(str(e).split())[:200]
-                warnings.warn(f"Checkpoint {path} is damaged and was skipped ({type(e).__name__}: {reason}).",
-                              stacklevel=2)
+            except ValueError as e:
+                if "incompatible tensor" not in str(e):
+                    self._skip_damaged(path, e)
+                    continue
+                # Intact, but its optimizer variables are laid out differently (they restore by position): the
+                # older checkpoints of the folder were written by the same settings, so none of them would do.
+                raise UserInputError(
+                    f"Checkpoint {path} holds other optimizer state than this run builds: a fixed learning rate "
+                    f"against a schedule (or the reverse), or another optimizer. Resume with the learning-rate "
+                    f"settings it was written with, or use another checkpoint folder.") from None
+            except (tf.errors.OpError, IndexError, AssertionError) as e:
+                self._skip_damaged(path, e)
                 continue
             print(f"Restored {path} at step {int(self.step.numpy())} "
                   f"(best {self.score_name} {float(self.best_score.numpy()):.4f}).")
             return path
         raise UserInputError(f"No checkpoint in {self.checkpoint_dir} can be read ({len(checkpoints)} damaged). "
                              "Use another checkpoint_dir=, or delete the damaged folder to start again.")
+
+    @staticmethod
+    def _skip_damaged(path, error):
+        reason = " ".join(str(error).split())[:200]
+        warnings.warn(f"Checkpoint {path} is damaged and was skipped ({type(error).__name__}: {reason}).",
+                      stacklevel=3)
 
     def restore_best(self):
         """Restores the best checkpoint by validation score (falls back to the latest); returns its path."""
