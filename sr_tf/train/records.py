@@ -1,10 +1,13 @@
 """What a checkpoint folder records about its checkpoints besides the checkpoints: the architecture of its models
 (`architecture.json`) and the data they were trained on (`data.json`), both written atomically and compared on
-every restart so that a folder is never resumed with other models or other data."""
+every restart so that a folder is never resumed with other models or other data; and restoring the newest
+readable checkpoint of such a folder."""
 
 import json
 import os
 import warnings
+
+import tensorflow as tf
 
 from sr_tf.atomic import atomic_write_text
 from sr_tf.errors import UserInputError
@@ -79,3 +82,31 @@ def check_data(saved, current, checkpoint_dir):
         f"Checkpoint directory {checkpoint_dir} was trained on other data ({_describe(saved)}) than this run's "
         f"({_describe(current)}). Use another checkpoint_dir= to train on this data, or the data it was trained on."
     )
+
+
+def restore_newest_readable(checkpoint, paths):
+    """Restores into `checkpoint` (a `tf.train.Checkpoint`) the first of `paths` (newest first) that reads;
+    returns its path, or None when every one is damaged.
+
+    A damaged checkpoint (cut short by a full disk or a killed copy) is skipped with a warning naming it. An intact
+    one whose optimizer variables this run lays out differently is a `UserInputError` that says so: Keras restores
+    them by position, and a fixed learning rate adds one that a schedule has not. Every older checkpoint of the
+    folder was written with the same settings, so none is tried.
+    """
+    for path in paths:
+        try:
+            checkpoint.restore(path).assert_existing_objects_matched()
+            return path
+        except ValueError as e:
+            if "incompatible tensor" in str(e):
+                raise UserInputError(
+                    f"Checkpoint {path} holds other optimizer state than this run builds: a fixed learning rate "
+                    f"against a schedule (or the reverse), or another optimizer. Resume with the learning-rate "
+                    f"settings it was written with, or use another checkpoint folder.") from None
+            error = e
+        except (tf.errors.OpError, IndexError, AssertionError) as e:
+            error = e
+        reason = " ".join(str(error).split())[:200]
+        warnings.warn(f"Checkpoint {path} is damaged and was skipped ({type(error).__name__}: {reason}).",
+                      stacklevel=3)
+    return None

@@ -15,7 +15,6 @@ import os
 import shutil
 import threading
 import time
-import warnings
 
 import keras
 import tensorflow as tf
@@ -26,7 +25,7 @@ from sr_tf.train.distribute import (PEER_FAILURES, check_models_in_scope, is_chi
                                     mean_over_workers, shard_by_data, synchronize_batchnorm, worker_dir, worker_lost)
 from sr_tf.train.loop import AUTO, StepSchedule, TensorBoardLog, stop_on_sigint
 from sr_tf.train.records import (architecture_of, as_json, check_architecture, check_data, read_record,
-                                 write_record)
+                                 restore_newest_readable, write_record)
 
 
 def enable_mixed_precision():
@@ -175,10 +174,8 @@ class Trainer:
     def restore(self):
         """Restores the latest readable checkpoint in `checkpoint_dir`, if any; returns its path or None.
 
-        The folder's records are checked first (same architecture, same data). A damaged checkpoint (cut short by
-        a full disk or a killed copy) is skipped with a warning naming it, and the one before it is restored. An
-        intact one whose optimizer state this run lays out differently (a fixed learning rate against a schedule)
-        is an error that says so, and nothing is skipped.
+        The folder's records are checked first (same architecture, same data); then `restore_newest_readable`
+        skips damaged checkpoints with a warning and refuses one of another learning-rate kind.
         """
         checkpoints = list(reversed(self.manager.checkpoints))
         if not checkpoints:
@@ -186,33 +183,13 @@ class Trainer:
         check_architecture(read_record(self._record_path("architecture")), architecture_of(self.models),
                            self.checkpoint_dir)
         check_data(read_record(self._record_path("data")), self.data, self.checkpoint_dir)
-        for path in checkpoints:
-            try:
-                self.checkpoint.restore(path).assert_existing_objects_matched()
-            except ValueError as e:
-                if "incompatible tensor" not in str(e):
-                    self._skip_damaged(path, e)
-                    continue
-                # Intact, but its optimizer variables are laid out differently (they restore by position): the
-                # older checkpoints of the folder were written by the same settings, so none of them would do.
-                raise UserInputError(
-                    f"Checkpoint {path} holds other optimizer state than this run builds: a fixed learning rate "
-                    f"against a schedule (or the reverse), or another optimizer. Resume with the learning-rate "
-                    f"settings it was written with, or use another checkpoint folder.") from None
-            except (tf.errors.OpError, IndexError, AssertionError) as e:
-                self._skip_damaged(path, e)
-                continue
+        path = restore_newest_readable(self.checkpoint, checkpoints)
+        if path is not None:
             print(f"Restored {path} at step {int(self.step.numpy())} "
                   f"(best {self.score_name} {float(self.best_score.numpy()):.4f}).")
             return path
         raise UserInputError(f"No checkpoint in {self.checkpoint_dir} can be read ({len(checkpoints)} damaged). "
                              "Use another checkpoint_dir=, or delete the damaged folder to start again.")
-
-    @staticmethod
-    def _skip_damaged(path, error):
-        reason = " ".join(str(error).split())[:200]
-        warnings.warn(f"Checkpoint {path} is damaged and was skipped ({type(error).__name__}: {reason}).",
-                      stacklevel=3)
 
     def restore_best(self):
         """Restores the best checkpoint by validation score (falls back to the latest); returns its path."""
