@@ -19,7 +19,8 @@ setup(
         "tensorboard",  # tf.summary needs it; TensorFlow >= 2.20 no longer installs it
     ],
     extras_require={
-        "test": ["pytest", "matplotlib"],  # matplotlib: the tests draw the tutorial's plot_sample
+        # matplotlib: the tests draw the tutorial's plot_sample; pytest-xdist: the suite runs in two processes
+        "test": ["pytest", "pytest-xdist", "matplotlib"],
         "plot": ["matplotlib"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
     },
