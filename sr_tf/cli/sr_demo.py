@@ -113,9 +113,8 @@ def compare_on_draws(hr, lrs, scale, models, title):
     draws the last model has the best Y-PSNR of all rows. Returns the means ({row: {metric: value}})."""
     per_draw = [compare_with_bicubic(None, [(lr, hr)], scale, models=models) for lr in lrs]
     rows, last = list(per_draw[0]), list(models)[-1]
-    results = {row: {k: float(np.mean([d[row][k] for d in per_draw])) for k in per_draw[0][row]} for row in rows}
-    for row in rows:
-        results[row]["n"] = len(lrs)
+    results = {row: {**{k: float(np.mean([d[row][k] for d in per_draw])) for k in per_draw[0][row]},
+                     "n": len(lrs)} for row in rows}
     wins = sum(all(d[last]["psnr_y"] > d[row]["psnr_y"] for row in rows if row != last) for d in per_draw)
     print(f"\n{title}\nHeld-out photo {SAMPLE_HELD_OUT} ({hr.shape[1]}x{hr.shape[0]}, x{scale}), means over "
           f"{len(lrs)} independent draws:")
