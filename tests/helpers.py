@@ -294,3 +294,59 @@ def finish_workers(processes, timeout=300):
 def run_workers(args, cwd, n=2, timeout=300, env=None):
     """Runs a command line as an n-worker cluster on 127.0.0.1 and returns [(exit status, output)] per worker."""
     return finish_workers(start_workers(args, cwd, n, env), timeout)
+
+
+def run_model_test(architecture, inputs, tmp_path, legacy_h5=False, deterministic=True):
+    """Checks a model family at one architecture the way keras-hub's model tests do, and returns the model:
+
+    - built from the spec, the model remembers it (`model.spec == architecture`) and runs on `inputs`;
+    - `get_config()` alone rebuilds it (`from_config`, no builder call), spec included, weight for weight;
+    - a `.keras` round trip in safe mode gives the same spec, weights and outputs;
+    - `.weights.h5` (and, with `legacy_h5`, the legacy Keras-2 `.h5`) written from it load into a fresh model
+      built from the spec with equal outputs;
+    - one step of `fit` runs, with a finite loss, and changes the weights.
+
+    `deterministic=False` (a model that draws noise in every call) compares weights instead of outputs.
+    """
+    import keras
+    from sr_tf.weights_io import load_weights, save_weights
+
+    model = architecture.build()
+    assert model.spec == architecture
+    outputs = keras.tree.flatten(model(inputs, training=False))
+
+    def same(other):
+        if deterministic:
+            for a, b in zip(outputs, keras.tree.flatten(other(inputs, training=False))):
+                np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-4)
+        for a, b in zip(model.get_weights(), other.get_weights()):
+            np.testing.assert_array_equal(a, b)
+
+    config = model.get_config()
+    assert config["spec"] == architecture.get_config()
+    rebuilt = type(model).from_config(config)
+    assert rebuilt.spec == architecture and len(rebuilt.weights) == len(model.weights)
+    rebuilt.set_weights(model.get_weights())
+    same(rebuilt)
+
+    path = os.path.join(tmp_path, "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert loaded.spec == architecture
+    same(loaded)
+
+    files = [os.path.join(tmp_path, "model.weights.h5")] + ([os.path.join(tmp_path, "legacy.h5")] if legacy_h5 else [])
+    for weights in files:
+        save_weights(model, weights)
+        fresh = architecture.build()
+        load_weights(fresh, weights)
+        same(fresh)
+
+    before = [w.copy() for w in model.get_weights()]
+    targets = [np.zeros(o.shape, np.float32) for o in outputs]
+    model.compile(optimizer=keras.optimizers.SGD(1e-3), loss=["mse"] * len(targets))
+    history = model.fit(inputs, targets if len(targets) > 1 else targets[0], epochs=1, batch_size=len(targets[0]),
+                        verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    return model

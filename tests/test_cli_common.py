@@ -3,7 +3,7 @@
 import pytest
 
 from sr_tf.cli.common import EXIT_ERROR, as_command_line, fill_unset, run_command
-from sr_tf.config import FASTGAN
+from sr_tf.specs.fastgan import OFFICIAL as FASTGAN
 from sr_tf.errors import InputFileNotFoundError, UserInputError
 
 

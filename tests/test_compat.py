@@ -64,3 +64,58 @@ def test_legacy_srgan_h5_written_before_the_move_loads_with_keras_load_weights()
     model.load_weights(os.path.join(DATA, "srgan_legacy.h5"))
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
     assert model(_inputs("srgan")).shape == (1, 20, 24, 3)
+
+
+SPECS_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "before_the_specs")
+# What tests/data/before_the_specs/make.py built, as specs (the files carry none: they predate specs).
+BEFORE_THE_SPECS = {
+    "edsr": ("edsr", dict(scale=2, num_filters=8, num_res_blocks=2)),
+    "wdsr": ("wdsr", dict(scale=3, num_filters=8, num_res_blocks=1, wdsr_type="a")),
+    "srresnet": ("srresnet", dict(scale=2, num_filters=8, num_res_blocks=1)),
+    "pixelcnn": ("pixelcnn", dict(input_shape=(6, 6, 3), num_res_blocks=1, hidden=6, levels=4,
+                                  head="logistic_mixture", num_mixtures=2)),
+    "gated": ("gated_pixelcnn", dict(input_shape=(6, 6, 1), num_layers=2, hidden=4, levels=4, num_classes=3)),
+    "fastgan": ("fastgan", dict(im_size=64, ngf=4, nz=8)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BEFORE_THE_SPECS))
+def test_keras_files_written_before_the_specs_load_with_their_spec(name):
+    from sr_tf import models, specs
+
+    family, arguments = BEFORE_THE_SPECS[name]
+    path = os.path.join(SPECS_DATA, f"{name}.keras")
+    assert "spec" not in keras.saving.load_model(path, safe_mode=True).get_config()  # written without one
+    loaded = models.load_model(path)
+    expected = specs.architecture(family, **arguments)
+    assert loaded.spec == expected
+    fresh = expected.build()
+    fresh.set_weights(loaded.get_weights())
+    assert [w.shape for w in fresh.weights] == [w.shape for w in loaded.weights]
+
+
+def test_a_checkpoint_written_before_the_specs_resumes(tmp_path):
+    import shutil
+
+    from sr_tf.train import EdsrTrainer
+
+    folder = str(tmp_path / "checkpoint")
+    shutil.copytree(os.path.join(SPECS_DATA, "edsr_checkpoint"), folder)
+    model = edsr.edsr(2, num_filters=8, num_res_blocks=2)
+    trainer = EdsrTrainer(model, folder, learning_rate=1e-4)
+    assert int(trainer.step.numpy()) == 1
+    saved = keras.saving.load_model(os.path.join(SPECS_DATA, "edsr.keras"), safe_mode=True)  # the weights before
+    assert any(not np.array_equal(a, b) for a, b in zip(model.get_weights(), saved.get_weights()))  # one step on
+
+
+def test_resolve_needs_no_flags_for_a_keras_file_written_before_the_specs(tmp_path, rng):
+    from helpers import random_image, write_png
+
+    from sr_tf.cli import resolve as resolve_cli
+
+    photo = write_png(str(tmp_path / "p.png"), random_image(rng, 5, 7))
+    assert resolve_cli.main([photo, "-o", str(tmp_path / "out"), "--weights",
+                             os.path.join(SPECS_DATA, "wdsr.keras")]) == 0
+    from PIL import Image
+
+    assert Image.open(tmp_path / "out" / "p.png").size == (21, 15)

@@ -12,8 +12,8 @@ PACKAGE = os.path.join(REPO, "sr_tf")
 # Rooms from the bottom up; a module may import its own room and lower ones only. Rooms on one level (models and
 # data; metrics and sampling) do not import each other.
 LEVELS = [
-    ["errors", "ops", "config", "atomic", "progress"],
-    ["layers", "weights_io"],
+    ["errors", "ops", "atomic", "progress"],
+    ["layers", "weights_io", "specs"],
     ["models", "data"],
     ["losses"],
     ["metrics", "sampling"],

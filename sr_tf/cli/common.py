@@ -182,16 +182,6 @@ def add_training_options(parser, distributed=True):
                                  "error (default %(default)s)")
 
 
-def make_training_strategy(args):
-    """The strategy of `--strategy` (call it before any other TensorFlow work: a multi-worker strategy must be
-    created first); checks that `--batch-size` splits over its replicas."""
-    from sr_tf.train.distribute import check_global_batch, make_strategy
-
-    strategy = make_strategy(args.strategy, args.collective_timeout)
-    check_global_batch(args.batch_size, strategy)
-    return strategy
-
-
 def trainer_options(args, strategy):
     """The `Trainer` keyword arguments the shared training options set."""
     return dict(strategy=strategy, jit_compile=args.jit, mixed_precision=args.mixed_precision,

@@ -4,7 +4,10 @@
     python -m sr_tf.export --weights edsr.keras --format saved_model -o edsr_x4_savedmodel/
     python -m sr_tf.export --model srgan --weights weights/srgan/gan_generator.h5 --format tflite --quantize int8 \\
         --representative-dir photos/ -o srgan-int8.tflite
-    python -m sr_tf.export --fastgan weights/fastgan/<name>-generator.keras --format tflite -o fastgan.tflite
+    python -m sr_tf.export --weights weights/fastgan/<name>-generator.keras --format tflite -o fastgan.tflite
+
+A `.keras` file carries its architecture (its spec), so `--weights X.keras` needs no other flag for any family;
+legacy `.h5` weights need --model (and the architecture flags when they are not the tutorial's published ones).
 
 The converted model is checked against Keras on a probe image before anything is written; the TFLite command
 prints the file's operators and TensorFlow's GPU-delegate compatibility verdict. A FastGAN generator is
@@ -35,12 +38,13 @@ def parser():
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--weights", help="super-resolution weights (.h5, .weights.h5; needs --model) or a .keras "
                                           "model")
-    source.add_argument("--fastgan", help="a FastGAN generator (.keras) written by train_fastgan.py")
+    source.add_argument("--fastgan", help="a FastGAN generator (.keras) written by train_fastgan.py (the same as "
+                                          "--weights with that file)")
     p.add_argument("--model", choices=["srgan", "edsr", "wdsr"], help="architecture of .h5 weights")
     p.add_argument("--scale", type=int, choices=[2, 3, 4, 8], default=None, help="upscaling factor (default 4)")
     p.add_argument("--num-filters", type=positive_int, default=None)
     p.add_argument("--num-res-blocks", type=positive_int, default=None)
-    p.add_argument("--wdsr-type", choices=["a", "b"], default="b")
+    p.add_argument("--wdsr-type", choices=["a", "b"], default=None, help="WDSR-A or -B of .h5 weights (default b)")
     p.add_argument("--format", choices=["tflite", "saved_model"], default="tflite")
     p.add_argument("--quantize", choices=QUANTIZATIONS, default="none",
                    help="tflite: float32 (none), float16 weights, dynamic-range or full-integer int8 (default none)")
@@ -55,10 +59,16 @@ def parser():
 
 def load(args):
     """The Keras model named by --weights (and --model for .h5 weights)."""
-    from sr_tf.models import load_sr_model
+    from sr_tf.models import load_sr_model, spec_of
 
     if args.weights.endswith(".keras"):
-        return load_keras_file(args.weights, "Model", "train_srgan.py's weights or a model.save(...) file")
+        model = load_keras_file(args.weights, "Model", "a training command's weights folder or a model.save(...) file")
+        spec = spec_of(model, args.weights)
+        if spec.family not in ("edsr", "wdsr", "srresnet", "fastgan"):
+            raise UserInputError(f"{args.weights} holds a {spec.family} model; export writes super-resolution "
+                                 "models and FastGAN generators (a PixelCNN samples pixel by pixel in Python: use "
+                                 "train_pixelcnn.py sample).")
+        return model
     if args.model is None:
         raise UserInputError(f"--model is needed for weights that are not a .keras model. Received: {args.weights}")
     return load_sr_model(args.model, args.weights, scale=args.scale, num_filters=args.num_filters,
@@ -77,10 +87,13 @@ def run(args):
         raise UserInputError("--representative-dir calibrates --quantize int8. Received: --quantize "
                              f"{args.quantize}")
     if args.fastgan is not None:
-        return run_fastgan(args)
-    if args.noise is not None:
-        raise UserInputError(f"--noise applies to --fastgan. Received: --noise {args.noise} with --weights")
+        return run_fastgan(args, load_keras_file(args.fastgan, "Generator", "weights/fastgan/<name>-generator.keras"))
     model = load(args)
+    if model.name == "fastgan_generator":
+        return run_fastgan(args, model)
+    if args.noise is not None:
+        raise UserInputError(f"--noise applies to --fastgan (a FastGAN generator). Received: --noise {args.noise} "
+                             f"with {args.weights}")
     if args.format == "saved_model":
         to_saved_model(model, args.output, input_size=args.input_size)
         print(f"Wrote {args.output} (serving_default: uint8 lr (1, H, W, 3) -> uint8 sr)")
@@ -104,8 +117,8 @@ def report(args, content):
     print(verdict)
 
 
-def run_fastgan(args):
-    """Exports the FastGAN generator of --fastgan; returns 0."""
+def run_fastgan(args, model):
+    """Exports a FastGAN generator (--fastgan, or --weights with a generator's .keras file); returns 0."""
     from sr_tf.deploy import fastgan_to_saved_model, fastgan_to_tflite
 
     names = ("model", "scale", "num_filters", "num_res_blocks", "input_size", "representative_dir")
@@ -114,7 +127,6 @@ def run_fastgan(args):
         raise UserInputError(f"{', '.join(ignored)} apply to super-resolution weights (a FastGAN generator's .keras "
                              "file carries its architecture and size; its int8 calibrates on noise draws). "
                              f"Received: {', '.join(ignored)} with --fastgan")
-    model = load_keras_file(args.fastgan, "Generator", "weights/fastgan/<name>-generator.keras")
     noise = "input" if args.noise is None else args.noise
     if args.format == "saved_model":
         deployed = fastgan_to_saved_model(model, args.output, noise=noise)[1]

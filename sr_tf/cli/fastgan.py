@@ -6,10 +6,10 @@ import os
 import keras
 import numpy as np
 
-from sr_tf.cli.common import (EXIT_INTERRUPTED, add_training_options, fill_unset, finish_worker, float_range,
-                              int_range, load_keras_file, make_training_strategy, nonnegative_int, pipeline_seed,
-                              positive_int, run_command, trainer_options)
-from sr_tf.config import FASTGAN, FASTGAN_DEMO
+from sr_tf import specs
+from sr_tf.cli.common import (float_range, int_range, load_keras_file, nonnegative_int, pipeline_seed, positive_int,
+                              run_command, trainer_options)
+from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_training, write_artifacts
 from sr_tf.data.gan import decode_resized, gan_dataset
 from sr_tf.data.io import SAMPLES_DIR, image_grid, readable_images, save_image
 from sr_tf.errors import InputFileNotFoundError, UserInputError
@@ -17,83 +17,98 @@ from sr_tf.inference import generate_images
 from sr_tf.losses import RECON_LOSSES
 from sr_tf.metrics import frechet_distance, inception_features, inception_model, kernel_distance
 from sr_tf.models import fastgan
-from sr_tf.train import FastGANTrainer, enable_mixed_precision
-from sr_tf.weights_io import save_model, save_weights
+from sr_tf.train import FastGANTrainer
+from sr_tf.weights_io import save_weights
 
-WEIGHTS_DIR = os.path.join("weights", "fastgan")
+WEIGHTS_DIR = specs.FastGANRecipe.weights_dir
 
 
-def resolve_defaults(args):
-    """Fills unset options: the official ones with --path, the smoke demo's without (printed)."""
-    demo = args.path is None
-    chosen = fill_unset(args, FASTGAN_DEMO if demo else FASTGAN)
-    if demo:
-        args.path = SAMPLES_DIR
-        print(f"No --path: smoke demo on the 4 bundled photos in {SAMPLES_DIR} with {chosen}")
+# The flags of the FastGAN spec's architecture and recipe fields that train_fastgan.py train sets.
+ARCHITECTURE_FLAGS = ("im_size", "ngf", "ndf", "nz", "decoder_width")
+RECIPE_FLAGS = ("policy", "recon_loss", "ema_decay", "sample_every")
 
 
 def name_of_data(args):
     """The training images as the checkpoint folder records them: the bundled samples or a folder's path."""
-    return "bundled samples" if os.path.abspath(args.path) == SAMPLES_DIR else os.path.abspath(args.path)
+    return "bundled samples" if os.path.abspath(args.data) == SAMPLES_DIR else os.path.abspath(args.data)
 
 
-def run_name(args):
-    """Name of the run's checkpoint folder and weights files, e.g. 'fastgan-samples-64'."""
-    dataset = "samples" if os.path.abspath(args.path) == SAMPLES_DIR else os.path.basename(os.path.normpath(args.path))
-    return f"fastgan-{dataset}-{args.im_size}"
+def data_name(args):
+    """The data's part of the run name: 'samples' or the folder's name."""
+    return "samples" if os.path.abspath(args.data) == SAMPLES_DIR else os.path.basename(os.path.normpath(args.data))
+
+
+class FastGANFamily(Family):
+    """train_fastgan.py train as the training runner runs it: preset 'fastgan-256' (the official settings) with
+    --data, the smoke demo 'fastgan-demo' on the bundled photos without; flags override either."""
+
+    score_text = "FID: {:.2f}"
+
+    def prepare(self, args):
+        preset = specs.preset(args.preset or ("fastgan-256" if args.data else "fastgan-demo"))
+        if args.data is None:
+            args.data = SAMPLES_DIR
+        self.architecture = preset.architecture.replace(**{k: getattr(args, k) for k in ARCHITECTURE_FLAGS
+                                                           if getattr(args, k) is not None})
+        unset = [k for k in ("steps", "batch_size", "evaluate_every", *RECIPE_FLAGS) if getattr(args, k) is None]
+        self.recipe = apply_recipe(args, preset.recipe.replace(**{k: getattr(args, k) for k in RECIPE_FLAGS}))
+        for name in RECIPE_FLAGS:
+            setattr(args, name, getattr(self.recipe, name))
+        self.run = self.recipe.run_name(self.architecture, data=data_name(args))
+        chosen = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k)}" for k in unset)
+        print(f"Preset {preset.name}: {self.architecture.describe()}" + (f"; {chosen}" if chosen else ""))
+        if args.data == SAMPLES_DIR:
+            print(f"No --data: smoke demo on the 4 bundled photos in {SAMPLES_DIR}")
+
+    def build_trainer(self, args, checkpoint_dir, strategy):
+        with strategy.scope():
+            generator = self.architecture.build()
+            discriminator = fastgan.discriminator(**self.architecture.discriminator_arguments())
+            discriminator.spec = self.architecture
+        inception = inception_model(args.inception_weights) if args.fid else None
+        recipe = self.recipe
+        print(f"Generator {fastgan.count_trainable(generator):,} and discriminator "
+              f"{fastgan.count_trainable(discriminator):,} trainable parameters; images from {args.data} at "
+              f"{self.architecture.im_size}x{self.architecture.im_size}; reconstruction loss {recipe.recon_loss}; DiffAugment "
+              f"'{recipe.policy}'; checkpoints in {checkpoint_dir}")
+        if recipe.recon_loss != "perceptual":
+            print("(The paper's reconstruction loss is LPIPS on ImageNet VGG16: --recon-loss perceptual.)")
+        return FastGANTrainer(generator, discriminator, checkpoint_dir, policy=recipe.policy,
+                              recon_loss=recipe.recon_loss, perceptual_weights=args.perceptual_weights,
+                              learning_rate=recipe.learning_rate, beta_1=recipe.beta_1, beta_2=recipe.beta_2,
+                              ema_decay=recipe.ema_decay, sample_every=recipe.sample_every, inception=inception,
+                              seed=args.seed, data={"images": name_of_data(args), "im_size": self.architecture.im_size},
+                              **trainer_options(args, strategy))
+
+    def datasets(self, args, trainer):
+        size = self.architecture.im_size
+        dataset, files = gan_dataset(args.data, size, batch_size=args.batch_size, cache_dir=args.cache_dir,
+                                     seed=pipeline_seed(args.seed, trainer))
+        print(f"{len(files)} training images")
+        valid = gan_dataset(files, size, batch_size=32, shuffle=False, flip=False, repeat=False)[0] if args.fid \
+            else None
+        return dataset, valid
+
+    def write(self, args, trainer):
+        folder = args.weights_dir or self.recipe.weights_folder(self.architecture, data_name(args))
+        return save_results(trainer, os.path.join(folder, self.run))
 
 
 def run_train(args):
-    """train: FastGAN on a folder; resumes from its checkpoint; saves the EMA generator under weights/fastgan/."""
-    resolve_defaults(args)
-    strategy = make_training_strategy(args)
-    keras.utils.set_random_seed(args.seed)
-    if args.mixed_precision:
-        enable_mixed_precision()
-    name = run_name(args)
-    checkpoint_dir = os.path.join(".ckpt", name) if args.checkpoint_dir is None else args.checkpoint_dir
-    with strategy.scope():
-        generator = fastgan.generator(args.im_size, ngf=args.ngf, nz=args.nz)
-        discriminator = fastgan.discriminator(args.im_size, ndf=args.ndf, decoder_width=args.decoder_width)
-    inception = inception_model(args.inception_weights) if args.fid else None
-    trainer = FastGANTrainer(generator, discriminator, checkpoint_dir, policy=args.policy,
-                             recon_loss=args.recon_loss, perceptual_weights=args.perceptual_weights,
-                             ema_decay=args.ema_decay, sample_every=args.sample_every, inception=inception,
-                             seed=args.seed, data={"images": name_of_data(args), "im_size": args.im_size},
-                             **trainer_options(args, strategy))
-    dataset, files = gan_dataset(args.path, args.im_size, batch_size=args.batch_size, cache_dir=args.cache_dir,
-                                 seed=pipeline_seed(args.seed, trainer))
-    print(f"Generator {fastgan.count_trainable(generator):,} and discriminator "
-          f"{fastgan.count_trainable(discriminator):,} trainable parameters; {len(files)} images from {args.path} "
-          f"at {args.im_size}x{args.im_size}; reconstruction loss {args.recon_loss}; DiffAugment "
-          f"'{args.policy}'; checkpoints in {checkpoint_dir}")
-    if args.recon_loss != "perceptual":
-        print("(The paper's reconstruction loss is LPIPS on ImageNet VGG16: --recon-loss perceptual.)")
-    valid = gan_dataset(files, args.im_size, batch_size=32, shuffle=False, flip=False, repeat=False)[0] \
-        if args.fid else None
-    trainer.train(dataset, valid, steps=args.steps, evaluate_every=args.evaluate_every)
-    if trainer.interrupted:
-        return EXIT_INTERRUPTED
-    if finish_worker(trainer):
-        return 0
-    if args.fid:
-        trainer.restore_best()
-        print(f"Best FID {float(trainer.best_score.numpy()):.2f}; saving that checkpoint's EMA generator.")
-    save_results(trainer, os.path.join(args.weights_dir, name))
-    return 0
+    """train: FastGAN on a folder; resumes from its checkpoint; writes the EMA generator and the discriminator."""
+    return run_training(FastGANFamily(), args)
 
 
 def save_results(trainer, prefix):
-    """Writes `<prefix>-generator.keras` (EMA generator with its architecture), `-generator.weights.h5`,
-    `-discriminator.weights.h5` and `-samples.png`, each atomically; returns the .keras path."""
-    ema = trainer.models["generator_ema"]
-    save_model(ema, f"{prefix}-generator.keras")
-    save_weights(ema, f"{prefix}-generator.weights.h5")
-    save_weights(trainer.models["discriminator"], f"{prefix}-discriminator.weights.h5")
-    save_image(f"{prefix}-samples.png", image_grid(trainer.samples(), columns=4))
-    print(f"Saved {prefix}-generator.keras (EMA generator), -generator.weights.h5, -discriminator.weights.h5 "
-          "and -samples.png")
-    return f"{prefix}-generator.keras"
+    """Writes `<prefix>-generator.keras` (the EMA generator with its spec), `-generator.weights.h5`,
+    `-discriminator.weights.h5` and `-samples.png`, each atomically; returns their paths."""
+    folder, run = os.path.split(prefix)
+    paths = write_artifacts(folder, f"{run}-generator", trainer.models["generator_ema"])
+    paths.append(f"{prefix}-discriminator.weights.h5")
+    save_weights(trainer.models["discriminator"], paths[-1])
+    paths.append(f"{prefix}-samples.png")
+    save_image(paths[-1], image_grid(trainer.samples(), columns=4))
+    return paths
 
 
 def load_generator(path):
@@ -188,20 +203,21 @@ def parser():
     sub = root.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train FastGAN on a folder of images; re-running resumes")
-    p.add_argument("--path", help="folder of training images (recursive; PNG, JPEG, WebP). Default: a smoke demo "
-                                  "on the bundled photos at 64 px")
+    presets = {n: d for n, d in specs.presets().items() if specs.PRESETS[n].architecture.family == "fastgan"}
+    add_shared_options(p, presets, data_help="folder of training images (recursive; PNG, JPEG, WebP). Default: a "
+                                             "smoke demo on the bundled photos at 64 px (preset fastgan-demo)",
+                       data_aliases=("--path",), aliases={"steps": ("--iterations",),
+                                                          "evaluate_every": ("--checkpoint-every",)})
+    official, demo = specs.preset("fastgan-256"), specs.preset("fastgan-demo")
 
-    def option(name, *aliases, help, type=int, **kwargs):
-        """An option whose default comes from sr_tf.config (official / smoke demo), shown in its help."""
-        official, demo = getattr(FASTGAN, name), getattr(FASTGAN_DEMO, name)
-        default = f"default {official}" + (f"; smoke demo {demo}" if demo != official else "")
-        p.add_argument(f"--{name.replace('_', '-')}", *aliases, dest=name, type=type, help=f"{help} ({default})",
-                       **kwargs)
-
+    def option(name, help, type=int, **kwargs):
+        """An option of the spec's architecture or recipe; its help shows the official and demo presets' values."""
+        source = "architecture" if name in ARCHITECTURE_FLAGS else "recipe"
+        values = [getattr(getattr(preset, source), name) for preset in (official, demo)]
+        default = f"default {values[0]}" + (f"; smoke demo {values[1]}" if values[1] != values[0] else "")
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=type, help=f"{help} ({default})", **kwargs)
 
     option("im_size", help="image side", choices=fastgan.IM_SIZES)
-    option("batch_size", type=positive_int, help="images per iteration")
-    option("steps", "--iterations", type=positive_int, help="total iterations")
     option("ngf", type=positive_int, help="generator width")
     option("ndf", type=positive_int, help="discriminator width")
     option("nz", type=positive_int, help="noise length")
@@ -214,17 +230,11 @@ def parser():
                                                 "--recon-loss perceptual")
     option("ema_decay", type=float_range(0.0, 1.0, low_open=False), help="generator EMA decay, 0 <= d < 1")
     option("sample_every", type=nonnegative_int, help="iterations between sample grids, 0: never")
-    option("evaluate_every", "--checkpoint-every", type=positive_int,
-           help="iterations between checkpoints (and FID with --fid)")
-    p.add_argument("--checkpoint-dir", help="default: .ckpt/fastgan-<folder>-<im-size>")
     p.add_argument("--cache-dir", help="folder for the tf.data cache of the resized images (default: memory)")
     p.add_argument("--fid", action="store_true", help="FID against the training images at every checkpoint; "
                                                       "keep the best (needs InceptionV3 weights)")
     p.add_argument("--inception-weights", default="imagenet",
                    help="'imagenet' (download) or a local inception_v3_..._notop.h5 (for --fid)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--weights-dir", default=WEIGHTS_DIR)
-    add_training_options(p)
 
     default_weights = os.path.join(WEIGHTS_DIR, "fastgan-samples-64-generator.keras")
     p = sub.add_parser("generate", help="write images of a trained (EMA) generator")
@@ -239,7 +249,7 @@ def parser():
 
     p = sub.add_parser("evaluate", help="FID and KID of a trained generator against a folder of images")
     p.add_argument("--weights", default=default_weights, help="a -generator.keras file written by train")
-    p.add_argument("--path", required=True, help="folder of real images")
+    p.add_argument("--data", "--path", dest="path", required=True, help="folder of real images")
     p.add_argument("--n", type=int_range(2), help="generated images (default: as many as real ones)")
     p.add_argument("--inception-weights", default="imagenet",
                    help="'imagenet' (download) or a local inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5")

@@ -9,64 +9,98 @@ import numpy as np
 
 from sr_tf import sampling
 from sr_tf.atomic import atomic_write_text
-from sr_tf.cli.common import (EXIT_INTERRUPTED, add_training_options, fill_unset, finish_worker, int_range,
-                              load_keras_file, make_training_strategy, nonnegative_int, pipeline_seed, positive_float,
-                              positive_int, run_command, trainer_options)
-from sr_tf.config import GATED_PIXELCNN_DEFAULTS, PIXELCNN_DEFAULTS, PIXELCNN_LEARNING_RATE
+from sr_tf import specs
+from sr_tf.cli.common import (int_range, load_keras_file, nonnegative_int, pipeline_seed, positive_float, positive_int,
+                              run_command, trainer_options)
+from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_training, write_artifacts
+from sr_tf.specs.pixelcnn import PRESET_OF, PixelCNNRecipe
 from sr_tf.data.io import image_grid, save_image
 from sr_tf.data.pixelcnn import levels_to_uint8, load_digits, load_folder, load_mnist, pixelcnn_dataset, quantize
 from sr_tf.errors import UserInputError
 from sr_tf.metrics import bits_per_dim, bits_per_image, histogram_baseline
 from sr_tf.models import pixelcnn as pixelcnn_lib
-from sr_tf.train import PixelCNNTrainer, enable_mixed_precision
-from sr_tf.weights_io import save_model, save_weights
+from sr_tf.train import PixelCNNTrainer
 
-WEIGHTS_DIR = os.path.join("weights", "pixelcnn")
+WEIGHTS_DIR = PixelCNNRecipe.weights_dir
 
 
 def load_splits(args):
     """The train/valid/test `Splits` of the chosen dataset."""
-    if args.dataset == "mnist":
+    if args.data == "mnist":
         return load_mnist(args.data_dir)
-    if args.dataset == "digits":
+    if args.data == "digits":
         return load_digits()
     if args.data_dir is None:
         raise UserInputError("--dataset folder needs --data-dir DIR (a folder of images).")
     return load_folder(args.data_dir, size=args.image_size, channels=args.channels)
 
 
-def resolve_defaults(args):
-    """Fills unset architecture and schedule options from the dataset's defaults (printed so users see them)."""
-    defaults = dataclasses.asdict(PIXELCNN_DEFAULTS[args.dataset])
-    if args.model == "gated":
-        defaults.update(GATED_PIXELCNN_DEFAULTS.get(args.dataset, {}))
-    chosen = fill_unset(args, defaults)
-    if chosen:
-        print(f"Defaults for --dataset {args.dataset}: {chosen}")
-    if args.conditional and args.model != "gated":
-        raise UserInputError("--conditional needs --model gated.")
-    if args.num_mixtures is not None and args.head != "logistic_mixture":
-        raise UserInputError(f"--num-mixtures needs --head logistic_mixture. Received: --head {args.head}")
-    if args.num_mixtures is None:
-        args.num_mixtures = 10
+class PixelCNNFamily(Family):
+    """train_pixelcnn.py train as the training runner runs it: the preset follows --model and --data unless
+    --preset names one; the architecture flags and the data's image shape override its architecture."""
 
+    score_text = "bits/dim: {:.4f}"
 
-def build_model(args, image_shape, num_classes=None):
-    """The PixelCNN of the command-line options for images of `image_shape`."""
-    head = dict(head=args.head, num_mixtures=args.num_mixtures)
-    if args.model == "gated":
-        return pixelcnn_lib.gated_pixelcnn(image_shape, num_layers=args.num_res_blocks, hidden=args.hidden,
-                                           levels=args.levels, num_classes=num_classes, **head)
-    return pixelcnn_lib.pixelcnn(image_shape, num_res_blocks=args.num_res_blocks, hidden=args.hidden,
-                                 levels=args.levels, batchnorm=not args.no_batchnorm, **head)
+    def prepare(self, args):
+        if args.model is None:
+            gated = args.preset is not None and specs.preset(args.preset).architecture.family == "gated_pixelcnn"
+            args.model = "gated" if gated else "pixelcnn"
+        if args.conditional and args.model != "gated":
+            raise UserInputError("--conditional needs --model gated.")
+        if args.num_mixtures is not None and args.head != "logistic_mixture":
+            raise UserInputError(f"--num-mixtures needs --head logistic_mixture. Received: --head {args.head}")
+        preset = specs.preset(args.preset or PRESET_OF[(args.model, args.data)])
+        self.splits = splits = load_splits(args)
+        if args.conditional and splits.train[1] is None:
+            raise UserInputError(f"--conditional needs class labels; --dataset {args.data} has none.")
+        self.labelled = args.conditional
+        flags = dict(levels=args.levels, hidden=args.hidden, head=args.head, num_mixtures=args.num_mixtures,
+                     input_shape=splits.train[0].shape[1:],
+                     num_classes=int(splits.train[1].max()) + 1 if args.conditional else None)
+        flags["num_layers" if args.model == "gated" else "num_res_blocks"] = args.num_res_blocks
+        if args.model != "gated":
+            flags["batchnorm"] = False if args.no_batchnorm else None
+        architecture = preset.architecture
+        if architecture.family != ("gated_pixelcnn" if args.model == "gated" else "pixelcnn"):
+            raise UserInputError(f"--preset {preset.name} is not a --model {args.model} preset.")
+        self.architecture = architecture.replace(**{k: v for k, v in flags.items() if v is not None})
+        chosen = [f"--{k} {getattr(preset.recipe, k)}" for k in ("steps", "batch_size", "evaluate_every")
+                  if getattr(args, k) is None]
+        self.recipe = apply_recipe(args, preset.recipe.replace(learning_rate=args.learning_rate))
+        self.run = self.recipe.run_name(self.architecture, data=args.data)
+        print(f"Preset {preset.name}: {self.architecture.describe()}" +
+              (f"; defaults for --dataset {args.data}: {', '.join(chosen).replace('_', '-')}" if chosen else ""))
 
+    def build_trainer(self, args, checkpoint_dir, strategy):
+        with strategy.scope():
+            model = self.architecture.build()
+        train_images = self.splits.train[0]
+        print(f"{model.name}: {model.count_params():,} parameters; {len(train_images)} training images "
+              f"{train_images.shape[1:]}, {self.architecture.levels} levels; checkpoints in {checkpoint_dir}")
+        data = {"dataset": args.data, "levels": self.architecture.levels}
+        if args.data == "folder":
+            data.update(path=os.path.abspath(args.data_dir), image_size=args.image_size, channels=args.channels)
+        return PixelCNNTrainer(model, checkpoint_dir, learning_rate=self.recipe.learning_rate, data=data,
+                               **trainer_options(args, strategy))
 
-def run_name(args):
-    """Name of the run's checkpoint folder and weights files, e.g. 'pixelcnn-digits-256' (softmax head) or
-    'pixelcnn-digits-256-mix10' (a 10-component logistic mixture)."""
-    conditional = "-conditional" if args.conditional else ""
-    head = f"-mix{args.num_mixtures}" if args.head == "logistic_mixture" else ""
-    return f"{args.model}{conditional}-{args.dataset}-{args.levels}{head}"
+    def datasets(self, args, trainer):
+        args.levels = self.architecture.levels
+        train_ds = _dataset(self.splits.train, args, self.labelled, batch_size=args.batch_size,
+                            seed=pipeline_seed(args.seed, trainer))
+        valid_ds = _dataset(self.splits.valid, args, self.labelled, batch_size=256, shuffle=False, repeat_count=1)
+        return train_ds, valid_ds
+
+    def write(self, args, trainer):
+        folder = args.weights_dir or self.recipe.weights_folder(self.architecture, args.data)
+        return write_artifacts(folder, self.recipe.artifact_name(self.architecture, args.data), trainer.model)
+
+    def after(self, args, trainer):
+        report(trainer.model, self.splits, args, self.labelled)
+        folder = args.weights_dir or self.recipe.weights_folder(self.architecture, args.data)
+        samples_path = os.path.join(folder, f"{self.recipe.artifact_name(self.architecture, args.data)}-samples.png")
+        num_classes = getattr(self.architecture, "num_classes", None)
+        labels = np.arange(16) % num_classes if self.labelled else None
+        return [write_samples(trainer.model, samples_path, n=16, seed=0, labels=labels)]
 
 
 def _dataset(split, args, labelled, **kwargs):
@@ -85,49 +119,9 @@ def report(model, splits, args, labelled):
 
 
 def run_train(args):
-    """train: fits the model, keeps the best checkpoint by validation bits/dim, saves weights, reports test."""
-    resolve_defaults(args)
-    strategy = make_training_strategy(args)  # before any TensorFlow work (a multi-worker strategy must be first)
-    splits = load_splits(args)
-    labelled = args.conditional
-    if labelled and splits.train[1] is None:
-        raise UserInputError(f"--conditional needs class labels; --dataset {args.dataset} has none.")
-    num_classes = int(splits.train[1].max()) + 1 if labelled else None
-    keras.utils.set_random_seed(args.seed)
-    if args.mixed_precision:
-        enable_mixed_precision()
-    with strategy.scope():
-        model = build_model(args, splits.train[0].shape[1:], num_classes)
-    name = run_name(args)
-    checkpoint_dir = os.path.join(".ckpt", name) if args.checkpoint_dir is None else args.checkpoint_dir
-    print(f"{model.name}: {model.count_params():,} parameters; {len(splits.train[0])} training images "
-          f"{splits.train[0].shape[1:]}, {args.levels} levels; checkpoints in {checkpoint_dir}")
-    data = {"dataset": args.dataset, "levels": args.levels}
-    if args.dataset == "folder":
-        data.update(path=os.path.abspath(args.data_dir), image_size=args.image_size, channels=args.channels)
-    trainer = PixelCNNTrainer(model, checkpoint_dir, learning_rate=args.learning_rate, data=data,
-                              **trainer_options(args, strategy))
-    train_ds = _dataset(splits.train, args, labelled, batch_size=args.batch_size,
-                        seed=pipeline_seed(args.seed, trainer))
-    valid_ds = _dataset(splits.valid, args, labelled, batch_size=256, shuffle=False, repeat_count=1)
-    trainer.train(train_ds, valid_ds, steps=args.steps, evaluate_every=args.evaluate_every)
-    if trainer.interrupted:
-        return EXIT_INTERRUPTED
-    if finish_worker(trainer):
-        return 0
-    trainer.restore_best()
-    print(f"Best validation bits/dim: {float(trainer.best_score.numpy()):.4f}")
-    weights_dir = args.weights_dir
-    model_path = os.path.join(weights_dir, f"{name}.keras")
-    os.makedirs(weights_dir, exist_ok=True)
-    save_model(model, model_path)
-    save_weights(model, os.path.join(weights_dir, f"{name}.weights.h5"))
-    print(f"Saved {model_path} and {name}.weights.h5")
-    report(model, splits, args, labelled)
-    samples_path = os.path.join(weights_dir, f"{name}-samples.png")
-    labels = np.arange(16) % num_classes if labelled else None
-    write_samples(model, samples_path, n=16, seed=0, labels=labels)
-    return 0
+    """train: fits the model, keeps the best checkpoint by validation bits/dim, writes the artifacts and a sample
+    grid, reports the test bits/dim."""
+    return run_training(PixelCNNFamily(), args)
 
 
 def load_model(path):
@@ -139,12 +133,12 @@ def run_evaluate(args):
     """evaluate: test bits/dim of a saved model next to the per-pixel baseline."""
     model = load_model(args.weights)
     height, width, channels, args.levels = sampling.image_geometry(model)
-    if args.dataset == "folder":
+    if args.data == "folder":
         args.image_size, args.channels = height, channels
     splits = load_splits(args)
     expected = (height, width, channels)
     if splits.test[0].shape[1:] != expected:
-        raise UserInputError(f"{args.weights} models {expected} images; --dataset {args.dataset} has "
+        raise UserInputError(f"{args.weights} models {expected} images; --dataset {args.data} has "
                          f"{splits.test[0].shape[1:]}.")
     labelled = len(model.inputs) > 1
     report(model, splits, args, labelled=labelled)
@@ -193,12 +187,12 @@ def run_complete(args):
     model = load_model(args.weights)
     height, width, channels, levels = sampling.image_geometry(model)
     args.levels = levels
-    if args.dataset == "folder":
+    if args.data == "folder":
         args.image_size, args.channels = height, channels
     splits = load_splits(args)
     images, labels = splits.test
     if images.shape[1:] != (height, width, channels):
-        raise UserInputError(f"{args.weights} models {(height, width, channels)} images; --dataset {args.dataset} "
+        raise UserInputError(f"{args.weights} models {(height, width, channels)} images; --dataset {args.data} "
                              f"has {images.shape[1:]}.")
     if args.observed_rows > height:
         raise UserInputError(f"--observed-rows must be at most the image height {height}. "
@@ -218,20 +212,24 @@ def run_complete(args):
     return 0
 
 
-def _add_data_args(p):
-    p.add_argument("--dataset", choices=["mnist", "digits", "folder"], default="mnist",
-                   help="mnist: tensorflow-datasets (downloaded once); digits: bundled 8x8 digits (offline); "
-                        "folder: your images (--data-dir)")
+DATA_CHOICES = ["mnist", "digits", "folder"]
+DATA_HELP = ("mnist: tensorflow-datasets (downloaded once); digits: bundled 8x8 digits (offline); folder: your "
+             "images (--data-dir)")
+
+
+def _add_data_args(p, data=True):
+    if data:
+        p.add_argument("--data", "--dataset", dest="data", choices=DATA_CHOICES, default="mnist", help=DATA_HELP)
     p.add_argument("--data-dir", help="tensorflow-datasets folder for mnist; the image folder for folder")
     p.add_argument("--image-size", type=int_range(2), default=28, help="side the folder's images are resized to")
     p.add_argument("--channels", type=int, choices=[1, 3], default=1, help="1: grey, 3: RGB (folder)")
 
 
-def _per_dataset(field):
-    """Help text listing a field's default for each dataset (and for the gated network where it differs)."""
-    text = ", ".join(f"{name} {getattr(d, field)}" for name, d in PIXELCNN_DEFAULTS.items())
-    gated = ", ".join(f"{name} {d[field]}" for name, d in GATED_PIXELCNN_DEFAULTS.items() if field in d)
-    return f"default by --dataset: {text}" + (f" (gated: {gated})" if gated else "")
+def _per_preset(field):
+    """Help text listing a field's default in each preset that has it."""
+    values = [f"{name} {getattr(p.architecture, field)}" for name, p in sorted(specs.PRESETS.items())
+              if hasattr(p.architecture, field) and p.architecture.family.endswith("pixelcnn")]
+    return "default by preset (--model, --data): " + ", ".join(values)
 
 
 def parser():
@@ -240,28 +238,28 @@ def parser():
     sub = root.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a PixelCNN; re-running resumes")
-    _add_data_args(p)
-    p.add_argument("--levels", type=int_range(2, 256), default=256,
-                   help="values per channel, 2..256 (256: 8-bit; 2: binarized)")
-    p.add_argument("--model", choices=["pixelcnn", "gated"], default="pixelcnn")
+    presets = {n: d for n, d in specs.presets().items() if specs.PRESETS[n].architecture.family.endswith("pixelcnn")}
+    add_shared_options(p, presets, DATA_CHOICES, DATA_HELP, data_aliases=("--dataset",))
+    p.set_defaults(data="mnist")
+    _add_data_args(p, data=False)
+    p.add_argument("--levels", type=int_range(2, 256), help="values per channel, 2..256 (256: 8-bit; 2: binarized; "
+                                                            "default: the preset's, 256)")
+    p.add_argument("--model", choices=["pixelcnn", "gated"], help="default: the preset's, else pixelcnn")
     p.add_argument("--num-res-blocks", type=positive_int,
-                   help="residual blocks (pixelcnn) or gated layers (gated); " + _per_dataset("num_res_blocks"))
-    p.add_argument("--hidden", type=positive_int, help="h: channels (pixelcnn's residual stream has 2h); " + _per_dataset("hidden"))
+                   help="residual blocks (pixelcnn) or gated layers (gated); " + _per_preset("num_res_blocks") +
+                        "; gated: " + _per_preset("num_layers"))
+    p.add_argument("--hidden", type=positive_int, help="h: channels (pixelcnn's residual stream has 2h); " +
+                   _per_preset("hidden"))
     p.add_argument("--no-batchnorm", action="store_true", help="pixelcnn without BatchNormalization")
     p.add_argument("--head", choices=pixelcnn_lib.HEADS, default="softmax",
                    help="softmax: a levels-way categorical per value; logistic_mixture: PixelCNN++'s discretized "
                         "mixture of logistics per pixel (default %(default)s)")
     p.add_argument("--num-mixtures", type=positive_int,
-                   help="components of the logistic_mixture head (default 10, PixelCNN++'s)")
+                   help=f"components of the logistic_mixture head (default {specs.PixelCNN.num_mixtures}, "
+                        "PixelCNN++'s)")
     p.add_argument("--conditional", action="store_true", help="class-conditional gated model (needs labels)")
-    p.add_argument("--steps", type=positive_int, help=_per_dataset("steps"))
-    p.add_argument("--batch-size", type=positive_int, help=_per_dataset("batch_size"))
-    p.add_argument("--evaluate-every", type=positive_int, help=_per_dataset("evaluate_every"))
-    p.add_argument("--learning-rate", type=positive_float, default=PIXELCNN_LEARNING_RATE, help="Adam's (default %(default)s)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoint-dir", help="default: .ckpt/<model>-<dataset>-<levels>")
-    p.add_argument("--weights-dir", default=WEIGHTS_DIR)
-    add_training_options(p)
+    p.add_argument("--learning-rate", type=positive_float, default=PixelCNNRecipe.learning_rate,
+                   help="Adam's (default %(default)s)")
 
     p = sub.add_parser("evaluate", help="test bits/dim of a saved model and the per-pixel baseline")
     _add_data_args(p)

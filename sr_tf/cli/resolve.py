@@ -1,6 +1,10 @@
 """Command line: super-resolve image files or folders.
 
-    python -m sr_tf.resolve --model edsr --weights weights/edsr-16-x4/weights.h5 photo.jpg photos/ -o out/
+    python -m sr_tf.resolve --weights weights/edsr-16-x4/edsr-16-x4.keras photo.jpg photos/ -o out/
+    python -m sr_tf.resolve --model edsr --weights weights/edsr-16-x4/weights.h5 photo.jpg -o out/
+
+A `.keras` file carries its architecture (its spec); legacy `.h5` weights need --model, and the architecture
+flags when they are not the tutorial's published ones.
 
 Each input file is written to OUT_DIR as PNG; files of a folder keep their layout below it. Outputs never collide:
 inputs that would share an output name keep their folders relative to the inputs' common parent (and, if still
@@ -27,7 +31,7 @@ def _parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m sr_tf.resolve", description=__doc__.split("\n\n")[0])
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders (searched recursively)")
     parser.add_argument("-o", "--output-dir", required=True, metavar="OUT_DIR")
-    parser.add_argument("--model", choices=["srgan", "edsr", "wdsr"], help="architecture (with --weights)")
+    parser.add_argument("--model", choices=["srgan", "edsr", "wdsr"], help="architecture of .h5 weights")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--weights", help="weights file (.h5, .weights.h5) or a whole .keras model")
     source.add_argument("--tflite", metavar="FILE", help="a .tflite file written by python -m sr_tf.export")
@@ -36,7 +40,7 @@ def _parse_args(argv):
     parser.add_argument("--num-filters", type=positive_int, default=None)
     parser.add_argument("--num-res-blocks", type=positive_int, default=None,
                         help="residual blocks (default: the tutorial's published weights: 16, or 32 for wdsr)")
-    parser.add_argument("--wdsr-type", choices=["a", "b"], default="b")
+    parser.add_argument("--wdsr-type", choices=["a", "b"], default=None, help="WDSR-A or -B of .h5 weights (default b)")
     parser.add_argument("--gan-weights", help="GAN-trained weights of the same architecture as --weights (the "
                                               "PSNR-trained ones), blended by --gan-strength")
     parser.add_argument("--gan-strength", type=unit_float, default=None,
@@ -123,8 +127,9 @@ def load_model(args):
         return TFLiteModel(args.tflite)
     if args.saved_model is not None:
         return SavedModelSR(args.saved_model)
-    if args.model is None:
-        raise UserInputError("--model is needed with --weights (srgan, edsr or wdsr).")
+    if args.model is None and not args.weights.endswith(".keras"):
+        raise UserInputError("--model is needed with .h5 weights (srgan, edsr or wdsr); a .keras file carries its "
+                             "architecture.")
     architecture = dict(scale=args.scale, num_filters=args.num_filters, num_res_blocks=args.num_res_blocks,
                         wdsr_type=args.wdsr_type)
     model = load_sr_model(args.model, args.weights, **architecture)

@@ -10,18 +10,19 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+import os
+
+from sr_tf import specs
 from sr_tf.cli.common import EXIT_INTERRUPTED, pipeline_seed
+from sr_tf.cli.runner import print_artifacts, write_artifacts
 from sr_tf.cli.sr_evaluate import compare_with_bicubic, print_comparison
-from sr_tf.cli.srgan import SAMPLE_HELD_OUT, SAMPLE_TRAIN
 from sr_tf.data import ImageFolder, crop_to_multiple, downscale, read_image, save_image
 from sr_tf.data import degradations
-from sr_tf.data.io import sample_files
+from sr_tf.data.io import SAMPLE_HELD_OUT, SAMPLE_TRAIN, sample_files
 from sr_tf.inference import resolve_single
 from sr_tf.metrics import bicubic_upscale
-from sr_tf.models import build_sr_model
 from sr_tf.ops import Draws, to_uint8
 from sr_tf.train import EdsrTrainer
-from sr_tf.weights_io import save_weights
 
 TEST_SEED = 90_001  # the held-out photo's degradations: draws no training or validation pipeline makes
 HELD_OUT_DRAWS = 8
@@ -52,7 +53,7 @@ def train_model(args, degradation, checkpoint_dir, valid_lr, valid_hr):
     train = ImageFolder(sample_files(SAMPLE_TRAIN), scale=scale, hr_crop_size=96, crop_to_scale=True,
                         degradation=degradation)
     valid_ds = tf.data.Dataset.from_tensors((valid_lr[None], valid_hr[None]))
-    model = build_sr_model("edsr", scale=scale, num_filters=args.num_filters, num_res_blocks=args.num_res_blocks)
+    model = architecture(args).build()
     data = {"source": "bundled samples (demo)", "scale": scale, **({} if degradation == "bicubic" else
                                                                      {"degradation": degradation})}
     trainer = EdsrTrainer(model, checkpoint_dir, learning_rate=args.learning_rate, jit_compile=args.jit, data=data,
@@ -74,6 +75,24 @@ def train_model(args, degradation, checkpoint_dir, valid_lr, valid_hr):
     return trainer
 
 
+def architecture(args):
+    """The demo preset's architecture with the command line's scale, filters and blocks."""
+    return specs.architecture("demo", scale=args.scale, num_filters=args.num_filters,
+                              num_res_blocks=args.num_res_blocks)
+
+
+def write_model(args, model, suffix=""):
+    """Writes the demo model's artifacts (`.keras`, `.weights.h5`, legacy `.h5`, named by the demo recipe or
+    `--weights-out`, with `suffix`); returns their paths."""
+    recipe, spec = specs.preset("demo").recipe, architecture(args)
+    folder = args.weights_dir or recipe.weights_folder(spec)
+    name = recipe.artifact_name(spec)
+    if args.weights_out:
+        folder, legacy = os.path.split(args.weights_out)
+        name = os.path.splitext(legacy)[0]
+    return write_artifacts(folder, name + suffix, model, legacy=f"{name}{suffix}.h5")
+
+
 def run_demo(args):
     """Trains the demo model(s) and prints the comparisons; writes the weights and side-by-side PNGs (bicubic |
     model(s) | original). Returns 0 when every model beats its baselines in PSNR (RGB and Y) on every comparison,
@@ -86,7 +105,7 @@ def run_demo(args):
     if trainer is None:
         return EXIT_INTERRUPTED
     model = trainer.model
-    save_weights(model, args.weights_out)
+    paths = write_model(args, model)
     beats = True
     for name, image in held_out_variants(hr).items():
         results = compare_with_bicubic(model, [(downscale(image, scale).numpy(), image)], scale)
@@ -95,7 +114,8 @@ def run_demo(args):
         beats &= all(results["model"][k] > results["bicubic"][k] for k in ("psnr", "psnr_y"))
     side_by_side = np.concatenate([bicubic_upscale(lr, scale).numpy(), resolve_single(model, lr), hr], axis=1)
     save_image(args.output, side_by_side)
-    print(f"Weights: {args.weights_out}\nComparison (bicubic | model | original): {args.output}")
+    print_artifacts([*paths, args.output])
+    print(f"Comparison (bicubic | model | original): {args.output}")
     print("The model beats bicubic." if beats else "The model does NOT beat bicubic yet; train longer (--steps).")
     if args.degradation == "realesrgan":
         beats &= run_degraded_demo(args, model, hr)
@@ -134,8 +154,7 @@ def run_degraded_demo(args, bicubic_model, hr):
     trainer = train_model(args, "realesrgan", args.checkpoint_dir + "-realesrgan", valid_lr, hr)
     if trainer is None:
         return False
-    weights = args.weights_out.replace(".h5", "-realesrgan.h5")
-    save_weights(trainer.model, weights)
+    paths = write_model(args, trainer.model, suffix="-realesrgan")
     models = {"bicubic-trained": bicubic_model, "degradation-trained": trainer.model}
     degrade = functools.partial(degradations.realesrgan, params=HELD_OUT_DEGRADATION)
     lrs = held_out_draws(hr, scale, args.seed, degrade)
@@ -148,7 +167,8 @@ def run_degraded_demo(args, bicubic_model, hr):
     lr = lrs[0]
     save_image(output, np.concatenate([bicubic_upscale(lr, scale).numpy(), *[resolve_single(m, lr) for m in
                                                                              models.values()], hr], axis=1))
-    print(f"Weights: {weights}\nComparison on the first Real-ESRGAN draw (bicubic | bicubic-trained | "
+    print_artifacts(paths)
+    print(f"Comparison on the first Real-ESRGAN draw (bicubic | bicubic-trained | "
           f"degradation-trained | original): {output}")
     best = results["degradation-trained"]
     wins = all(best[k] > max(results["bicubic"][k], results["bicubic-trained"][k]) for k in ("psnr", "psnr_y"))

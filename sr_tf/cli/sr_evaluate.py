@@ -7,7 +7,7 @@ from sr_tf.data import DIV2K, ImageFolder
 from sr_tf.errors import UserInputError
 from sr_tf.inference import resolve_single
 from sr_tf.metrics import bicubic_upscale, psnr, psnr_y, ssim
-from sr_tf.models import load_sr_model
+from sr_tf.models import load_sr_model, spec_of
 
 
 METRICS = ("psnr", "psnr_y", "ssim", "bias_r", "bias_g", "bias_b")
@@ -85,6 +85,7 @@ def run_evaluate(args):
                              "--lr-dir or --limit.")
     model = load_sr_model(args.model, args.weights, scale=args.scale, num_filters=args.num_filters,
                           num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)
+    args.scale = spec_of(model).scale
     if args.benchmark is not None:
         run_benchmark(model, args.benchmark, args.scale, tile=args.tile, self_ensemble=args.self_ensemble)
         return 0

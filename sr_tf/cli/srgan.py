@@ -1,39 +1,33 @@
-"""The command line of train_srgan.py: data sources, models, trainers, weights paths, evaluation and the offline
-demo."""
+"""The command line of train_srgan.py: the super-resolution family of the training runner (pretrain, gan, edsr,
+wdsr), and the `evaluate` and `demo` commands."""
 
 import argparse
 import os
 
-import keras
-import tensorflow as tf
 
-from sr_tf.cli.common import (EXIT_INTERRUPTED, add_log_interval, add_training_options, finish_worker, float_range,
-                              int_range, make_training_strategy, pipeline_seed, positive_float, positive_int,
-                              run_command, trainer_options)
-from sr_tf.config import SR_DEMO, SR_RECIPES
+from sr_tf import specs
+from sr_tf.cli.common import add_log_interval, float_range, int_range, pipeline_seed, positive_float, positive_int, \
+    run_command
+from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_training, write_artifacts
 from sr_tf.data import DIV2K, ImageFolder
-from sr_tf.data.io import sample_files
+from sr_tf.data.io import SAMPLE_HELD_OUT, SAMPLE_TRAIN, sample_files
 from sr_tf.errors import UserInputError
-from sr_tf.models import build_sr_model, srgan
-from sr_tf.train import EdsrTrainer, SrganGeneratorTrainer, SrganTrainer, WdsrTrainer, enable_mixed_precision
+from sr_tf.models import srgan
+from sr_tf.specs.sr import LEGACY_PRESETS, RECIPES
 from sr_tf.weights_io import load_weights, save_weights
 
-SAMPLE_TRAIN = ("astronaut.png", "coffee.png", "rocket.png")
-SAMPLE_HELD_OUT = "chelsea.png"
+# The training commands: (help, the family they train, their default preset).
+COMMANDS = {"pretrain": ("SRResNet pre-training (MSE)", "srresnet", "srresnet-x4"),
+            "gan": ("SRGAN training", "srresnet", "srgan-x4"),
+            "edsr": ("EDSR training (L1)", "edsr", LEGACY_PRESETS["edsr"]),
+            "wdsr": ("WDSR training (L1)", "wdsr", LEGACY_PRESETS["wdsr"])}
+ARCHITECTURE_FLAGS = ("scale", "num_filters", "num_res_blocks", "wdsr_type")
 
 
-def default_paths(command, args):
-    """The tutorial's checkpoint folder and weights path(s) for a training subcommand (SRGAN at a scale other
-    than 4: `-x<scale>` folders, so they never mix with the x4 files)."""
-    if command in ("pretrain", "gan"):
-        suffix = "" if args.scale == 4 else f"-x{args.scale}"
-        folder = f"weights/srgan{suffix}"
-        if command == "pretrain":
-            return SR_RECIPES[command].checkpoint_dir + suffix, {"model": f"{folder}/pre_generator.h5"}
-        return SR_RECIPES[command].checkpoint_dir + suffix, {"generator": f"{folder}/gan_generator.h5",
-                                                             "discriminator": f"{folder}/gan_discriminator.h5"}
-    name = f"{'edsr' if command == 'edsr' else 'wdsr-' + args.wdsr_type}-{args.num_res_blocks}-x{args.scale}"
-    return f".ckpt/{name}", {"model": f"weights/{name}/weights.h5"}
+def command_presets(command):
+    """{name: description} of the presets a training command can start from (its family's)."""
+    family = COMMANDS[command][1]
+    return {n: p.description for n, p in specs.PRESETS.items() if p.architecture.family == family}
 
 
 def datasets(args, scale, hr_crop_size=96, seed=None):
@@ -67,11 +61,6 @@ def datasets(args, scale, hr_crop_size=96, seed=None):
     return train_ds, valid_ds
 
 
-def _build_generator(kind, args, scale):
-    return build_sr_model("srgan" if kind == "srresnet" else kind, scale=scale, num_filters=args.num_filters,
-                          num_res_blocks=args.num_res_blocks, wdsr_type=getattr(args, "wdsr_type", "b"))
-
-
 def data_record(args, scale):
     """What the training data are, as the checkpoint folder records them (resuming on other data is an error)."""
     def where(path):
@@ -86,66 +75,91 @@ def data_record(args, scale):
     return {"source": "DIV2K", "scale": scale, "downgrade": args.downgrade, **extra}
 
 
-def build_trainer(command, args, checkpoint_dir, strategy=None):
-    """Builds the models (in the strategy's scope) and the trainer for a training subcommand."""
-    scale = args.scale
-    common = dict(trainer_options(args, strategy), data=data_record(args, scale))
-    with (strategy or tf.distribute.get_strategy()).scope():
-        if command == "pretrain":
-            return SrganGeneratorTrainer(_build_generator("srresnet", args, args.scale), checkpoint_dir, **common)
-        if command == "edsr":
-            return EdsrTrainer(_build_generator("edsr", args, args.scale), checkpoint_dir, **common)
-        if command == "wdsr":
-            return WdsrTrainer(_build_generator("wdsr", args, args.scale), checkpoint_dir, **common)
-        generator = _build_generator(args.generator, args, args.scale)
-        if args.generator_weights is None:
-            args.generator_weights = default_paths("pretrain", args)[1]["model"]
-        if args.generator_weights:
-            load_weights(generator, args.generator_weights)
-        discriminator = srgan.discriminator(num_filters=64, hr_size=96)
-        vgg_weights = None if args.vgg_weights == "none" else args.vgg_weights
-        return SrganTrainer(generator, discriminator, checkpoint_dir, content_loss=args.content_loss,
-                            vgg_weights=vgg_weights, **common)
+def learning_rate(recipe):
+    """The recipe's learning rate as a trainer takes it: a schedule for (boundaries, values), and a tenfold drop
+    at `lr_decay_at` of the steps for a constant rate with `lr_decay_at` < 1."""
+    from sr_tf.train import learning_rate_schedule
+
+    if not isinstance(recipe.learning_rate, tuple) and recipe.lr_decay_at < 1:
+        boundary = int(recipe.steps * recipe.lr_decay_at)
+        return learning_rate_schedule(([boundary], [recipe.learning_rate, recipe.learning_rate / 10]))
+    return learning_rate_schedule(recipe.learning_rate)
 
 
-def run_training(command, args):
-    """Runs a training subcommand; returns the exit status (130 when interrupted with Ctrl-C)."""
-    strategy = make_training_strategy(args)
-    keras.utils.set_random_seed(args.seed)
-    if args.mixed_precision:
-        enable_mixed_precision()
-    checkpoint_dir, weights = default_paths(command, args)
-    if args.checkpoint_dir is not None:
-        checkpoint_dir = args.checkpoint_dir
-    if args.weights_out:
-        weights = {"model": args.weights_out} if len(weights) == 1 else {
-            "generator": args.weights_out,
-            "discriminator": args.weights_out.replace("generator", "discriminator")
-            if "generator" in args.weights_out else os.path.splitext(args.weights_out)[0] + "_discriminator.h5"}
-    trainer = build_trainer(command, args, checkpoint_dir, strategy)
-    train_ds, valid_ds = datasets(args, args.scale, seed=pipeline_seed(args.seed, trainer))
-    recipe = SR_RECIPES[command]
-    save_best_only = args.save_best_only if args.save_best_only is not None else recipe.save_best_only
-    steps = args.steps if args.steps is not None else recipe.steps
-    trainer.train(train_ds, valid_ds, steps=steps, evaluate_every=args.evaluate_every,
-                  save_best_only=save_best_only and valid_ds is not None)
-    if trainer.interrupted:
-        return EXIT_INTERRUPTED
-    if finish_worker(trainer):
-        return 0
-    if valid_ds is not None:
-        trainer.restore_best()
-        print(f"Best validation PSNR: {float(trainer.best_score.numpy()):.2f} dB")
-    for name, path in weights.items():
-        save_weights(trainer.models[name], path)
-        print(f"Saved {name} weights to {path}")
-    return 0
+class SrFamily(Family):
+    """pretrain, gan, edsr and wdsr as the training runner runs them."""
+
+    score_text = "PSNR: {:.2f} dB"
+
+    def __init__(self, command):
+        self.command = command
+
+    def prepare(self, args):
+        preset = specs.preset(args.preset or COMMANDS[self.command][2])
+        flags = {k: getattr(args, k, None) for k in ARCHITECTURE_FLAGS}
+        if self.command == "gan" and args.generator != "srresnet":  # SRGAN training of an EDSR or WDSR generator
+            preset = specs.preset(LEGACY_PRESETS[args.generator])
+        elif not isinstance(preset.architecture, specs.Wdsr):
+            flags.pop("wdsr_type")
+        self.architecture = preset.architecture.replace(**{k: v for k, v in flags.items() if v is not None})
+        args.scale = self.architecture.scale
+        recipe = RECIPES[self.command] if args.preset is None else preset.recipe
+        self.recipe = apply_recipe(args, recipe)
+        self.run = self.recipe.run_name(self.architecture)
+
+    def build_trainer(self, args, checkpoint_dir, strategy):
+        from sr_tf.cli.common import trainer_options
+        from sr_tf.train import SrganTrainer, SrTrainer
+
+        common = dict(trainer_options(args, strategy), data=data_record(args, args.scale))
+        rate = learning_rate(self.recipe)
+        with strategy.scope():
+            generator = self.architecture.build()
+            if self.command != "gan":
+                return SrTrainer(generator, self.recipe.loss, rate, checkpoint_dir, **common)
+            if args.generator_weights is None:
+                pretrain = RECIPES["pretrain"]
+                args.generator_weights = os.path.join(pretrain.weights_folder(self.architecture),
+                                                      pretrain.legacy_name(self.architecture))
+            if args.generator_weights:
+                load_weights(generator, args.generator_weights)
+            discriminator = srgan.discriminator(num_filters=64, hr_size=96)
+            vgg_weights = None if args.vgg_weights == "none" else args.vgg_weights
+            return SrganTrainer(generator, discriminator, checkpoint_dir, content_loss=args.content_loss,
+                                learning_rate=rate, vgg_weights=vgg_weights, **common)
+
+    def datasets(self, args, trainer):
+        return datasets(args, args.scale, seed=pipeline_seed(args.seed, trainer))
+
+    def train_options(self, args):
+        save_best_only = self.recipe.save_best_only if args.save_best_only is None else args.save_best_only
+        return {"save_best_only": save_best_only and (args.valid_hr_dir is not None or args.hr_dir is None)}
+
+    def write(self, args, trainer):
+        model = trainer.models["generator" if self.command == "gan" else "model"]
+        folder = args.weights_dir or self.recipe.weights_folder(self.architecture)
+        name, legacy = self.recipe.artifact_name(self.architecture), self.recipe.legacy_name(self.architecture)
+        if args.weights_out:  # the legacy file's path; the other files go beside it with its stem
+            folder, legacy = os.path.split(args.weights_out)
+            name = os.path.splitext(legacy)[0]
+        paths = write_artifacts(folder, name, model, legacy=legacy)
+        if self.command == "gan":
+            stem = name.replace("generator", "discriminator") if "generator" in name else f"{name}_discriminator"
+            for path in (os.path.join(folder, f"{stem}.weights.h5"), os.path.join(folder, f"{stem}.h5")):
+                save_weights(trainer.models["discriminator"], path)
+                paths.append(path)
+        return paths
 
 
-def _add_data_args(p):
-    p.add_argument("--data", choices=["div2k", "folder", "samples"], default="div2k",
-                   help="training data: DIV2K (default), your folders (--hr-dir) or the bundled photos")
-    p.add_argument("--scale", type=int, choices=[2, 3, 4, 8], default=4)
+def run_training_command(args):
+    """Runs a training subcommand through the runner."""
+    return run_training(SrFamily(args.command), args)
+
+
+def add_data_args(p):
+    """The data options of the super-resolution commands."""
+    p.add_argument("--scale", type=int, choices=[2, 3, 4, 8], default=None, help="upscaling factor (default: the "
+                                                                                 "preset's, 4)")
     p.add_argument("--downgrade", default="bicubic", choices=["bicubic", "unknown", "mild", "difficult"])
     p.add_argument("--images-dir", default=".div2k/images")
     p.add_argument("--caches-dir", default=".div2k/caches")
@@ -159,33 +173,33 @@ def _add_data_args(p):
                         "blur/resize/noise/JPEG model per patch (default for DIV2K: its downloaded LR images)")
 
 
-def _add_model_args(p, num_filters, num_res_blocks):
-    p.add_argument("--num-filters", type=positive_int, default=num_filters)
-    p.add_argument("--num-res-blocks", type=positive_int, default=num_res_blocks)
+def add_model_args(p, wdsr_type):
+    """The architecture options (None: the preset's value)."""
+    p.add_argument("--num-filters", type=positive_int, default=None, help="default: the preset's")
+    p.add_argument("--num-res-blocks", type=positive_int, default=None, help="default: the preset's")
+    if wdsr_type:
+        p.add_argument("--wdsr-type", choices=["a", "b"], default=None, help="WDSR-A or -B (default: the preset's)")
+
+
+DATA_HELP = "training data: DIV2K (default), your folders (--hr-dir) or the bundled photos"
 
 
 def parser():
     """The argument parser of train_srgan.py."""
     root = argparse.ArgumentParser(prog="train_srgan.py", description="Train and evaluate SRGAN, EDSR and WDSR.")
     sub = root.add_subparsers(dest="command", required=True)
-    for command, help_text in [("pretrain", "SRResNet pre-training (MSE)"), ("gan", "SRGAN training"),
-                               ("edsr", "EDSR training (L1)"), ("wdsr", "WDSR training (L1)")]:
-        p = sub.add_parser(command, help=help_text)
-        _add_data_args(p)
-        recipe = SR_RECIPES[command]
-        _add_model_args(p, recipe.num_filters, recipe.num_res_blocks)
-        p.add_argument("--steps", type=positive_int, default=None, help=f"total steps (default {recipe.steps:,})")
-        p.add_argument("--batch-size", type=positive_int, default=recipe.batch_size, help="default %(default)s")
-        p.add_argument("--evaluate-every", type=positive_int, default=recipe.evaluate_every,
-                       help="default %(default)s")
-        p.add_argument("--checkpoint-dir", default=None)
+    for command, (help_text, family, preset) in COMMANDS.items():
+        p = sub.add_parser(command, help=f"{help_text}; preset {preset} unless --preset")
+        add_shared_options(p, command_presets(command), ["div2k", "folder", "samples"], DATA_HELP)
+        p.set_defaults(data="div2k")
+        add_data_args(p)
+        add_model_args(p, wdsr_type=command in ("wdsr", "gan"))
         p.add_argument("--save-best-only", action=argparse.BooleanOptionalAction, default=None,
-                       help=f"keep checkpoints only when validation PSNR improves (default {recipe.save_best_only})")
-        p.add_argument("--seed", type=int, default=0, help="seed of the weights and the input pipeline "
-                                                              "(default %(default)s)")
-        add_training_options(p)
-        p.add_argument("--weights-out", default=None, help="weights file to write (default: the tutorial's path)")
-        p.add_argument("--wdsr-type", choices=["a", "b"], default="b")
+                       help="write periodic checkpoints only when validation PSNR improves (default: the recipe's, "
+                            f"{RECIPES[command].save_best_only})")
+        p.add_argument("--weights-out", default=None, help="the legacy .h5 file to write (the .keras and "
+                                                           ".weights.h5 files go beside it; default: the tutorial's "
+                                                           "path)")
         if command == "gan":
             p.add_argument("--generator", choices=["srresnet", "edsr", "wdsr"], default="srresnet")
             p.add_argument("--generator-weights", default=None,
@@ -194,42 +208,52 @@ def parser():
             p.add_argument("--content-loss", choices=["VGG22", "VGG54"], default="VGG54")
             p.add_argument("--vgg-weights", default="imagenet", help="'imagenet', a local file, or 'none'")
     p = sub.add_parser("evaluate", help="PSNR/SSIM of a model next to bicubic")
-    _add_data_args(p)
-    _add_model_args(p, None, None)
-    p.add_argument("--model", choices=["srgan", "edsr", "wdsr"], required=True)
-    p.add_argument("--weights", required=True)
-    p.add_argument("--wdsr-type", choices=["a", "b"], default="b")
+    p.add_argument("--data", choices=["div2k", "folder", "samples"], default="div2k", help=DATA_HELP)
+    add_data_args(p)
+    add_model_args(p, wdsr_type=True)
+    p.add_argument("--model", choices=["srgan", "edsr", "wdsr"], help="the family of .h5 weights (a .keras file "
+                                                                     "carries its own)")
+    p.add_argument("--weights", required=True, help="a .keras model, or .h5 / .weights.h5 weights (with --model)")
     p.add_argument("--tile", type=positive_int, default=None)
     p.add_argument("--limit", type=positive_int, default=None, help="evaluate only the first N images")
     p.add_argument("--benchmark", metavar="DIR", help="benchmark sets (Set5/HR/*.png [Set5/LR_bicubic/X4/*.png], "
                                                       "...): per-set Y-PSNR/SSIM next to MATLAB bicubic")
     p.add_argument("--self-ensemble", action="store_true", help="also score the 8-way self-ensemble (model+)")
-    p = sub.add_parser("demo", help="offline demo: train on bundled photos, compare with bicubic")
-    for name in ("scale", "steps", "batch_size", "evaluate_every", "learning_rate", "lr_decay_at", "num_filters",
-                 "num_res_blocks", "seed", "checkpoint_dir", "weights_out", "output"):
-        value = SR_DEMO[name]
-        kind = {int: positive_int, float: positive_float}.get(type(value), type(value))
-        if name == "seed":
-            kind = int
-        elif name == "scale":
-            kind = int_range(2, 8)
-        elif name == "lr_decay_at":
-            kind = float_range(0.0, 1.0, high_open=False)
-        p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=value, help="default %(default)s")
+    add_demo_parser(sub)
+    return root
+
+
+def add_demo_parser(sub):
+    """The `demo` command: its options default to the 'demo' preset."""
+    demo = specs.preset("demo")
+    defaults = dict(scale=demo.architecture.scale, num_filters=demo.architecture.num_filters,
+                    num_res_blocks=demo.architecture.num_res_blocks, steps=demo.recipe.steps,
+                    batch_size=demo.recipe.batch_size, evaluate_every=demo.recipe.evaluate_every,
+                    learning_rate=demo.recipe.learning_rate, lr_decay_at=demo.recipe.lr_decay_at)
+    kinds = dict(scale=int_range(2, 8), learning_rate=positive_float, lr_decay_at=float_range(0.0, 1.0, high_open=False))
+    p = sub.add_parser("demo", help="offline demo: train on bundled photos, compare with bicubic (preset 'demo')")
+    for name, value in defaults.items():
+        p.add_argument(f"--{name.replace('_', '-')}", type=kinds.get(name, positive_int), default=value,
+                       help="default %(default)s")
+    p.add_argument("--seed", type=int, default=0, help="default %(default)s")
+    p.add_argument("--checkpoint-dir", default=os.path.join(".ckpt", demo.recipe.run_name(demo.architecture)),
+                   help="default %(default)s")
+    p.add_argument("--weights-dir", default=None, help=f"default {demo.recipe.weights_folder(demo.architecture)}")
+    p.add_argument("--weights-out", default=None, help="the legacy .h5 file (the .keras and .weights.h5 files go "
+                                                       "beside it)")
+    p.add_argument("--output", default="demo_output/chelsea_bicubic_model_original.png", help="default %(default)s")
     p.add_argument("--degradation", choices=["bicubic", "realesrgan"], default="bicubic",
                    help="realesrgan: also train on Real-ESRGAN-degraded LR and compare both models on the "
                         "held-out photo degraded by an independent draw")
     p.add_argument("--jit", action="store_true")
     add_log_interval(p)
-    return root
 
 
 def main(argv=None):
     """Entry point of train_srgan.py; returns the exit status."""
-    args = parser().parse_args(argv)
-    if args.command in ("evaluate", "demo"):
-        from sr_tf.cli.sr_demo import run_demo
-        from sr_tf.cli.sr_evaluate import run_evaluate
+    from sr_tf.cli.sr_demo import run_demo
+    from sr_tf.cli.sr_evaluate import run_evaluate
 
-        return run_command(run_evaluate if args.command == "evaluate" else run_demo, args)
-    return run_command(lambda a: run_training(a.command, a), args)
+    args = parser().parse_args(argv)
+    commands = {"evaluate": run_evaluate, "demo": run_demo}
+    return run_command(commands.get(args.command, run_training_command), args)

@@ -27,6 +27,8 @@ SR_EXTENSIONS = (".png", ".jpg", ".jpeg")
 GAN_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 ASSETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets")
 SAMPLES_DIR = os.path.join(ASSETS_DIR, "samples")  # four public-domain photos (see LICENSE.md there)
+SAMPLE_TRAIN = ("astronaut.png", "coffee.png", "rocket.png")  # what the demos train on
+SAMPLE_HELD_OUT = "chelsea.png"  # and the photo they hold out
 
 
 def sample_files(names):

@@ -15,25 +15,24 @@ import tensorflow as tf
 
 from sr_tf.deploy.convert import to_tflite, write_saved_model
 from sr_tf.errors import UserInputError
+from sr_tf.models import spec_of
 from sr_tf.models.fastgan import generator as fastgan_generator
+from sr_tf.specs import FastGAN
 
 NOISE_MODES = ("input", "none")
 
 
 def generator_config(model):
-    """(im_size, ngf, nz) of a FastGAN generator built by `sr_tf.models.fastgan.generator`.
+    """(im_size, ngf, nz) of a FastGAN generator built by `sr_tf.models.fastgan.generator`, from its spec.
 
     Raises:
         UserInputError: `model` is not such a generator.
     """
-    try:
-        nz = int(model.inputs[0].shape[-1])
-        im_size = int(model.outputs[0].shape[1])
-        ngf = int(model.get_layer("init_convt").filters) // 32  # 2 x nfc[4] = 2 x 16 x ngf filters
-        return im_size, ngf, nz
-    except (ValueError, AttributeError, TypeError, IndexError):
+    spec = spec_of(model) if getattr(model, "name", None) == "fastgan_generator" else None
+    if not isinstance(spec, FastGAN):
         raise UserInputError(f"Expected a FastGAN generator (train_fastgan.py's -generator.keras). Received: a model "
-                             f"named {getattr(model, 'name', type(model).__name__)!r}") from None
+                             f"named {getattr(model, 'name', type(model).__name__)!r}")
+    return spec.im_size, spec.ngf, spec.nz
 
 
 def deploy_generator(model, noise="input", batch_size=None):

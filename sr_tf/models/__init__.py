@@ -1,67 +1,89 @@
-"""Model builders, one module per family (functional API, no `Lambda` layers)."""
+"""Model builders, one module per family (functional API, no `Lambda` layers), and the public face of the specs:
+
+    from sr_tf import models
+    models.presets()                                    # {name: one-line description}
+    model = models.build("edsr-16-x4")                  # the tutorial's published EDSR
+    model = models.build("edsr", scale=2, num_res_blocks=8)
+    model.spec                                          # Edsr(scale=2, num_filters=64, num_res_blocks=8, ...)
+    model = models.load_model("run.keras")             # rebuilt from the file alone, spec included
+
+Every model a builder returns remembers its spec, also through a `.keras` file.
+"""
 
 import os
 
-import numpy as np
-
+from sr_tf import specs
 from sr_tf.errors import UserInputError
-from sr_tf.models import edsr, srgan, wdsr
-from sr_tf.models.common import check_positive, check_scale
+from sr_tf.models import edsr, srgan, wdsr  # noqa: F401 (the tutorial's modules)
 from sr_tf.models.interpolation import interpolate_weights  # noqa: F401 (re-exported)
+from sr_tf.models.legacy import spec_from_layers
+from sr_tf.specs.sr import LEGACY_PRESETS
 from sr_tf.weights_io import load_keras_model, load_weights
 
-# The names the builders give their models, by family.
-FAMILY_OF_MODEL = {"srresnet": "srgan", "edsr": "edsr", "wdsr": "wdsr"}
-
+# The family names train_srgan.py and the tutorial use for the super-resolution families.
 SR_MODELS = ("srgan", "edsr", "wdsr")
-
-# The architectures of the tutorial's published weights (weights/srgan, weights/edsr-16-x4, weights/wdsr-b-32-x4).
-PRETRAINED_DEFAULTS = {
-    "srgan": {"scale": 4, "num_filters": 64, "num_res_blocks": 16},
-    "edsr": {"scale": 4, "num_filters": 64, "num_res_blocks": 16},
-    "wdsr": {"scale": 4, "num_filters": 32, "num_res_blocks": 32},
-}
+SR_FAMILY = {"srgan": "srresnet", "srresnet": "srresnet", "edsr": "edsr", "wdsr": "wdsr"}
 
 
-def build_sr_model(name, scale=None, num_filters=None, num_res_blocks=None, wdsr_type="b"):
+def presets():
+    """{preset name: one-line description} of every registered preset (see `sr_tf.specs`)."""
+    return specs.presets()
+
+
+def build(name, **overrides):
+    """Builds a model from a preset ('edsr-16-x4', 'demo', 'pixelcnn-digits', 'fastgan-1024', ...) or a family
+    ('edsr', 'wdsr', 'srresnet', 'pixelcnn', 'gated_pixelcnn', 'fastgan') with `overrides` of its architecture.
+
+    Returns:
+        The `keras.Model`, whose `spec` is the architecture it was built from (for 'fastgan': the generator).
+    """
+    return specs.architecture(name, **overrides).build()
+
+
+def spec_of(model, path="the model"):
+    """The architecture spec of a model: `model.spec`, or, for a `.keras` file written before models carried one,
+    the spec read from its layers (`sr_tf.models.legacy`)."""
+    spec = getattr(model, "spec", None)
+    return spec if spec is not None else spec_from_layers(model, path)
+
+
+def load_model(path):
+    """Loads a `.keras` file of this package in safe mode; the model's `spec` is set (also for older files)."""
+    model = load_keras_model(path)
+    model.spec = spec_of(model, path)
+    return model
+
+
+def build_sr_model(name, scale=None, num_filters=None, num_res_blocks=None, wdsr_type=None):
     """Builds a super-resolution model by family name, with the tutorial's published architecture by default.
 
     Args:
-        name: 'srgan' (SRResNet generator: x2, x4, x8), 'edsr' or 'wdsr'.
-        scale: upscaling factor (default 4).
-        num_filters: feature channels (default: 64 for srgan/edsr, 32 for wdsr).
-        num_res_blocks: residual blocks (default: 16 for srgan/edsr, 32 for wdsr).
-        wdsr_type: 'a' or 'b' for WDSR.
+        name: 'srgan' (or 'srresnet': the SRResNet generator, x2, x4, x8), 'edsr' or 'wdsr'.
+        scale, num_filters, num_res_blocks, wdsr_type: the architecture; None takes the value of the family's
+            published weights (`sr_tf.specs.sr.LEGACY_PRESETS`: x4, 64 filters and 16 blocks for srgan and edsr,
+            WDSR-B with 32 filters and 32 blocks).
 
     Returns:
         The `keras.Model`.
     """
-    if name not in SR_MODELS:
+    return build(LEGACY_PRESETS[_sr_family(name)], scale=scale, num_filters=num_filters,
+                 num_res_blocks=num_res_blocks, **({} if _sr_family(name) != "wdsr" else {"wdsr_type": wdsr_type}))
+
+
+def _sr_family(name):
+    if name not in SR_FAMILY:
         raise UserInputError(f"`name` must be one of {list(SR_MODELS)}. Received: name={name!r}")
-    defaults = PRETRAINED_DEFAULTS[name]
-    scale = defaults["scale"] if scale is None else scale
-    num_filters = defaults["num_filters"] if num_filters is None else num_filters
-    num_res_blocks = defaults["num_res_blocks"] if num_res_blocks is None else num_res_blocks
-    check_scale(scale)
-    check_positive(num_filters=num_filters, num_res_blocks=num_res_blocks)
-    if name == "srgan":
-        return srgan.generator(num_filters=num_filters, num_res_blocks=num_res_blocks, scale=scale)
-    if name == "edsr":
-        return edsr.edsr(scale, num_filters=num_filters, num_res_blocks=num_res_blocks)
-    if wdsr_type not in ("a", "b"):
-        raise UserInputError(f"`wdsr_type` must be 'a' or 'b'. Received: wdsr_type={wdsr_type!r}")
-    builder = wdsr.wdsr_a if wdsr_type == "a" else wdsr.wdsr_b
-    return builder(scale, num_filters=num_filters, num_res_blocks=num_res_blocks)
+    return SR_FAMILY[name]
 
 
 def load_sr_model(name, weights, **architecture):
     """Loads a trained super-resolution model: a whole `.keras` model, or `build_sr_model` plus a weights file.
 
-    A `.keras` file carries its architecture: it must be of family `name`, and every architecture option given
-    (not None) must match it, else the request and the file disagree and a `UserInputError` says how.
+    A `.keras` file carries its architecture: it must be of family `name` (None: any super-resolution family),
+    and every architecture option given (not None) must match its spec, else a `UserInputError` says how.
 
     Args:
-        name: the family, as for `build_sr_model`.
+        name: the family, as for `build_sr_model`, or None for a `.keras` file.
         weights: a `.keras` model file, or a `.h5` / `.weights.h5` weights file.
         **architecture: `scale`, `num_filters`, `num_res_blocks`, `wdsr_type` for `build_sr_model`.
 
@@ -70,31 +92,33 @@ def load_sr_model(name, weights, **architecture):
     """
     if os.fspath(weights).endswith(".keras"):
         return _checked_keras_model(name, weights, architecture)
+    if name is None:
+        raise UserInputError(f"Weights files carry no architecture: say which model they are for. Received: {weights}")
     model = build_sr_model(name, **architecture)
     load_weights(model, weights)
     return model
 
 
 def sr_scale(model):
-    """The upscaling factor of a super-resolution model (output side over input side on a small probe)."""
-    probe = np.zeros((1, 8, 8, 3), np.float32)
-    return int(model(probe, training=False).shape[1]) // 8
+    """The upscaling factor of a super-resolution model (from its spec)."""
+    return spec_of(model).scale
 
 
 def _checked_keras_model(name, path, architecture):
-    model = load_keras_model(path)
-    family = FAMILY_OF_MODEL.get(model.name)
-    if family != name:
-        raise UserInputError(f"{path} holds a '{family or model.name}' model, not the '{name}' that was asked for.")
-    scale = sr_scale(model)
+    model = load_model(path)
+    family = model.spec.family
+    wanted = None if name is None else _sr_family(name)
+    if not isinstance(model.spec, specs.SrArchitecture) or wanted not in (None, family):
+        expected = f"the '{name}'" if name else "a super-resolution model"
+        raise UserInputError(f"{path} holds a '{family}' model, not {expected} that was asked for.")
+    scale = model.spec.scale
     if architecture.get("scale") is not None and architecture["scale"] != scale:
         raise UserInputError(f"{path} holds an x{scale} model, not the x{architecture['scale']} that was asked "
                              "for (leave the scale out: a .keras file carries its architecture).")
-    given = {k: v for k, v in architecture.items() if v is not None and k in ("num_filters", "num_res_blocks")}
-    if given:
-        reference = build_sr_model(name, scale=scale, wdsr_type=architecture.get("wdsr_type") or "b", **given)
-        if [tuple(w.shape) for w in reference.weights] != [tuple(w.shape) for w in model.weights]:
-            options = ", ".join(f"{k}={v}" for k, v in given.items())
-            raise UserInputError(f"{path} holds another architecture than {options} (leave the architecture "
-                                 "options out: a .keras file carries its architecture).")
+    given = {k: v for k, v in architecture.items() if v is not None and k != "scale"}
+    differ = {k: v for k, v in given.items() if getattr(model.spec, k, v) != v}
+    if differ:
+        options = ", ".join(f"{k}={v}" for k, v in differ.items())
+        raise UserInputError(f"{path} holds another architecture than {options}: {model.spec.describe()} (leave the "
+                             "architecture options out: a .keras file carries its architecture).")
     return model

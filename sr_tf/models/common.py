@@ -6,7 +6,7 @@ import os
 import keras
 import numpy as np
 
-from sr_tf import weights_io
+from sr_tf import specs, weights_io
 from sr_tf.errors import (InputFileNotFoundError, ResourceUnavailableError, UserInputError,  # noqa: F401
                           check_positive)
 from sr_tf.layers import PACKAGE
@@ -25,7 +25,28 @@ class Model(keras.Model):
     only `*.weights.h5`, and `model.load_weights("x.h5")` reads that layout with this package's checks (the file,
     layer and shapes named on a mismatch). `*.weights.h5` and every other path keep Keras 3's behaviour. Built
     like any functional model, `Model(inputs, outputs, name=...)`; saved `.keras` files load in safe mode.
+
+    `model.spec` is the architecture spec it was built from (`sr_tf.specs`), or None. It is stored in the
+    model's config, so a `.keras` file alone rebuilds and describes its model (`sr_tf.models.spec_of`).
     """
+
+    spec = None
+
+    def get_config(self):
+        """The functional config, plus the spec under 'spec' when the model has one."""
+        config = super().get_config()
+        if self.spec is not None:
+            config["spec"] = self.spec.get_config()
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Rebuilds the model from `get_config()` data, spec included (files without one load with spec None)."""
+        config = dict(config)
+        spec = config.pop("spec", None)
+        model = super().from_config(config, custom_objects=custom_objects)
+        model.spec = None if spec is None else specs.from_config(spec)
+        return model
 
     def save_weights(self, filepath, overwrite=True, **kwargs):
         """Saves the weights: Keras-2 layout for a plain `.h5` path, Keras 3's format for `*.weights.h5`."""
@@ -40,6 +61,13 @@ class Model(keras.Model):
         if _is_legacy_h5(filepath) and not skip_mismatch and not kwargs:
             return weights_io.load_weights(self, filepath)
         return super().load_weights(filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+
+def with_spec(model, spec):
+    """Sets `model.spec` (the architecture spec it was built from) and returns the model."""
+    model.spec = spec
+    return model
+
 
 # Mean RGB of the DIV2K training images in the 0..255 range, used by EDSR and WDSR (as in the original code).
 DIV2K_RGB_MEAN = tuple(float(v) for v in np.array([0.4488, 0.4371, 0.4040]) * 255)

@@ -3,7 +3,8 @@
 from keras import layers
 
 from sr_tf.layers import Denormalize, Normalize, PixelShuffle, Scale
-from sr_tf.models.common import DIV2K_RGB_MEAN, Model, check_positive, upsample_steps
+from sr_tf.models.common import DIV2K_RGB_MEAN, Model, check_positive, upsample_steps, with_spec
+from sr_tf.specs import Edsr
 
 
 def _res_block(x_in, filters, scaling, name):
@@ -14,7 +15,8 @@ def _res_block(x_in, filters, scaling, name):
     return layers.Add(name=f"{name}_add")([x_in, x])
 
 
-def edsr(scale, num_filters=64, num_res_blocks=8, res_block_scaling=None):
+def edsr(scale, num_filters=Edsr.num_filters, num_res_blocks=Edsr.num_res_blocks,
+         res_block_scaling=Edsr.res_block_scaling):
     """Builds EDSR.
 
     Input: RGB images of any size in 0..255; output: the image upscaled by `scale`, same range.
@@ -22,11 +24,11 @@ def edsr(scale, num_filters=64, num_res_blocks=8, res_block_scaling=None):
     Args:
         scale: 2, 3, 4 or 8 (x4 is two x2 pixel-shuffle steps, x8 three; the original silently skipped x8).
         num_filters: feature channels.
-        num_res_blocks: residual blocks (the published baseline uses 16).
+        num_res_blocks: residual blocks (the published baseline, preset "edsr-16-x4", uses 16).
         res_block_scaling: optional factor applied to each block's residual (0.1 in the large EDSR).
 
     Returns:
-        A functional `keras.Model` (1,517,571 parameters for x4 with 16 blocks).
+        A functional `keras.Model` (1,517,571 parameters for x4 with 16 blocks) whose `spec` is its `Edsr`.
     """
     steps = upsample_steps(scale)
     check_positive(num_filters=num_filters, num_res_blocks=num_res_blocks)
@@ -43,4 +45,4 @@ def edsr(scale, num_filters=64, num_res_blocks=8, res_block_scaling=None):
         x = PixelShuffle(factor, name=f"shuffle_{i + 1}")(x)
     x = layers.Conv2D(3, 3, padding="same", name="tail_conv")(x)
     x = Denormalize(DIV2K_RGB_MEAN, 127.5, name="denormalize", dtype="float32")(x)
-    return Model(x_in, x, name="edsr")
+    return with_spec(Model(x_in, x, name="edsr"), Edsr(scale, num_filters, num_res_blocks, res_block_scaling))

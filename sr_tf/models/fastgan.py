@@ -22,7 +22,8 @@ import tensorflow as tf
 
 from sr_tf.layers import GLU, NoiseInjection, QuadrantCrop, SpectralNormConv2D, SpectralNormConv2DTranspose
 from sr_tf.errors import UserInputError
-from sr_tf.models.common import Model, check_positive
+from sr_tf.models.common import Model, check_positive, with_spec
+from sr_tf.specs import FastGAN
 
 IM_SIZES = (64, 128, 256, 512, 1024)
 
@@ -126,7 +127,7 @@ def _to_image(x, kernel_size, name):
     return keras.layers.Activation("tanh", dtype="float32", name=f"{name}_tanh")(x)
 
 
-def generator(im_size=256, ngf=64, nz=256, noise="random"):
+def generator(im_size=FastGAN.im_size, ngf=FastGAN.ngf, nz=FastGAN.nz, noise="random"):
     """The FastGAN generator: noise (B, nz) -> [(B, im_size, im_size, 3), (B, s, s, 3)] with s = `small_size`.
 
     Both images are in [-1, 1]. Sample with `training=False` (BatchNorm in inference mode); the noise layers draw
@@ -141,7 +142,8 @@ def generator(im_size=256, ngf=64, nz=256, noise="random"):
             order the layers draw: what deployment uses) or 'none' (no spatial noise).
 
     Returns:
-        A functional `keras.Model` named 'fastgan_generator'.
+        A functional `keras.Model` named 'fastgan_generator' whose `spec` is a `FastGAN` spec (its `ndf` and
+        `decoder_width` are the discriminator's defaults unless the model was built from a spec with others).
     """
     _check(im_size, ngf=ngf, nz=nz)
     if noise not in NoiseInjection.SOURCES:
@@ -165,7 +167,8 @@ def generator(im_size=256, ngf=64, nz=256, noise="random"):
         features[r] = x
     big = _to_image(features[im_size], 3, "to_big")
     small = _to_image(features[small_size(im_size)], 1, "to_small")
-    return Model([z, *noise_inputs] if noise_inputs else z, [big, small], name="fastgan_generator")
+    model = Model([z, *noise_inputs] if noise_inputs else z, [big, small], name="fastgan_generator")
+    return with_spec(model, FastGAN(im_size=im_size, ngf=ngf, nz=nz))
 
 
 def _down_block(x, filters, name):
@@ -195,7 +198,7 @@ def simple_decoder(x, out_size, name, width=32):
     return _to_image(x, 3, f"{name}_out")
 
 
-def discriminator(im_size=256, ndf=64, decoder_width=32):
+def discriminator(im_size=FastGAN.im_size, ndf=FastGAN.ndf, decoder_width=FastGAN.decoder_width):
     """The FastGAN discriminator with its three reconstruction decoders.
 
     Inputs `[big, small, part]`: images (B, im_size, im_size, 3) and (B, s, s, 3) in [-1, 1] with s =
@@ -263,8 +266,8 @@ def discriminator(im_size=256, ndf=64, decoder_width=32):
     rec_small = simple_decoder(feat_small, rec, "decoder_small", decoder_width)
     quadrant = QuadrantCrop(name="part_crop")([features[16], part_in])
     rec_part = simple_decoder(quadrant, rec, "decoder_part", decoder_width)
-    return Model([big_in, small_in, part_in], [logits, rec_big, rec_small, rec_part],
-                       name="fastgan_discriminator")
+    model = Model([big_in, small_in, part_in], [logits, rec_big, rec_small, rec_part], name="fastgan_discriminator")
+    return with_spec(model, FastGAN(im_size=im_size, ndf=ndf, decoder_width=decoder_width))
 
 
 def count_trainable(model):

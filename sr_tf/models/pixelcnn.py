@@ -18,7 +18,8 @@ import keras
 from sr_tf.errors import UserInputError
 from sr_tf.layers import DiscretizedLogisticMixture, MaskedConv2D
 from sr_tf.layers.mixture import num_params
-from sr_tf.models.common import Model
+from sr_tf.models.common import Model, with_spec
+from sr_tf.specs import GatedPixelCNN, PixelCNN
 
 
 HEADS = ("softmax", "logistic_mixture")
@@ -75,8 +76,9 @@ def _residual_block(x, hidden, groups, batchnorm, name):
     return keras.layers.Add(name=f"{name}_add")([x, y])
 
 
-def pixelcnn(input_shape=(28, 28, 1), num_res_blocks=15, hidden=128, levels=256, batchnorm=True, head="softmax",
-             num_mixtures=10):
+def pixelcnn(input_shape=PixelCNN.input_shape, num_res_blocks=PixelCNN.num_res_blocks, hidden=PixelCNN.hidden,
+             levels=PixelCNN.levels, batchnorm=PixelCNN.batchnorm, head=PixelCNN.head,
+             num_mixtures=PixelCNN.num_mixtures):
     """The tutorial's PixelCNN: masked 7x7 A, residual blocks with masked 3x3 B, and a masked 1x1 head.
 
     Masks are applied in the computation and split colour channels into R, G, B groups, so the model is
@@ -102,7 +104,9 @@ def pixelcnn(input_shape=(28, 28, 1), num_res_blocks=15, hidden=128, levels=256,
     for i in range(num_res_blocks):
         x = _residual_block(x, hidden, groups, batchnorm, name=f"block{i + 1}")
     output = _output_head(x, input_shape, hidden, levels, head, num_mixtures, name="head")
-    return Model(image, output, name="pixelcnn")
+    spec = PixelCNN(input_shape=tuple(input_shape), num_res_blocks=num_res_blocks, hidden=hidden, levels=levels,
+                    batchnorm=batchnorm, head=head, num_mixtures=num_mixtures)
+    return with_spec(Model(image, output, name="pixelcnn"), spec)
 
 
 def _gate(tanh_part, sigmoid_part, name):
@@ -113,8 +117,10 @@ def _gate(tanh_part, sigmoid_part, name):
     ])
 
 
-def gated_pixelcnn(input_shape=(28, 28, 1), num_layers=7, hidden=64, levels=256, kernel_size=3,
-                   first_kernel_size=7, num_classes=None, head="softmax", num_mixtures=10):
+def gated_pixelcnn(input_shape=GatedPixelCNN.input_shape, num_layers=GatedPixelCNN.num_layers,
+                   hidden=GatedPixelCNN.hidden, levels=GatedPixelCNN.levels, kernel_size=GatedPixelCNN.kernel_size,
+                   first_kernel_size=GatedPixelCNN.first_kernel_size, num_classes=GatedPixelCNN.num_classes,
+                   head=GatedPixelCNN.head, num_mixtures=GatedPixelCNN.num_mixtures):
     """Gated PixelCNN (van den Oord et al., 2016): vertical and horizontal stacks, no blind spot.
 
     The vertical stack sees every row above the current one (masks 'V_A' then 'V_B'); the horizontal stack sees the
@@ -171,4 +177,7 @@ def gated_pixelcnn(input_shape=(28, 28, 1), num_layers=7, hidden=64, levels=256,
         h_out = MaskedConv2D("B", hidden, 1, color_groups=groups, name=f"{name}_h_residual")(h_out)
         h = keras.layers.Add(name=f"{name}_h_add")([h, h_out])
     output = _output_head(h, input_shape, hidden, levels, head, num_mixtures, name="head")
-    return Model(inputs if label is not None else image, output, name="gated_pixelcnn")
+    spec = GatedPixelCNN(input_shape=tuple(input_shape), num_layers=num_layers, hidden=hidden, levels=levels,
+                         kernel_size=kernel_size, first_kernel_size=first_kernel_size, num_classes=num_classes,
+                         head=head, num_mixtures=num_mixtures)
+    return with_spec(Model(inputs if label is not None else image, output, name="gated_pixelcnn"), spec)

@@ -9,7 +9,8 @@ from keras import layers
 
 from sr_tf.layers import Denormalize, Normalize, PixelShuffle
 from sr_tf.errors import UserInputError
-from sr_tf.models.common import Model, check_positive, imagenet_application
+from sr_tf.models.common import Model, check_positive, imagenet_application, with_spec
+from sr_tf.specs import Srresnet
 
 LR_SIZE = 24
 HR_SIZE = 96
@@ -35,7 +36,7 @@ def _res_block(x_in, num_filters, momentum, name):
 SCALES = (2, 4, 8)
 
 
-def generator(num_filters=64, num_res_blocks=16, scale=4):
+def generator(num_filters=Srresnet.num_filters, num_res_blocks=Srresnet.num_res_blocks, scale=Srresnet.scale):
     """Builds the SRResNet generator, which SRGAN trains further adversarially.
 
     Input: RGB images of any size with values in 0..255; output: the `scale` x image in the same range.
@@ -67,7 +68,7 @@ def generator(num_filters=64, num_res_blocks=16, scale=4):
         x = _upsample(x, num_filters * 4, name=f"up{i + 1}")
     x = layers.Conv2D(3, kernel_size=9, padding="same", activation="tanh", name="tail_conv")(x)
     x = Denormalize(127.5, 127.5, name="denormalize_m11", dtype="float32")(x)
-    return Model(x_in, x, name="srresnet")
+    return with_spec(Model(x_in, x, name="srresnet"), Srresnet(scale, num_filters, num_res_blocks))
 
 
 sr_resnet = generator

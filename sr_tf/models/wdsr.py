@@ -3,7 +3,10 @@
 from keras import layers
 
 from sr_tf.layers import Denormalize, Normalize, PixelShuffle, Scale, WeightNormConv2D
-from sr_tf.models.common import DIV2K_RGB_MEAN, Model, check_positive, check_scale
+from sr_tf.errors import UserInputError
+from sr_tf.models.common import DIV2K_RGB_MEAN, Model, check_positive, check_scale, with_spec
+from sr_tf.specs import Wdsr
+from sr_tf.specs.sr import WDSR_EXPANSION
 
 
 def _conv(filters, kernel_size, name, activation=None):
@@ -33,8 +36,8 @@ def res_block_b(x_in, num_filters, expansion, kernel_size, scaling, name):
     return _residual(x_in, x, scaling, name)
 
 
-def wdsr(scale, num_filters, num_res_blocks, res_block_expansion, res_block_scaling, res_block):
-    """Builds a WDSR network from a residual block function (see `wdsr_a` and `wdsr_b`)."""
+def wdsr(scale, num_filters, num_res_blocks, res_block_expansion, res_block_scaling, res_block, wdsr_type=None):
+    """Builds a WDSR network from a residual block function (see `wdsr_a` and `wdsr_b`, whose type it records)."""
     check_scale(scale)
     check_positive(num_filters=num_filters, num_res_blocks=num_res_blocks, res_block_expansion=res_block_expansion)
     x_in = layers.Input(shape=(None, None, 3), name="lr")
@@ -51,14 +54,28 @@ def wdsr(scale, num_filters, num_res_blocks, res_block_expansion, res_block_scal
     s = PixelShuffle(scale, name="skip_shuffle")(s)
     x = layers.Add(name="add")([m, s])
     x = Denormalize(DIV2K_RGB_MEAN, 127.5, name="denormalize", dtype="float32")(x)
-    return Model(x_in, x, name="wdsr")
+    spec = Wdsr(scale, num_filters, num_res_blocks, wdsr_type, res_block_expansion, res_block_scaling)
+    return with_spec(Model(x_in, x, name="wdsr"), spec)
 
 
-def wdsr_a(scale, num_filters=32, num_res_blocks=8, res_block_expansion=4, res_block_scaling=None):
+def wdsr_a(scale, num_filters=Wdsr.num_filters, num_res_blocks=Wdsr.num_res_blocks,
+           res_block_expansion=WDSR_EXPANSION["a"], res_block_scaling=Wdsr.res_block_scaling):
     """Builds WDSR-A (wide activation). Input and output are RGB in 0..255; `scale` is 2, 3, 4 or 8."""
-    return wdsr(scale, num_filters, num_res_blocks, res_block_expansion, res_block_scaling, res_block_a)
+    return wdsr(scale, num_filters, num_res_blocks, res_block_expansion, res_block_scaling, res_block_a, "a")
 
 
-def wdsr_b(scale, num_filters=32, num_res_blocks=8, res_block_expansion=6, res_block_scaling=None):
+def wdsr_b(scale, num_filters=Wdsr.num_filters, num_res_blocks=Wdsr.num_res_blocks,
+           res_block_expansion=WDSR_EXPANSION["b"], res_block_scaling=Wdsr.res_block_scaling):
     """Builds WDSR-B (wide activation, linear low-rank convolution); arguments as `wdsr_a`."""
-    return wdsr(scale, num_filters, num_res_blocks, res_block_expansion, res_block_scaling, res_block_b)
+    return wdsr(scale, num_filters, num_res_blocks, res_block_expansion, res_block_scaling, res_block_b, "b")
+
+
+def build_wdsr(scale=Wdsr.scale, num_filters=Wdsr.num_filters, num_res_blocks=Wdsr.num_res_blocks,
+               wdsr_type=Wdsr.wdsr_type, res_block_expansion=Wdsr.res_block_expansion,
+               res_block_scaling=Wdsr.res_block_scaling):
+    """Builds WDSR-A or -B from the fields of a `Wdsr` spec (`res_block_expansion` None: the type's default)."""
+    if wdsr_type not in WDSR_EXPANSION:
+        raise UserInputError(f"`wdsr_type` must be 'a' or 'b'. Received: wdsr_type={wdsr_type!r}")
+    expansion = WDSR_EXPANSION[wdsr_type] if res_block_expansion is None else res_block_expansion
+    builder = wdsr_a if wdsr_type == "a" else wdsr_b
+    return builder(scale, num_filters, num_res_blocks, expansion, res_block_scaling)

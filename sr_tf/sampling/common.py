@@ -7,12 +7,21 @@ import tensorflow as tf
 
 from sr_tf.errors import UserInputError
 from sr_tf.layers import mixture_head
+from sr_tf.models import spec_of
+from sr_tf.models.legacy import READERS
+from sr_tf.specs.pixelcnn import PixelCNNArchitecture
 from sr_tf.layers.mixture import value_logits
 from sr_tf.progress import progress
 
 
 def image_geometry(model):
-    """(height, width, channels, levels) of the images a PixelCNN models, read from its output head."""
+    """(height, width, channels, levels) of the images a PixelCNN models: from its spec, or, for a network built
+    outside this package's builders from its layers, from its output head."""
+    if getattr(model, "spec", None) is not None or model.name in READERS:
+        spec = spec_of(model)
+        if not isinstance(spec, PixelCNNArchitecture):
+            raise UserInputError(f"Expected a PixelCNN. Received: a {spec.family} model ({model.name!r})")
+        return (*spec.input_shape, spec.levels)
     head = mixture_head(model)
     if head is not None:
         return int(model.output.shape[1]), int(model.output.shape[2]), head.channels, head.levels

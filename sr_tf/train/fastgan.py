@@ -6,7 +6,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sr_tf.config import FASTGAN
+from sr_tf.models import spec_of
+from sr_tf.specs.fastgan import OFFICIAL as RECIPE
 from sr_tf.data.io import image_grid, save_image
 from sr_tf.data.transforms import diff_augment, parse_policy
 from sr_tf.errors import UserInputError
@@ -51,18 +52,18 @@ class FastGANTrainer(Trainer):
     score_name = "fid"
     default_checkpoint_dir = ".ckpt/fastgan"
 
-    def __init__(self, generator, discriminator, checkpoint_dir=None, policy=FASTGAN.policy,
-                 recon_loss=FASTGAN.recon_loss, perceptual_weights=None, recon_distance=None,
-                 learning_rate=FASTGAN.learning_rate, beta_1=FASTGAN.beta_1, beta_2=FASTGAN.beta_2,
-                 ema_decay=FASTGAN.ema_decay, sample_every=FASTGAN.sample_every, inception=None, seed=0, **kwargs):
+    def __init__(self, generator, discriminator, checkpoint_dir=None, policy=RECIPE.policy,
+                 recon_loss=RECIPE.recon_loss, perceptual_weights=None, recon_distance=None,
+                 learning_rate=RECIPE.learning_rate, beta_1=RECIPE.beta_1, beta_2=RECIPE.beta_2,
+                 ema_decay=RECIPE.ema_decay, sample_every=RECIPE.sample_every, inception=None, seed=0, **kwargs):
         self.policy = ",".join(parse_policy(policy))
-        self.im_size = int(generator.output_shape[0][1])
-        if int(discriminator.input_shape[0][1]) != self.im_size:
+        self.im_size = spec_of(generator).im_size
+        if spec_of(discriminator).im_size != self.im_size:
             raise UserInputError(f"The generator makes {self.im_size}px images but the discriminator takes "
-                             f"{discriminator.input_shape[0][1]}px ones.")
+                                 f"{spec_of(discriminator).im_size}px ones.")
         self.small_size = fastgan.small_size(self.im_size)
         self.rec_size = fastgan.reconstruction_size(self.im_size)
-        self.nz = int(generator.input_shape[-1])
+        self.nz = spec_of(generator).nz
         self.recon = (reconstruction_distance(recon_loss, perceptual_weights) if recon_distance is None
                       else recon_distance)
         self.ema_decay = float(ema_decay)

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sr_tf.config import PIXELCNN_LEARNING_RATE
+from sr_tf.specs.pixelcnn import PixelCNNRecipe
 from sr_tf.data.pixelcnn import levels_to_uint8
 from sr_tf.losses import nats_per_dim
 from sr_tf.metrics import bits_per_dim, split_batch
@@ -33,7 +33,7 @@ class PixelCNNTrainer(Trainer):
     score_name = "bits_per_dim"
     default_checkpoint_dir = ".ckpt/pixelcnn"
 
-    def __init__(self, model, checkpoint_dir=None, learning_rate=PIXELCNN_LEARNING_RATE, **kwargs):
+    def __init__(self, model, checkpoint_dir=None, learning_rate=PixelCNNRecipe.learning_rate, **kwargs):
         super().__init__({"model": model}, {"model": lambda: keras.optimizers.Adam(learning_rate)}, checkpoint_dir,
                          **kwargs)
         self._sampler = None

@@ -1,14 +1,18 @@
 """Super-resolution trainers: supervised (EDSR, WDSR, SRResNet pre-training) and SRGAN, with the tutorial's
-signatures and defaults (`sr_tf.config.SR_RECIPES`)."""
+signatures and the recipes' defaults (`sr_tf.specs.sr.RECIPES`); a trainer's default checkpoint folder is
+`.ckpt/<run>`, the run named by the recipe from the model's spec (e.g. '.ckpt/edsr-16-x4'), as on the command
+line."""
+
+import os
 
 import keras
 import tensorflow as tf
 
-from sr_tf.config import SR_RECIPES
 from sr_tf.errors import UserInputError
 from sr_tf.inference import evaluate, resolve
 from sr_tf.losses import per_example_mean
-from sr_tf.models import srgan
+from sr_tf.models import spec_of, srgan
+from sr_tf.specs.sr import RECIPES
 from sr_tf.train.trainer import Trainer
 
 
@@ -21,7 +25,14 @@ def learning_rate_schedule(value):
 
 
 def _recipe_rate(name, learning_rate):
-    return learning_rate_schedule(SR_RECIPES[name].learning_rate) if learning_rate is None else learning_rate
+    return learning_rate_schedule(RECIPES[name].learning_rate) if learning_rate is None else learning_rate
+
+
+def _checkpoint_dir(name, model, checkpoint_dir):
+    """`checkpoint_dir`, or `.ckpt/<run>` of recipe `name` for `model`'s spec."""
+    if checkpoint_dir is not None:
+        return checkpoint_dir
+    return os.path.join(".ckpt", RECIPES[name].run_name(spec_of(model)))
 
 
 class SuperResolutionTrainer(Trainer):
@@ -49,7 +60,7 @@ class SrTrainer(SuperResolutionTrainer):
         model: the super-resolution `keras.Model`.
         loss: 'l1' (mean absolute error) or 'mse'.
         learning_rate: a float or a Keras learning-rate schedule.
-        checkpoint_dir: see `Trainer` (default: the subclass's, e.g. '.ckpt/edsr').
+        checkpoint_dir: see `Trainer` (required here; the subclasses default to `.ckpt/<run>`).
         **kwargs: `strategy`, `jit_compile`, `mixed_precision`, `log_every` (see `Trainer`).
     """
 
@@ -76,29 +87,26 @@ class SrTrainer(SuperResolutionTrainer):
 
 class EdsrTrainer(SrTrainer):
     """EDSR training: L1 loss, Adam with PiecewiseConstantDecay([200000], [1e-4, 5e-5]); checkpoints in
-    '.ckpt/edsr' unless `checkpoint_dir` says otherwise."""
-
-    default_checkpoint_dir = SR_RECIPES["edsr"].checkpoint_dir
+    '.ckpt/edsr-<blocks>-x<scale>' unless `checkpoint_dir` says otherwise."""
 
     def __init__(self, model, checkpoint_dir=None, learning_rate=None, **kwargs):
+        checkpoint_dir = _checkpoint_dir("edsr", model, checkpoint_dir)
         super().__init__(model, "l1", _recipe_rate("edsr", learning_rate), checkpoint_dir, **kwargs)
 
 
 class WdsrTrainer(SrTrainer):
-    """WDSR training: L1 loss, Adam with PiecewiseConstantDecay([200000], [1e-3, 5e-4]); default '.ckpt/wdsr'."""
-
-    default_checkpoint_dir = SR_RECIPES["wdsr"].checkpoint_dir
+    """WDSR training: L1 loss, Adam with PiecewiseConstantDecay([200000], [1e-3, 5e-4]); default '.ckpt/wdsr-<type>-<blocks>-x<scale>'."""
 
     def __init__(self, model, checkpoint_dir=None, learning_rate=None, **kwargs):
+        checkpoint_dir = _checkpoint_dir("wdsr", model, checkpoint_dir)
         super().__init__(model, "l1", _recipe_rate("wdsr", learning_rate), checkpoint_dir, **kwargs)
 
 
 class SrganGeneratorTrainer(SrTrainer):
-    """SRResNet pre-training: MSE loss, Adam 1e-4; default '.ckpt/pre_generator'."""
-
-    default_checkpoint_dir = SR_RECIPES["pretrain"].checkpoint_dir
+    """SRResNet pre-training: MSE loss, Adam 1e-4; default '.ckpt/pre_generator' (x4)."""
 
     def __init__(self, model, checkpoint_dir=None, learning_rate=None, **kwargs):
+        checkpoint_dir = _checkpoint_dir("pretrain", model, checkpoint_dir)
         super().__init__(model, "mse", _recipe_rate("pretrain", learning_rate), checkpoint_dir, **kwargs)
 
 
@@ -112,7 +120,7 @@ class SrganTrainer(SuperResolutionTrainer):
     Args:
         generator: the generator (e.g. `srgan.generator()`, pre-trained).
         discriminator: the discriminator (e.g. `srgan.discriminator()`).
-        checkpoint_dir: see `Trainer` (default '.ckpt/srgan').
+        checkpoint_dir: see `Trainer` (default '.ckpt/srgan' at x4, '.ckpt/srgan-x<scale>' otherwise).
         content_loss: 'VGG22' or 'VGG54'.
         learning_rate: float or schedule for both Adam optimizers (default PiecewiseConstantDecay([100000],
             [1e-4, 1e-5])).
@@ -121,13 +129,12 @@ class SrganTrainer(SuperResolutionTrainer):
         **kwargs: `strategy`, `jit_compile`, `mixed_precision`, `log_every` (see `Trainer`).
     """
 
-    default_checkpoint_dir = SR_RECIPES["gan"].checkpoint_dir
-
     def __init__(self, generator, discriminator, checkpoint_dir=None, content_loss="VGG54", learning_rate=None,
                  vgg=None, vgg_weights="imagenet", **kwargs):
         if content_loss not in ("VGG22", "VGG54"):
             raise UserInputError(f"`content_loss` must be 'VGG22' or 'VGG54'. Received: content_loss={content_loss!r}")
         learning_rate = _recipe_rate("gan", learning_rate)
+        checkpoint_dir = _checkpoint_dir("gan", generator, checkpoint_dir)
         self.content_loss_name, self.vgg, self._vgg_weights = content_loss, vgg, vgg_weights
         super().__init__({"generator": generator, "discriminator": discriminator},
                          {"generator": lambda: keras.optimizers.Adam(learning_rate),

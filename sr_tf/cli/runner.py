@@ -1,0 +1,150 @@
+"""The one training runner behind every training command (train_srgan.py's, train_pixelcnn.py train and
+train_fastgan.py train): the options they share, defined once with the same names, and the run itself.
+
+A family plugs in as a `Family` subclass: its own options, how its preset, architecture and recipe follow from the
+arguments, its trainer, its data and the models its run writes. The runner does the rest in one order for all:
+strategy, seed, precision, trainer (which resumes), data, training, the best checkpoint by validation score, and
+the final artifacts `<artifact>.keras` + `<artifact>.weights.h5` (+ the legacy `.h5` where the family has one),
+each written atomically and listed at the end.
+"""
+
+import argparse
+import os
+
+from sr_tf.cli.common import EXIT_INTERRUPTED, add_training_options, fill_unset, finish_worker, positive_int
+from sr_tf.errors import UserInputError
+from sr_tf.weights_io import save_model, save_weights
+
+SHARED_OPTIONS = ("data", "steps", "batch_size", "evaluate_every", "seed", "checkpoint_dir", "weights_dir",
+                  "keep_best", "resume", "preset")
+
+
+def add_shared_options(parser, presets, data_choices=None, data_help="", data_aliases=(), aliases=None):
+    """The options every training command has, with the same names: --preset, --data (plus `data_aliases`, the
+    family's older names), --steps, --batch-size, --evaluate-every, --seed, --checkpoint-dir, --weights-dir,
+    --keep-best, --resume, and the strategy, precision and progress options (`add_training_options`).
+
+    Unset values are None: the preset's recipe fills them (`apply_recipe`), so their defaults live in the spec.
+    `aliases` maps an option's name to the family's older flags for it, e.g. {"steps": ("--iterations",)}.
+    """
+    aliases = aliases or {}
+    parser.add_argument("--preset", choices=sorted(presets), default=None,
+                        help="named settings (architecture and recipe) to start from: " +
+                             "; ".join(f"{name}: {text}" for name, text in sorted(presets.items())))
+    parser.add_argument("--data", *data_aliases, dest="data", choices=data_choices, help=data_help)
+    parser.add_argument("--steps", *aliases.get("steps", ()), dest="steps", type=positive_int,
+                        help="training steps (default: the preset's)")
+    parser.add_argument("--batch-size", type=positive_int, help="examples per step (default: the preset's)")
+    parser.add_argument("--evaluate-every", *aliases.get("evaluate_every", ()), dest="evaluate_every",
+                        type=positive_int,
+                        help="steps between evaluations and checkpoints (default: the preset's)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the input pipeline "
+                                                             "(default %(default)s)")
+    parser.add_argument("--checkpoint-dir", help="default: .ckpt/<run name>")
+    parser.add_argument("--weights-dir", help="folder of the final artifacts (default: the preset's)")
+    parser.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=True,
+                        help="write the checkpoint with the best validation score (PSNR, bits/dim, or FID with "
+                             "--fid), not the last (default: on; the last where there is no score)")
+    parser.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                        help="continue from the checkpoint folder's newest checkpoint (default: on; --no-resume "
+                             "refuses a folder that holds checkpoints already)")
+    add_training_options(parser)
+
+
+def apply_recipe(args, recipe):
+    """Fills the shared options the user left unset from `recipe`; returns the recipe with the user's values."""
+    fill_unset(args, {name: getattr(recipe, name) for name in ("steps", "batch_size", "evaluate_every")})
+    return recipe.replace(steps=args.steps, batch_size=args.batch_size, evaluate_every=args.evaluate_every)
+
+
+def check_resume(args, checkpoint_dir):
+    """With --no-resume, a folder that holds checkpoints already is an error (a new run never continues an old
+    one unnoticed)."""
+    if not args.resume and os.path.exists(os.path.join(checkpoint_dir, "checkpoint")):
+        raise UserInputError(f"{checkpoint_dir} holds checkpoints of an earlier run and --no-resume was given; "
+                             "choose another --checkpoint-dir, or delete that folder.")
+
+
+def write_artifacts(folder, name, model, legacy=None):
+    """Writes `<folder>/<name>.keras` (the model with its spec) and `<name>.weights.h5`, and the legacy Keras-2
+    `.h5` named `legacy` when given, each atomically; returns the paths."""
+    os.makedirs(folder or ".", exist_ok=True)
+    paths = [os.path.join(folder, f"{name}.keras"), os.path.join(folder, f"{name}.weights.h5")]
+    save_model(model, paths[0])
+    save_weights(model, paths[1])
+    if legacy is not None:
+        paths.append(os.path.join(folder, legacy))
+        save_weights(model, paths[-1])
+    return paths
+
+
+def print_artifacts(paths):
+    """Lists the files a command wrote."""
+    print("Saved:\n" + "\n".join(f"  {path}" for path in paths))
+
+
+class Family:
+    """A model family's part of a training command (see the module docstring). Subclasses implement every
+    method that raises `NotImplementedError`."""
+
+    score_text = "score"  # how the best validation score prints, e.g. "PSNR {:.2f} dB"
+
+    def prepare(self, args):
+        """Chooses the preset, architecture and recipe from the arguments (and reads the data it needs for that),
+        after the strategy exists and before any model is built. Sets `self.architecture`, `self.recipe` and
+        `self.run` (the run's name)."""
+        raise NotImplementedError
+
+    def build_trainer(self, args, checkpoint_dir, strategy):
+        """Builds the models in `strategy.scope()` and returns the trainer."""
+        raise NotImplementedError
+
+    def datasets(self, args, trainer):
+        """(training dataset, validation dataset or None) for `trainer` (seed the pipeline with
+        `pipeline_seed(args.seed, trainer)`, so a resumed run draws new batches)."""
+        raise NotImplementedError
+
+    def train_options(self, args):
+        """Extra keyword arguments of `trainer.train`."""
+        return {}
+
+    def write(self, args, trainer):
+        """Writes the final artifacts; returns their paths."""
+        raise NotImplementedError
+
+    def after(self, args, trainer):
+        """What the command does after writing (reports, samples); returns more paths it wrote."""
+        return []
+
+
+def run_training(family, args):
+    """Runs a training command for `family`; returns the exit status (130 when interrupted with Ctrl-C)."""
+    import keras
+
+    from sr_tf.train import enable_mixed_precision
+    from sr_tf.train.distribute import check_global_batch, make_strategy
+
+    strategy = make_strategy(args.strategy, args.collective_timeout)  # first (a multi-worker strategy must be)
+    family.prepare(args)
+    check_global_batch(args.batch_size, strategy)
+    keras.utils.set_random_seed(args.seed)
+    if args.mixed_precision:
+        enable_mixed_precision()
+    checkpoint_dir = args.checkpoint_dir or os.path.join(".ckpt", family.run)
+    check_resume(args, checkpoint_dir)
+    trainer = family.build_trainer(args, checkpoint_dir, strategy)
+    train_ds, valid_ds = family.datasets(args, trainer)
+    trainer.train(train_ds, valid_ds, steps=args.steps, evaluate_every=args.evaluate_every,
+                  **family.train_options(args))
+    if trainer.interrupted:
+        return EXIT_INTERRUPTED
+    if finish_worker(trainer):
+        return 0
+    if args.keep_best and valid_ds is not None:
+        trainer.restore_best()
+        print(f"Best validation {family.score_text.format(float(trainer.best_score.numpy()))}; writing that "
+              "checkpoint's models.")
+    paths = family.write(args, trainer)
+    paths += family.after(args, trainer)
+    print_artifacts(paths)
+    return 0

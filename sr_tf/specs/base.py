@@ -1,0 +1,171 @@
+"""What every model family's spec is made of, and the one registry of families and presets.
+
+A family is an `Architecture` subclass: a frozen dataclass whose fields are its builder's arguments, whose
+defaults are the builder's defaults, and whose `builder` names the function that builds it. A `Recipe` holds how
+a family trains (steps, batch, learning rate, evaluation, the run's file names). A `Preset` is a named pair of
+the two with a one-line description ("edsr-16-x4": the tutorial's published EDSR weights). This module imports
+nothing of sr_tf but its errors: the builders, trainers and command lines read the specs, not the reverse.
+"""
+
+import dataclasses
+import importlib
+from typing import ClassVar
+
+from sr_tf.errors import UserInputError
+
+FAMILIES = {}  # family name -> Architecture subclass
+PRESETS = {}  # preset name -> Preset
+
+
+def _tuples(value):
+    """JSON lists back to the tuples a frozen dataclass holds."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+    """Base of the families' architecture specs: `dataclasses.asdict(spec)` are the builder's arguments."""
+
+    family: ClassVar[str] = ""
+    builder: ClassVar[str] = ""  # "module:function", imported when the spec is built
+    description: ClassVar[str] = ""
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            object.__setattr__(self, field.name, _tuples(getattr(self, field.name)))
+
+    def arguments(self):
+        """The builder's keyword arguments."""
+        return dataclasses.asdict(self)
+
+    def build(self):
+        """Builds the model (a `sr_tf.models.Model` that remembers this spec)."""
+        module, function = self.builder.split(":")
+        model = getattr(importlib.import_module(module), function)(**self.arguments())
+        model.spec = self
+        return model
+
+    def replace(self, **changes):
+        """A copy with `changes`; an unknown name is a `UserInputError` listing the known ones."""
+        names = [f.name for f in dataclasses.fields(self)]
+        unknown = sorted(set(changes) - set(names))
+        if unknown:
+            raise UserInputError(f"The {self.family} architecture has no {', '.join(unknown)}; it has {', '.join(names)}.")
+        return dataclasses.replace(self, **changes)
+
+    def get_config(self):
+        """The spec as JSON-able data: {'family': ..., field: value, ...}."""
+        return {"family": self.family, **dataclasses.asdict(self)}
+
+    def describe(self):
+        """One line: the family and every field, e.g. 'edsr(scale=4, num_filters=64, num_res_blocks=16, ...)'."""
+        return f"{self.family}(" + ", ".join(f"{k}={v!r}" for k, v in dataclasses.asdict(self).items()) + ")"
+
+    def name_fields(self):
+        """The values a recipe's file-name templates may use: the fields, plus what a family adds."""
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How a family trains by default. Every family's recipe has these; families add their own fields.
+
+    Attributes:
+        steps: training steps (iterations).
+        batch_size: examples per step, over all replicas.
+        evaluate_every: steps between evaluations and checkpoints.
+        learning_rate: a float, or (boundaries, values) of a piecewise-constant schedule.
+        run: template of the run's name (checkpoint folder `.ckpt/<run>` and artifact names), formatted with the
+            architecture's `name_fields()` and the data's name as `data`.
+        weights_dir: template of the folder the final artifacts go to.
+    """
+
+    steps: int
+    batch_size: int
+    evaluate_every: int
+    learning_rate: object
+    run: str
+    weights_dir: str
+
+    def __post_init__(self):
+        object.__setattr__(self, "learning_rate", _tuples(self.learning_rate))
+
+    def run_name(self, architecture, data=None):
+        """The run's name, e.g. 'edsr-16-x4' or 'pixelcnn-digits-256'."""
+        return self.run.format(**architecture.name_fields(), data=data)
+
+    def weights_folder(self, architecture, data=None):
+        """The folder of the run's final artifacts, e.g. 'weights/edsr-16-x4'."""
+        return self.weights_dir.format(**architecture.name_fields(), data=data, run=self.run_name(architecture, data))
+
+    def replace(self, **changes):
+        """A copy with `changes` (None values are left as they are: unset options)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """A named architecture and recipe, e.g. the settings of published weights or of a demo."""
+
+    name: str
+    description: str
+    architecture: Architecture
+    recipe: Recipe
+
+
+def register_family(cls):
+    """Class decorator: registers an `Architecture` subclass under its `family` name."""
+    if not cls.family or not cls.builder:
+        raise TypeError(f"{cls.__name__} must set `family` and `builder`.")
+    FAMILIES[cls.family] = cls
+    return cls
+
+
+def register_preset(name, description, architecture, recipe):
+    """Registers a preset (a name may be registered once)."""
+    if name in PRESETS:
+        raise ValueError(f"Preset {name!r} is registered twice.")
+    PRESETS[name] = Preset(name, description, architecture, recipe)
+    return PRESETS[name]
+
+
+def preset(name):
+    """The `Preset` called `name`; a `UserInputError` lists the known ones otherwise."""
+    if name not in PRESETS:
+        raise UserInputError(f"Unknown preset {name!r}. Known presets: {', '.join(sorted(PRESETS))}.")
+    return PRESETS[name]
+
+
+def presets():
+    """{preset name: its one-line description}, sorted by name."""
+    return {name: PRESETS[name].description for name in sorted(PRESETS)}
+
+
+def family(name):
+    """The `Architecture` class of a family; a `UserInputError` lists the known ones otherwise."""
+    if name not in FAMILIES:
+        raise UserInputError(f"Unknown model family {name!r}. Known families: {', '.join(sorted(FAMILIES))}.")
+    return FAMILIES[name]
+
+
+def architecture(name, **overrides):
+    """The architecture of a preset or of a family (its builder's defaults), with `overrides` applied.
+
+    `architecture("edsr-16-x4", scale=2)` and `architecture("edsr", num_res_blocks=16)` both work; an override of
+    None is ignored (an unset option), 0 is a value.
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if name in PRESETS:
+        return PRESETS[name].architecture.replace(**given)
+    if name not in FAMILIES:
+        raise UserInputError(f"Unknown model {name!r}: expected a preset ({', '.join(sorted(PRESETS))}) or a "
+                             f"family ({', '.join(sorted(FAMILIES))}).")
+    return FAMILIES[name]().replace(**given)
+
+
+def from_config(config):
+    """An architecture from `Architecture.get_config()` data (as stored in a `.keras` file)."""
+    config = dict(config)
+    cls = family(config.pop("family", None))
+    known = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in config.items() if k in known})
