@@ -19,11 +19,12 @@ import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sr_tf.config import SR_DEMO  # noqa: E402
+from sr_tf.specs import preset  # noqa: E402
+
+DEMO = preset("demo")  # the demo's architecture and recipe
 from sr_tf.data import ImageFolder  # noqa: E402
 from sr_tf.data import degradations as D  # noqa: E402
 from sr_tf.data.io import read_image, sample_files  # noqa: E402
-from sr_tf.models import build_sr_model  # noqa: E402
 from sr_tf.ops import Draws  # noqa: E402
 from sr_tf.train import EdsrTrainer  # noqa: E402
 
@@ -33,7 +34,7 @@ TRAIN = ["astronaut.png", "coffee.png", "rocket.png"]
 
 
 def pipeline_rate(degradation, batches, batch_size):
-    ds = ImageFolder(sample_files(TRAIN), scale=SR_DEMO["scale"], crop_to_scale=True,
+    ds = ImageFolder(sample_files(TRAIN), scale=DEMO.architecture.scale, crop_to_scale=True,
                      degradation=degradation).dataset(batch_size=batch_size, seed=0)
     iterator = iter(ds)
     for _ in range(3):
@@ -49,8 +50,7 @@ def training_rate(steps, batch_size):
     rng = np.random.default_rng(0)
     hr = rng.integers(0, 256, (batch_size, 96, 96, 3), dtype=np.uint8)
     data = tf.data.Dataset.from_tensors((hr[:, ::4, ::4], hr)).repeat()
-    model = build_sr_model("edsr", scale=4, num_filters=SR_DEMO["num_filters"],
-                           num_res_blocks=SR_DEMO["num_res_blocks"])
+    model = DEMO.architecture.build()
     with tempfile.TemporaryDirectory() as folder:
         return raw_rate(EdsrTrainer(model, folder, learning_rate=1e-4), data, steps) * batch_size
 
@@ -85,7 +85,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, default=40)
     args = parser.parse_args()
-    batch = SR_DEMO["batch_size"]
+    batch = DEMO.recipe.batch_size
     print(f"{platform.machine()}, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}")
     bicubic = pipeline_rate("bicubic", args.batches, batch)
     real = pipeline_rate("realesrgan", args.batches, batch)

@@ -20,7 +20,9 @@ import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sr_tf.config import SR_DEMO  # noqa: E402
+from sr_tf.specs import preset  # noqa: E402
+
+DEMO = preset("demo")  # the demo's architecture and recipe
 from sr_tf.data import crop_to_multiple, downscale, read_image  # noqa: E402
 from sr_tf.data.io import sample_files  # noqa: E402
 from sr_tf.deploy import TFLiteModel, fastgan_to_tflite, input_names, noise_inputs, to_tflite  # noqa: E402
@@ -46,7 +48,7 @@ def main():
     parser.add_argument("--fastgan", type=int, help="also time the FastGAN generator at this im_size")
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}")
-    model = build_sr_model("edsr", scale=4, num_res_blocks=16)
+    model = build_sr_model("edsr")  # the tutorial's EDSR-16 x4
     lr = np.random.default_rng(0).integers(0, 256, (args.size, args.size, 3), dtype=np.uint8)
     base = seconds(lambda: resolve_single(model, lr), args.repeats)
     print(f"EDSR-16 x4 on {args.size}x{args.size}: Keras resolve_single {base:.2f} s (baseline)")
@@ -59,10 +61,11 @@ def main():
             print(f"  TFLite {quantize:8s} {os.path.getsize(path) / 1e6:6.2f} MB  {t:6.2f} s  "
                   f"{base / t:5.2f}x Keras")
         if args.demo_weights:
-            demo = load_sr_model("edsr", args.demo_weights, scale=SR_DEMO["scale"],
-                                 num_filters=SR_DEMO["num_filters"], num_res_blocks=SR_DEMO["num_res_blocks"])
-            hr = crop_to_multiple(read_image(sample_files(["chelsea.png"])[0])[0], SR_DEMO["scale"])
-            small = downscale(hr, SR_DEMO["scale"]).numpy()
+            demo = load_sr_model("edsr", args.demo_weights, scale=DEMO.architecture.scale,
+                                 num_filters=DEMO.architecture.num_filters,
+                                 num_res_blocks=DEMO.architecture.num_res_blocks)
+            hr = crop_to_multiple(read_image(sample_files(["chelsea.png"])[0])[0], DEMO.architecture.scale)
+            small = downscale(hr, DEMO.architecture.scale).numpy()
 
             def psnr(runner):
                 return float(tf.image.psnr(resolve_single(runner, small).astype(np.float32),

@@ -28,7 +28,9 @@ import tensorflow as tf
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from sr_tf.config import SR_DEMO  # noqa: E402
+from sr_tf.specs import preset  # noqa: E402
+
+DEMO = preset("demo")  # the demo's architecture and recipe
 from sr_tf.data import ImageFolder  # noqa: E402
 from sr_tf.data.io import sample_files  # noqa: E402
 from sr_tf.models import build_sr_model, srgan  # noqa: E402
@@ -76,7 +78,8 @@ def overhead(args):
     cases = {
         "EDSR 4 filters, 1 block, batch 1 of 8x8 -> 32x32": (dict(num_filters=4, num_res_blocks=1), 8, 1, 400),
         "demo EDSR 32 filters, 4 blocks, batch 16 of 24x24 -> 96x96": (
-            dict(num_filters=SR_DEMO["num_filters"], num_res_blocks=SR_DEMO["num_res_blocks"]), 24, 16, 60),
+            dict(num_filters=DEMO.architecture.num_filters, num_res_blocks=DEMO.architecture.num_res_blocks),
+            24, 16, 60),
     }
     print(machine())
     print(f"{'case':60s} {'spe':>5s} {'steps/s':>9s} {'ms/step':>8s} {'overhead ms':>12s}")
@@ -109,8 +112,7 @@ def pipeline(args):
                "ImageFolder pipeline": train.dataset(batch_size=16, seed=0)}
 
     def make(folder, spe):
-        model = build_sr_model("edsr", scale=4, num_filters=SR_DEMO["num_filters"],
-                               num_res_blocks=SR_DEMO["num_res_blocks"])
+        model = DEMO.architecture.build()
         return EdsrTrainer(model, folder, steps_per_execution=spe, log_every=10**9, log_interval=3600)
 
     rates = {}

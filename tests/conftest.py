@@ -60,3 +60,13 @@ def http_server(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def reader_folder(tmp_path_factory):
+    """A folder prepared as a reader of the docs has it (see docs_runner.prepare_folder); tests copy it."""
+    from docs_runner import prepare_folder
+
+    folder = tmp_path_factory.mktemp("reader")
+    prepare_folder(str(folder))
+    return folder

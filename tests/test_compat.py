@@ -119,3 +119,20 @@ def test_resolve_needs_no_flags_for_a_keras_file_written_before_the_specs(tmp_pa
     from PIL import Image
 
     assert Image.open(tmp_path / "out" / "p.png").size == (21, 15)
+
+
+def test_export_needs_no_flags_for_keras_files_of_every_family(tmp_path, capsys):
+    """`python -m sr_tf.export --weights X.keras` reads the family and architecture from the file (here files
+    written before the specs, whose spec comes from their layers): a super-resolution model and a FastGAN
+    generator export; a PixelCNN is refused in one line that says why."""
+    from helpers import assert_one_line_errors
+
+    from sr_tf.cli import export as export_cli
+
+    for name in ("edsr", "fastgan"):
+        output = str(tmp_path / f"{name}.tflite")
+        assert export_cli.main(["--weights", os.path.join(SPECS_DATA, f"{name}.keras"), "-o", output]) == 0
+        assert os.path.getsize(output) > 0
+    capsys.readouterr()
+    assert_one_line_errors(export_cli.main, [(["--weights", os.path.join(SPECS_DATA, "pixelcnn.keras"), "-o",
+                                               str(tmp_path / "p.tflite")], "holds a pixelcnn model")], capsys)

@@ -44,7 +44,8 @@ def parser():
     p.add_argument("--scale", type=int, choices=[2, 3, 4, 8], default=None, help="upscaling factor (default 4)")
     p.add_argument("--num-filters", type=positive_int, default=None)
     p.add_argument("--num-res-blocks", type=positive_int, default=None)
-    p.add_argument("--wdsr-type", choices=["a", "b"], default=None, help="WDSR-A or -B of .h5 weights (default b)")
+    p.add_argument("--wdsr-type", choices=["a", "b"], default=None,
+                   help="WDSR-A or -B of .h5 weights (default: the published WDSR-B)")
     p.add_argument("--format", choices=["tflite", "saved_model"], default="tflite")
     p.add_argument("--quantize", choices=QUANTIZATIONS, default="none",
                    help="tflite: float32 (none), float16 weights, dynamic-range or full-integer int8 (default none)")

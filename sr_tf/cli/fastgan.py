@@ -69,8 +69,8 @@ class FastGANFamily(Family):
         recipe = self.recipe
         print(f"Generator {fastgan.count_trainable(generator):,} and discriminator "
               f"{fastgan.count_trainable(discriminator):,} trainable parameters; images from {args.data} at "
-              f"{self.architecture.im_size}x{self.architecture.im_size}; reconstruction loss {recipe.recon_loss}; DiffAugment "
-              f"'{recipe.policy}'; checkpoints in {checkpoint_dir}")
+              f"{self.architecture.im_size} px; reconstruction loss {recipe.recon_loss}; DiffAugment '{recipe.policy}'; "
+              f"checkpoints in {checkpoint_dir}")
         if recipe.recon_loss != "perceptual":
             print("(The paper's reconstruction loss is LPIPS on ImageNet VGG16: --recon-loss perceptual.)")
         return FastGANTrainer(generator, discriminator, checkpoint_dir, policy=recipe.policy,
@@ -204,7 +204,7 @@ def parser():
 
     p = sub.add_parser("train", help="train FastGAN on a folder of images; re-running resumes")
     presets = {n: d for n, d in specs.presets().items() if specs.PRESETS[n].architecture.family == "fastgan"}
-    add_shared_options(p, presets, data_help="folder of training images (recursive; PNG, JPEG, WebP). Default: a "
+    add_shared_options(p, presets, specs.preset("fastgan-256"), data_help="folder of training images (recursive; PNG, JPEG, WebP). Default: a "
                                              "smoke demo on the bundled photos at 64 px (preset fastgan-demo)",
                        data_aliases=("--path",), aliases={"steps": ("--iterations",),
                                                           "evaluate_every": ("--checkpoint-every",)})

@@ -239,11 +239,12 @@ def parser():
 
     p = sub.add_parser("train", help="train a PixelCNN; re-running resumes")
     presets = {n: d for n, d in specs.presets().items() if specs.PRESETS[n].architecture.family.endswith("pixelcnn")}
-    add_shared_options(p, presets, DATA_CHOICES, DATA_HELP, data_aliases=("--dataset",))
+    add_shared_options(p, presets, specs.preset(PRESET_OF[("pixelcnn", "mnist")]), DATA_CHOICES, DATA_HELP,
+                       data_aliases=("--dataset",))
     p.set_defaults(data="mnist")
     _add_data_args(p, data=False)
     p.add_argument("--levels", type=int_range(2, 256), help="values per channel, 2..256 (256: 8-bit; 2: binarized; "
-                                                            "default: the preset's, 256)")
+                                                            f"default: the preset's, {specs.PixelCNN.levels})")
     p.add_argument("--model", choices=["pixelcnn", "gated"], help="default: the preset's, else pixelcnn")
     p.add_argument("--num-res-blocks", type=positive_int,
                    help="residual blocks (pixelcnn) or gated layers (gated); " + _per_preset("num_res_blocks") +

@@ -40,7 +40,8 @@ def _parse_args(argv):
     parser.add_argument("--num-filters", type=positive_int, default=None)
     parser.add_argument("--num-res-blocks", type=positive_int, default=None,
                         help="residual blocks (default: the tutorial's published weights: 16, or 32 for wdsr)")
-    parser.add_argument("--wdsr-type", choices=["a", "b"], default=None, help="WDSR-A or -B of .h5 weights (default b)")
+    parser.add_argument("--wdsr-type", choices=["a", "b"], default=None,
+                        help="WDSR-A or -B of .h5 weights (default: the published WDSR-B)")
     parser.add_argument("--gan-weights", help="GAN-trained weights of the same architecture as --weights (the "
                                               "PSNR-trained ones), blended by --gan-strength")
     parser.add_argument("--gan-strength", type=unit_float, default=None,

@@ -19,25 +19,31 @@ SHARED_OPTIONS = ("data", "steps", "batch_size", "evaluate_every", "seed", "chec
                   "keep_best", "resume", "preset")
 
 
-def add_shared_options(parser, presets, data_choices=None, data_help="", data_aliases=(), aliases=None):
+def add_shared_options(parser, presets, default, data_choices=None, data_help="", data_aliases=(), aliases=None):
     """The options every training command has, with the same names: --preset, --data (plus `data_aliases`, the
     family's older names), --steps, --batch-size, --evaluate-every, --seed, --checkpoint-dir, --weights-dir,
     --keep-best, --resume, and the strategy, precision and progress options (`add_training_options`).
 
-    Unset values are None: the preset's recipe fills them (`apply_recipe`), so their defaults live in the spec.
+    Unset values are None: the preset's recipe fills them (`apply_recipe`), so their defaults live in the spec; the
+    help texts show those of the `default` preset (a `Preset`).
     `aliases` maps an option's name to the family's older flags for it, e.g. {"steps": ("--iterations",)}.
     """
     aliases = aliases or {}
+    recipe = default.recipe
+
+    def preset_default(name):
+        return f"default: the preset's, {getattr(recipe, name):,} for {default.name}"
+
     parser.add_argument("--preset", choices=sorted(presets), default=None,
-                        help="named settings (architecture and recipe) to start from: " +
+                        help=f"named settings (architecture and recipe) to start from (default {default.name}): " +
                              "; ".join(f"{name}: {text}" for name, text in sorted(presets.items())))
     parser.add_argument("--data", *data_aliases, dest="data", choices=data_choices, help=data_help)
     parser.add_argument("--steps", *aliases.get("steps", ()), dest="steps", type=positive_int,
-                        help="training steps (default: the preset's)")
-    parser.add_argument("--batch-size", type=positive_int, help="examples per step (default: the preset's)")
+                        help=f"training steps ({preset_default('steps')})")
+    parser.add_argument("--batch-size", type=positive_int, help=f"examples per step ({preset_default('batch_size')})")
     parser.add_argument("--evaluate-every", *aliases.get("evaluate_every", ()), dest="evaluate_every",
                         type=positive_int,
-                        help="steps between evaluations and checkpoints (default: the preset's)")
+                        help=f"steps between evaluations and checkpoints ({preset_default('evaluate_every')})")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the input pipeline "
                                                              "(default %(default)s)")
     parser.add_argument("--checkpoint-dir", help="default: .ckpt/<run name>")

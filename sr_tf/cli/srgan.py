@@ -109,14 +109,14 @@ class SrFamily(Family):
 
     def build_trainer(self, args, checkpoint_dir, strategy):
         from sr_tf.cli.common import trainer_options
-        from sr_tf.train import SrganTrainer, SrTrainer
+        from sr_tf.train import SrganTrainer, PixelLossTrainer
 
         common = dict(trainer_options(args, strategy), data=data_record(args, args.scale))
         rate = learning_rate(self.recipe)
         with strategy.scope():
             generator = self.architecture.build()
             if self.command != "gan":
-                return SrTrainer(generator, self.recipe.loss, rate, checkpoint_dir, **common)
+                return PixelLossTrainer(generator, self.recipe.loss, rate, checkpoint_dir, **common)
             if args.generator_weights is None:
                 pretrain = RECIPES["pretrain"]
                 args.generator_weights = os.path.join(pretrain.weights_folder(self.architecture),
@@ -159,7 +159,7 @@ def run_training_command(args):
 def add_data_args(p):
     """The data options of the super-resolution commands."""
     p.add_argument("--scale", type=int, choices=[2, 3, 4, 8], default=None, help="upscaling factor (default: the "
-                                                                                 "preset's, 4)")
+                                                                                 "preset's)")
     p.add_argument("--downgrade", default="bicubic", choices=["bicubic", "unknown", "mild", "difficult"])
     p.add_argument("--images-dir", default=".div2k/images")
     p.add_argument("--caches-dir", default=".div2k/caches")
@@ -190,7 +190,8 @@ def parser():
     sub = root.add_subparsers(dest="command", required=True)
     for command, (help_text, family, preset) in COMMANDS.items():
         p = sub.add_parser(command, help=f"{help_text}; preset {preset} unless --preset")
-        add_shared_options(p, command_presets(command), ["div2k", "folder", "samples"], DATA_HELP)
+        add_shared_options(p, command_presets(command), specs.preset(preset), ["div2k", "folder", "samples"],
+                           DATA_HELP)
         p.set_defaults(data="div2k")
         add_data_args(p)
         add_model_args(p, wdsr_type=command in ("wdsr", "gan"))
@@ -230,7 +231,8 @@ def add_demo_parser(sub):
                     num_res_blocks=demo.architecture.num_res_blocks, steps=demo.recipe.steps,
                     batch_size=demo.recipe.batch_size, evaluate_every=demo.recipe.evaluate_every,
                     learning_rate=demo.recipe.learning_rate, lr_decay_at=demo.recipe.lr_decay_at)
-    kinds = dict(scale=int_range(2, 8), learning_rate=positive_float, lr_decay_at=float_range(0.0, 1.0, high_open=False))
+    kinds = dict(scale=int_range(2, 8), learning_rate=positive_float,
+                 lr_decay_at=float_range(0.0, 1.0, high_open=False))
     p = sub.add_parser("demo", help="offline demo: train on bundled photos, compare with bicubic (preset 'demo')")
     for name, value in defaults.items():
         p.add_argument(f"--{name.replace('_', '-')}", type=kinds.get(name, positive_int), default=value,

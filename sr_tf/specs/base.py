@@ -28,7 +28,6 @@ class Architecture:
 
     family: ClassVar[str] = ""
     builder: ClassVar[str] = ""  # "module:function", imported when the spec is built
-    description: ClassVar[str] = ""
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -78,6 +77,7 @@ class Recipe:
         run: template of the run's name (checkpoint folder `.ckpt/<run>` and artifact names), formatted with the
             architecture's `name_fields()` and the data's name as `data`.
         weights_dir: template of the folder the final artifacts go to.
+        artifact: template of the final files' name: `<artifact>.keras`, `<artifact>.weights.h5`.
     """
 
     steps: int
@@ -86,6 +86,7 @@ class Recipe:
     learning_rate: object
     run: str
     weights_dir: str
+    artifact: str = "{run}"
 
     def __post_init__(self):
         object.__setattr__(self, "learning_rate", _tuples(self.learning_rate))
@@ -93,6 +94,10 @@ class Recipe:
     def run_name(self, architecture, data=None):
         """The run's name, e.g. 'edsr-16-x4' or 'pixelcnn-digits-256'."""
         return self.run.format(**architecture.name_fields(), data=data)
+
+    def artifact_name(self, architecture, data=None):
+        """The final files' name without suffix, e.g. 'edsr-16-x4', 'pre_generator' or 'pixelcnn-digits-256'."""
+        return self.artifact.format(**architecture.name_fields(), run=self.run_name(architecture, data))
 
     def weights_folder(self, architecture, data=None):
         """The folder of the run's final artifacts, e.g. 'weights/edsr-16-x4'."""

@@ -43,10 +43,6 @@ class FastGANRecipe(Recipe):
     policy: str = "color,translation"
     recon_loss: str = "l1"  # this package's default: the paper's 'perceptual' needs ImageNet VGG16 weights
 
-    def artifact_name(self, architecture, data=None):
-        """The final files' name without suffix, e.g. 'fastgan-samples-64-generator'."""
-        return self.artifact.format(**architecture.name_fields(), run=self.run_name(architecture, data))
-
 
 OFFICIAL = FastGANRecipe(steps=50_000, batch_size=8, evaluate_every=5000)
 # The smoke demo on the four bundled photos: a few minutes on a CPU.

@@ -58,11 +58,6 @@ class PixelCNNRecipe(Recipe):
     learning_rate: float = 1e-3
     run: str = "{model}{conditional}-{data}-{levels}{head_suffix}"
     weights_dir: str = "weights/pixelcnn"
-    artifact: str = "{run}"
-
-    def artifact_name(self, architecture, data=None):
-        """The final files' name without suffix, e.g. 'pixelcnn-digits-256'."""
-        return self.artifact.format(**architecture.name_fields(), run=self.run_name(architecture, data))
 
 
 RECIPES = {

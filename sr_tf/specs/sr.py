@@ -78,20 +78,14 @@ class SrRecipe(Recipe):
     Attributes (besides `Recipe`'s):
         loss: 'l1', 'mse' or 'gan' (VGG content loss plus adversarial loss).
         save_best_only: write periodic checkpoints only when the validation PSNR improves.
-        artifact: template of the final files' name: `<artifact>.keras`, `<artifact>.weights.h5`.
         legacy: template of the legacy Keras-2 `.h5` file the tutorial wrote, in the same folder.
         lr_decay_at: fraction of the steps after which the learning rate drops tenfold (1: never; the demo's).
     """
 
     loss: str = "l1"
     save_best_only: bool = True
-    artifact: str = "{run}"
     legacy: str = "weights.h5"
     lr_decay_at: float = 1.0
-
-    def artifact_name(self, architecture, data=None):
-        """The final files' name without suffix, e.g. 'edsr-16-x4' or 'pre_generator'."""
-        return self.artifact.format(**architecture.name_fields(), run=self.run_name(architecture, data))
 
     def legacy_name(self, architecture, data=None):
         """The legacy `.h5` file's name, e.g. 'weights.h5' or 'pre_generator.h5'."""

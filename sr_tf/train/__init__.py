@@ -3,11 +3,12 @@ code here: that is `sr_tf.cli`)."""
 
 from sr_tf.train.fastgan import FastGANTrainer
 from sr_tf.train.pixelcnn import PixelCNNTrainer
-from sr_tf.train.sr import (EdsrTrainer, SrganGeneratorTrainer, SrganTrainer, SrTrainer, SuperResolutionTrainer,
+from sr_tf.train.sr import (EdsrTrainer, SrganGeneratorTrainer, SrganTrainer, PixelLossTrainer, SuperResolutionTrainer,
                             WdsrTrainer, learning_rate_schedule)
 from sr_tf.train.records import ArchitectureMismatchError, DataMismatchError
 from sr_tf.train.trainer import Trainer, enable_mixed_precision
 
-__all__ = ["Trainer", "ArchitectureMismatchError", "DataMismatchError", "enable_mixed_precision", "SuperResolutionTrainer", "SrTrainer",
+__all__ = ["Trainer", "ArchitectureMismatchError", "DataMismatchError", "enable_mixed_precision", "SuperResolutionTrainer",
+           "PixelLossTrainer",
            "EdsrTrainer", "WdsrTrainer", "SrganGeneratorTrainer", "SrganTrainer", "PixelCNNTrainer", "FastGANTrainer",
            "learning_rate_schedule"]

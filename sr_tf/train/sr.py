@@ -53,7 +53,7 @@ class SuperResolutionTrainer(Trainer):
         ], axis=2)}
 
 
-class SrTrainer(SuperResolutionTrainer):
+class PixelLossTrainer(SuperResolutionTrainer):
     """Supervised super-resolution trainer: a pixel loss ('l1' or 'mse') and Adam; the score is PSNR.
 
     Args:
@@ -85,7 +85,7 @@ class SrTrainer(SuperResolutionTrainer):
         return {"loss": loss}
 
 
-class EdsrTrainer(SrTrainer):
+class EdsrTrainer(PixelLossTrainer):
     """EDSR training: L1 loss, Adam with PiecewiseConstantDecay([200000], [1e-4, 5e-5]); checkpoints in
     '.ckpt/edsr-<blocks>-x<scale>' unless `checkpoint_dir` says otherwise."""
 
@@ -94,7 +94,7 @@ class EdsrTrainer(SrTrainer):
         super().__init__(model, "l1", _recipe_rate("edsr", learning_rate), checkpoint_dir, **kwargs)
 
 
-class WdsrTrainer(SrTrainer):
+class WdsrTrainer(PixelLossTrainer):
     """WDSR training: L1 loss, Adam with PiecewiseConstantDecay([200000], [1e-3, 5e-4]); default '.ckpt/wdsr-<type>-<blocks>-x<scale>'."""
 
     def __init__(self, model, checkpoint_dir=None, learning_rate=None, **kwargs):
@@ -102,7 +102,7 @@ class WdsrTrainer(SrTrainer):
         super().__init__(model, "l1", _recipe_rate("wdsr", learning_rate), checkpoint_dir, **kwargs)
 
 
-class SrganGeneratorTrainer(SrTrainer):
+class SrganGeneratorTrainer(PixelLossTrainer):
     """SRResNet pre-training: MSE loss, Adam 1e-4; default '.ckpt/pre_generator' (x4)."""
 
     def __init__(self, model, checkpoint_dir=None, learning_rate=None, **kwargs):
