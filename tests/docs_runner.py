@@ -37,10 +37,9 @@ REPLACE = [
     ("docs/super-resolution.md", "--steps 2000", "--steps 2"),
     ("docs/degradations.md", "--steps 500", "--steps 2"),
     ("docs/scale.md", "--steps 20 ", "--steps 4 "),
-    ("docs/errors.md", "-s INT 30", "-s INT 12"),
+    ("docs/errors.md", "-s INT 20", "-s INT 8"),
     ("docs/errors.md", "--steps 20 ", "--steps 6 "),
     ("docs/pixelcnn.md", "--steps 200", "--steps 2"),
-    ("docs/fastgan.md", "--steps 20", "--steps 1"),
 ]
 # Blocks that cannot run in the tests: (page, text the block contains) -> why.
 NOT_RUN = {

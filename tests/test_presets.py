@@ -70,11 +70,13 @@ def test_full_size_presets_have_the_published_parameter_counts(name, parameters)
     assert models.build(name).count_params() == parameters
 
 
-def test_fastgan_preset_builds_the_official_generator_size():
-    # the official code's generator at 256 px: 29,127,846 trainable parameters (sr_tf.models.fastgan's docstring)
-    from sr_tf.models.fastgan import count_trainable
-
-    assert count_trainable(models.build("fastgan-256")) == 29_127_846
+def test_the_fastgan_presets_have_the_official_settings():
+    # the official code's defaults (../shared/reference/fastgan.md); test_models_fastgan.py counts the parameters
+    # of the networks they build (generator 29,127,846 trainable at 256 px)
+    official = dict(ngf=64, ndf=64, nz=256)
+    assert specs.architecture("fastgan-256") == specs.FastGAN(im_size=256, **official)
+    assert specs.architecture("fastgan-1024") == specs.FastGAN(im_size=1024, **official)
+    assert specs.preset("fastgan-256").recipe.batch_size == 8 and specs.preset("fastgan-256").recipe.steps == 50_000
 
 
 def test_build_takes_a_preset_or_a_family_and_overrides():
