@@ -1,24 +1,21 @@
 """The command line of train_pixelcnn.py: data sources, models, training, evaluation against a baseline, sampling."""
 
 import argparse
-import dataclasses
 import os
 
-import keras
 import numpy as np
 
-from sr_tf import sampling
+from sr_tf import sampling, specs
 from sr_tf.atomic import atomic_write_text
-from sr_tf import specs
 from sr_tf.cli.common import (int_range, load_keras_file, nonnegative_int, pipeline_seed, positive_float, positive_int,
                               run_command, trainer_options)
 from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_training, write_artifacts
-from sr_tf.specs.pixelcnn import PRESET_OF, PixelCNNRecipe
 from sr_tf.data.io import image_grid, save_image
 from sr_tf.data.pixelcnn import levels_to_uint8, load_digits, load_folder, load_mnist, pixelcnn_dataset, quantize
 from sr_tf.errors import UserInputError
 from sr_tf.metrics import bits_per_dim, bits_per_image, histogram_baseline
 from sr_tf.models import pixelcnn as pixelcnn_lib
+from sr_tf.specs.pixelcnn import PRESET_OF, PixelCNNRecipe
 from sr_tf.train import PixelCNNTrainer
 
 WEIGHTS_DIR = PixelCNNRecipe.weights_dir
