@@ -42,6 +42,12 @@ CASES = {
     "gated-pixelcnn-digits": (dict(PIXELCNN_TINY, num_layers=1), _levels),
     "pixelcnn-folder": (dict(PIXELCNN_TINY, input_shape=(4, 4, 3), num_res_blocks=1, batchnorm=False), _levels),
     "gated-pixelcnn-folder": (dict(PIXELCNN_TINY, input_shape=(4, 4, 3), num_layers=1), _levels),
+    "esrgan-x4": (dict(num_feat=8, num_block=1, num_grow_ch=4), _lr),
+    "realesrgan-x4plus": (dict(num_feat=8, num_block=1, num_grow_ch=4), _lr),
+    "realesrgan-x2plus": (dict(num_feat=8, num_block=1, num_grow_ch=4), lambda rng: _lr(rng)[:, :4, :4]),
+    "realesrgan-x4plus-anime-6b": (dict(num_feat=8, num_block=1, num_grow_ch=4), _lr),
+    "realesr-general-x4v3": (dict(num_feat=8, num_conv=2), _lr),
+    "realesr-animevideov3": (dict(num_feat=8, num_conv=1), _lr),
     "fastgan-256": (FASTGAN_TINY, None),
     "fastgan-1024": (FASTGAN_TINY, None),
     "fastgan-demo": (FASTGAN_TINY, None),
@@ -64,8 +70,12 @@ def test_preset_model(name, tmp_path, rng):
         assert model(x).shape[1:3] == (x.shape[1] * architecture.scale, x.shape[2] * architecture.scale)
 
 
+# ../shared/reference/super-resolution.md (counted from the authors' code: BasicSR 1.4.2 for the Real-ESRGAN ones)
 @pytest.mark.parametrize("name,parameters", [("edsr-16-x4", 1_517_571), ("srresnet-x4", 1_554_883),
-                                             ("srgan-x4", 1_554_883)])
+                                             ("srgan-x4", 1_554_883), ("realesrgan-x4plus", 16_697_987),
+                                             ("realesrgan-x2plus", 16_703_171),
+                                             ("realesrgan-x4plus-anime-6b", 4_467_779),
+                                             ("realesr-general-x4v3", 1_213_296), ("realesr-animevideov3", 621_424)])
 def test_full_size_presets_have_the_published_parameter_counts(name, parameters):
     assert models.build(name).count_params() == parameters
 

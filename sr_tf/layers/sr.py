@@ -42,6 +42,35 @@ class PixelShuffle(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
+class PixelUnshuffle(keras.layers.Layer):
+    """The inverse of `PixelShuffle` (space to depth): (B, H, W, C) to (B, H / scale, W / scale, C * scale**2), as
+    `tf.nn.space_to_depth` (channel order (row offset, column offset, channel); PyTorch's `pixel_unshuffle` orders
+    (channel, row offset, column offset), which an importer of its weights permutes). H and W must be multiples of
+    `scale`.
+
+    Args:
+        scale: downsampling factor, a positive integer.
+    """
+
+    def __init__(self, scale, **kwargs):
+        super().__init__(**kwargs)
+        check_positive(scale=scale)
+        self.scale = scale
+
+    def call(self, inputs):
+        return tf.nn.space_to_depth(inputs, self.scale)
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        h = None if h is None else h // self.scale
+        w = None if w is None else w // self.scale
+        return (b, h, w, c * self.scale ** 2)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class Normalize(keras.layers.Layer):
     """Maps pixel values to a network's working range: `(x - mean) / stddev`.
 
