@@ -16,6 +16,7 @@ import io
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -89,7 +90,8 @@ def blocks(page):
 def prepare_folder(folder):
     """What a reader of the quick starts has: `photo.png` (a 64x48 crop of a bundled photo), `photos/` (three
     128x128 crops), `valid/` (one), `benchmark/Set5/HR/`, the tutorial's published weights files (random weights of
-    the published architectures), a demo `.keras` model, a small x4 `edsr.keras` and a FastGAN `generator.keras`."""
+    the published architectures), a demo `.keras` model, a small x4 `edsr.keras`, a FastGAN `generator.keras` and a
+    tiny RRDBNet in the official `.pth` layout."""
     import keras
     from PIL import Image
 
@@ -111,6 +113,9 @@ def prepare_folder(folder):
     models.build("demo").save(os.path.join(folder, "weights", "demo", "edsr-demo-x4.keras"))
     models.build("edsr", num_filters=8, num_res_blocks=1).save(os.path.join(folder, "edsr.keras"))
     models.build("fastgan", im_size=64, ngf=4, nz=8).save(os.path.join(folder, "generator.keras"))
+    # a tiny RRDBNet x4 written by the authors' code stands in for the official RealESRGAN_x4plus.pth
+    shutil.copy(os.path.join(REPO, "tests", "data", "realesrgan_reference", "rrdbnet_x4.pth"),
+                os.path.join(folder, "RealESRGAN_x4plus.pth"))
     assert Image.open(os.path.join(folder, "photo.png")).size == (64, 48)
 
 

@@ -5,7 +5,8 @@ go to different test processes."""
 import pytest
 from docs_runner import NOT_RUN, REPLACE, blocks, check_page, pages, run_page
 
-PAGES = ["README.md", "docs/super-resolution.md", "docs/inference.md", "docs/degradations.md", "docs/deploy.md"]
+PAGES = ["README.md", "docs/super-resolution.md", "docs/inference.md", "docs/degradations.md", "docs/deploy.md",
+         "docs/real-world.md"]
 
 
 @pytest.mark.parametrize("page", PAGES)

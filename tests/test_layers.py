@@ -20,6 +20,7 @@ def _x(*shape):
 CASES = {
     "PixelShuffle": (L.PixelShuffle, dict(scale=2), _x(2, 3, 4, 8), (2, 6, 8, 2), 0, True),
     "PixelUnshuffle": (L.PixelUnshuffle, dict(scale=2), _x(2, 4, 6, 3), (2, 2, 3, 12), 0, True),
+    "NearestUpsample": (L.NearestUpsample, dict(factor=2), _x(2, 3, 2, 3), (2, 6, 4, 3), 0, True),
     "Normalize": (L.Normalize, dict(mean=[1.0, 2.0, 3.0], stddev=2.0), _x(2, 3, 3, 3), (2, 3, 3, 3), 0, True),
     "Denormalize": (L.Denormalize, dict(mean=127.5, stddev=127.5), _x(2, 3, 3, 3), (2, 3, 3, 3), 0, True),
     "Scale": (L.Scale, dict(factor=0.1), _x(2, 3, 3, 4), (2, 3, 3, 4), 0, True),
@@ -66,3 +67,8 @@ def test_the_helper_catches_a_layer_without_get_config(tmp_path):
 
     with pytest.raises(TypeError):
         run_layer_test(Unserializable, dict(factor=2.0), _x(1, 2, 2, 1), (1, 2, 2, 1), tmp_path=str(tmp_path))
+
+
+def test_nearest_upsample_repeats_every_pixel():
+    x = _x(1, 3, 2, 2)
+    np.testing.assert_array_equal(L.NearestUpsample(3)(x).numpy(), np.repeat(np.repeat(x, 3, axis=1), 3, axis=2))

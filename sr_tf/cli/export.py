@@ -60,7 +60,7 @@ def parser():
 
 def load(args):
     """The Keras model named by --weights (and --model for .h5 weights)."""
-    from sr_tf.models import load_sr_model, spec_of
+    from sr_tf.models import PYTORCH_SUFFIXES, load_sr_model, spec_of
 
     if args.weights.endswith(".keras"):
         model = load_keras_file(args.weights, "Model", "a training command's weights folder or a model.save(...) file")
@@ -70,6 +70,9 @@ def load(args):
                                  "models and FastGAN generators (a PixelCNN samples pixel by pixel in Python: use "
                                  "train_pixelcnn.py sample).")
         return model
+    if args.weights.endswith(PYTORCH_SUFFIXES):
+        return load_sr_model(args.model, args.weights, scale=args.scale, num_filters=args.num_filters,
+                             num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)
     if args.model is None:
         raise UserInputError(f"--model is needed for weights that are not a .keras model. Received: {args.weights}")
     return load_sr_model(args.model, args.weights, scale=args.scale, num_filters=args.num_filters,

@@ -33,7 +33,8 @@ def _parse_args(argv):
     parser.add_argument("-o", "--output-dir", required=True, metavar="OUT_DIR")
     parser.add_argument("--model", choices=["srgan", "edsr", "wdsr"], help="architecture of .h5 weights")
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--weights", help="weights file (.h5, .weights.h5) or a whole .keras model")
+    source.add_argument("--weights", help="a whole .keras model, official PyTorch weights (.pth, .safetensors: "
+                                          "Real-ESRGAN's RRDBNet and SRVGGNetCompact), or .h5 / .weights.h5 weights")
     source.add_argument("--tflite", metavar="FILE", help="a .tflite file written by python -m sr_tf.export")
     source.add_argument("--saved-model", metavar="DIR", help="a SavedModel written by python -m sr_tf.export")
     parser.add_argument("--scale", type=int, choices=[2, 3, 4, 8], default=None, help="upscaling factor (default 4)")
@@ -115,7 +116,7 @@ def _write(image, alpha, destination):
 def load_model(args):
     """The model to run: Keras (--weights, with --model), a TFLite file or a SavedModel."""
     from sr_tf.deploy import SavedModelSR, TFLiteModel
-    from sr_tf.models import load_sr_model
+    from sr_tf.models import PYTORCH_SUFFIXES, load_sr_model
 
     if (args.gan_weights is None) != (args.gan_strength is None):
         raise UserInputError("--gan-weights and --gan-strength go together (the GAN-trained weights and how much "
@@ -128,9 +129,9 @@ def load_model(args):
         return TFLiteModel(args.tflite)
     if args.saved_model is not None:
         return SavedModelSR(args.saved_model)
-    if args.model is None and not args.weights.endswith(".keras"):
+    if args.model is None and not args.weights.endswith((".keras", *PYTORCH_SUFFIXES)):
         raise UserInputError("--model is needed with .h5 weights (srgan, edsr or wdsr); a .keras file carries its "
-                             "architecture.")
+                             "architecture, and a PyTorch .pth / .safetensors file implies it.")
     architecture = dict(scale=args.scale, num_filters=args.num_filters, num_res_blocks=args.num_res_blocks,
                         wdsr_type=args.wdsr_type)
     model = load_sr_model(args.model, args.weights, **architecture)

@@ -71,6 +71,34 @@ class PixelUnshuffle(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
+class NearestUpsample(keras.layers.Layer):
+    """Nearest-neighbour upsampling by an integer factor, as PyTorch's `F.interpolate(mode='nearest')`.
+
+    Unlike `keras.layers.UpSampling2D` (repeats, whose dynamic shapes lose the channel count on export), it is one
+    `tf.image.resize`, which TFLite runs as its builtin RESIZE_NEAREST_NEIGHBOR with the channels known.
+
+    Args:
+        factor: upsampling factor, a positive integer.
+    """
+
+    def __init__(self, factor, **kwargs):
+        super().__init__(**kwargs)
+        check_positive(factor=factor)
+        self.factor = factor
+
+    def call(self, inputs):
+        size = tf.shape(inputs)[1:3] * self.factor
+        return tf.image.resize(inputs, size, method="nearest")
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        return (b, None if h is None else h * self.factor, None if w is None else w * self.factor, c)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class Normalize(keras.layers.Layer):
     """Maps pixel values to a network's working range: `(x - mean) / stddev`.
 

@@ -6,6 +6,7 @@
     model = models.build("edsr", scale=2, num_res_blocks=8)
     model.spec                                          # Edsr(scale=2, num_filters=64, num_res_blocks=8, ...)
     model = models.load_model("run.keras")             # rebuilt from the file alone, spec included
+    model = models.from_pytorch("RealESRGAN_x4plus.pth") # official PyTorch weights, read without PyTorch
 
 Every model a builder returns remembers its spec, also through a `.keras` file.
 """
@@ -17,9 +18,12 @@ from sr_tf.errors import UserInputError
 from sr_tf.models import edsr, srgan, wdsr  # noqa: F401 (the tutorial's modules)
 from sr_tf.models.interpolation import interpolate_weights  # noqa: F401 (re-exported)
 from sr_tf.models.legacy import spec_from_layers
+from sr_tf.models.pytorch import from_pytorch  # noqa: F401 (public)
 from sr_tf.specs.sr import LEGACY_PRESETS
 from sr_tf.weights_io import load_keras_model, load_weights
 
+# Files of PyTorch weights (the official Real-ESRGAN releases), read by `from_pytorch`.
+PYTORCH_SUFFIXES = (".pth", ".pt", ".safetensors")
 # The family names train_srgan.py and the tutorial use for the super-resolution families.
 SR_MODELS = ("srgan", "edsr", "wdsr")
 SR_FAMILY = {"srgan": "srresnet", "srresnet": "srresnet", "edsr": "edsr", "wdsr": "wdsr"}
@@ -79,19 +83,22 @@ def _sr_family(name):
 def load_sr_model(name, weights, **architecture):
     """Loads a trained super-resolution model: a whole `.keras` model, or `build_sr_model` plus a weights file.
 
-    A `.keras` file carries its architecture: it must be of family `name` (None: any super-resolution family),
-    and every architecture option given (not None) must match its spec, else a `UserInputError` says how.
+    A `.keras` file carries its architecture, and a PyTorch file (`.pth`, `.safetensors`: RRDBNet or
+    SRVGGNetCompact, see `from_pytorch`) implies it: it must be of family `name` (None: any super-resolution
+    family), and every architecture option given (not None) must match its spec, else a `UserInputError` says how.
 
     Args:
         name: the family, as for `build_sr_model`, or None for a `.keras` file.
-        weights: a `.keras` model file, or a `.h5` / `.weights.h5` weights file.
+        weights: a `.keras` model file, a PyTorch `.pth` / `.safetensors` file, or a `.h5` / `.weights.h5` file.
         **architecture: `scale`, `num_filters`, `num_res_blocks`, `wdsr_type` for `build_sr_model`.
 
     Returns:
         The `keras.Model` with its trained weights.
     """
     if os.fspath(weights).endswith(".keras"):
-        return _checked_keras_model(name, weights, architecture)
+        return _checked(name, weights, load_model(weights), architecture)
+    if os.fspath(weights).endswith(PYTORCH_SUFFIXES):
+        return _checked(name, weights, from_pytorch(weights), architecture)
     if name is None:
         raise UserInputError(f"Weights files carry no architecture: say which model they are for. Received: {weights}")
     model = build_sr_model(name, **architecture)
@@ -104,8 +111,8 @@ def sr_scale(model):
     return spec_of(model).scale
 
 
-def _checked_keras_model(name, path, architecture):
-    model = load_model(path)
+def _checked(name, path, model, architecture):
+    """`model` (from a file that carries or implies its architecture), checked against what was asked for."""
     family = model.spec.family
     wanted = None if name is None else _sr_family(name)
     if not isinstance(model.spec, specs.SrArchitecture) or wanted not in (None, family):

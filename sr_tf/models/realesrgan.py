@@ -9,7 +9,7 @@ the authors' networks work on 0..1, so the models scale inside, with serializabl
 import keras
 from keras import layers
 
-from sr_tf.layers import Denormalize, Normalize, PixelShuffle, PixelUnshuffle, SpectralNormConv2D
+from sr_tf.layers import Denormalize, NearestUpsample, Normalize, PixelShuffle, PixelUnshuffle, SpectralNormConv2D
 from sr_tf.models.common import Model, check_positive, check_scale, with_spec
 from sr_tf.specs.realesrgan import RRDBNet, SRVGGNetCompact
 
@@ -75,7 +75,7 @@ def rrdbnet(scale=RRDBNet.scale, num_feat=RRDBNet.num_feat, num_block=RRDBNet.nu
         body = _rrdb(body, num_feat, num_grow_ch, f"rrdb{i + 1}")
     feat = layers.Add(name="body_add")([feat, _conv(num_feat, "conv_body")(body)])
     for i in (1, 2):
-        feat = layers.UpSampling2D(2, interpolation="nearest", name=f"up{i}")(feat)
+        feat = NearestUpsample(2, name=f"up{i}")(feat)
         feat = _lrelu(_conv(num_feat, f"conv_up{i}")(feat), f"conv_up{i}_lrelu")
     out = _conv(3, "conv_last")(_lrelu(_conv(num_feat, "conv_hr")(feat), "conv_hr_lrelu"))
     out = Denormalize(0.0, 255.0, name="denormalize_01", dtype="float32")(out)
@@ -101,7 +101,7 @@ def srvgg_net_compact(scale=SRVGGNetCompact.scale, num_feat=SRVGGNetCompact.num_
         x = layers.PReLU(shared_axes=[1, 2], alpha_initializer=keras.initializers.Constant(0.25),
                          name=f"body{i}_prelu")(x)
     x = PixelShuffle(scale, name="shuffle")(_conv(3 * scale ** 2, "conv_last")(x))
-    base = layers.UpSampling2D(scale, interpolation="nearest", name="base_up")(base)
+    base = NearestUpsample(scale, name="base_up")(base)
     out = Denormalize(0.0, 255.0, name="denormalize_01", dtype="float32")(layers.Add(name="add_base")([x, base]))
     return with_spec(Model(x_in, out, name="srvgg_net_compact"), SRVGGNetCompact(scale, num_feat, num_conv))
 

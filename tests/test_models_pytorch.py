@@ -1,0 +1,128 @@
+"""Official PyTorch weights (Real-ESRGAN's RRDBNet and SRVGGNetCompact) through `sr_tf.models.from_pytorch`:
+against outputs of the authors' own architecture code (tests/data/realesrgan_reference, written by its make.py
+with BasicSR 1.4.2 and a CPU PyTorch; no PyTorch here), the restricted unpickler against a pickle that would run
+a command, and one-line errors for state dicts that do not fit."""
+
+import collections
+import io
+import os
+import pickle
+import shutil
+import zipfile
+
+import numpy as np
+import pytest
+from helpers import assert_one_line_errors
+
+from sr_tf import specs
+from sr_tf.errors import UserInputError
+from sr_tf.models import from_pytorch
+from sr_tf.models.pytorch import load_state_dict
+from sr_tf.models.pytorch_files import read_state_dict
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "realesrgan_reference")
+FILES = {"rrdbnet_x4": ("rrdbnet_x4.pth", specs.RRDBNet(scale=4, num_feat=8, num_block=2, num_grow_ch=4)),
+         "rrdbnet_x2": ("rrdbnet_x2.pth", specs.RRDBNet(scale=2, num_feat=8, num_block=2, num_grow_ch=4)),
+         "srvgg_x4": ("srvgg_x4.safetensors", specs.SRVGGNetCompact(scale=4, num_feat=8, num_conv=3))}
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_import_reproduces_the_authors_network(name):
+    file, spec = FILES[name]
+    reference = np.load(os.path.join(DATA, "reference.npz"))
+    model = from_pytorch(os.path.join(DATA, file))
+    assert model.spec == spec  # detected from the state dict alone
+    np.testing.assert_allclose(model(reference["lr"]).numpy(), reference[name], rtol=1e-5, atol=1e-3)
+
+
+class _RunsACommand:
+    def __init__(self, sentinel):
+        self.sentinel = sentinel
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.sentinel}",)
+
+
+def _torch_like_archive(path, payload):
+    """A zip laid out as torch.save writes it, whose data.pkl is `payload`."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", payload)
+        archive.writestr("archive/version", "3\n")
+
+
+def test_a_pickle_that_would_run_a_command_is_refused_and_runs_nothing(tmp_path, capsys):
+    sentinel = tmp_path / "ran"
+    path = str(tmp_path / "evil.pth")
+    _torch_like_archive(path, pickle.dumps({"params_ema": _RunsACommand(str(sentinel))}, protocol=2))
+    with pytest.raises(UserInputError, match=r"evil.pth is not a plain PyTorch state dict.*'posix.system'"):
+        from_pytorch(path)
+    from helpers import random_image, write_png
+    from sr_tf.cli import resolve as resolve_cli
+
+    photo = write_png(str(tmp_path / "p.png"), random_image(np.random.default_rng(0), 4, 4))
+    assert_one_line_errors(resolve_cli.main, [([photo, "-o", str(tmp_path / "out"), "--weights", path], "refused")],
+                           capsys)
+    assert not sentinel.exists()
+
+
+def test_files_that_are_not_state_dicts_are_one_line_errors(tmp_path):
+    not_zip = tmp_path / "old.pth"
+    not_zip.write_bytes(b"\x80\x02not a zip")
+    with pytest.raises(UserInputError, match="old.pth is not a PyTorch zip archive"):
+        read_state_dict(str(not_zip))
+    _torch_like_archive(str(tmp_path / "list.pth"), pickle.dumps([1, 2], protocol=2))
+    with pytest.raises(UserInputError, match="holds no state dict"):
+        read_state_dict(str(tmp_path / "list.pth"))
+    with pytest.raises(UserInputError, match="not found"):
+        read_state_dict(str(tmp_path / "missing.pth"))
+
+
+def test_state_dicts_that_do_not_fit_name_the_key():
+    state = read_state_dict(os.path.join(DATA, "rrdbnet_x4.pth"))
+    spec = FILES["rrdbnet_x4"][1]
+    missing = collections.OrderedDict((k, v) for k, v in state.items() if k != "body.1.rdb2.conv3.bias")
+    with pytest.raises(UserInputError, match="lacks body.1.rdb2.conv3.bias"):
+        load_state_dict(spec.build(), missing)
+    extra = collections.OrderedDict(state, **{"body.1.rdb3.conv6.weight": np.zeros((1,))})
+    with pytest.raises(UserInputError, match="holds body.1.rdb3.conv6.weight"):
+        load_state_dict(spec.build(), extra)
+    wrong = collections.OrderedDict(state, **{"conv_hr.weight": np.zeros((8, 8, 1, 1), np.float32)})
+    with pytest.raises(UserInputError, match="conv_hr has shapes"):
+        load_state_dict(spec.build(), wrong)
+
+
+def test_resolve_and_export_take_the_files_with_no_other_flag(tmp_path, rng, capsys):
+    from PIL import Image
+
+    from helpers import random_image, write_png
+    from sr_tf import resolve_single
+    from sr_tf.cli import export as export_cli
+    from sr_tf.cli import resolve as resolve_cli
+
+    image = random_image(rng, 8, 6)
+    photo = write_png(str(tmp_path / "p.png"), image)
+    weights = str(tmp_path / "rrdbnet_x4.pth")
+    shutil.copy(os.path.join(DATA, "rrdbnet_x4.pth"), weights)
+    assert resolve_cli.main([photo, "-o", str(tmp_path / "out"), "--weights", weights, "--tile", "4"]) == 0
+    got = np.asarray(Image.open(tmp_path / "out" / "p.png"))
+    np.testing.assert_array_equal(got, resolve_single(from_pytorch(weights), image, tile=4))
+    output = str(tmp_path / "srvgg.tflite")
+    assert export_cli.main(["--weights", os.path.join(DATA, "srvgg_x4.safetensors"), "-o", output]) == 0
+    assert os.path.getsize(output) > 0 and "DEPTH_TO_SPACE" in capsys.readouterr().out
+
+
+def test_safetensors_reader_reads_what_it_is_given(tmp_path):
+    import json
+
+    values = {"a.weight": np.arange(6, dtype="<f4").reshape(2, 3), "b": np.array([7], "<i8")}
+    header, body = {}, io.BytesIO()
+    for key, value in values.items():
+        start = body.tell()
+        body.write(value.tobytes())
+        header[key] = {"dtype": {"float32": "F32", "int64": "I64"}[str(value.dtype)], "shape": list(value.shape),
+                       "data_offsets": [start, body.tell()]}
+    text = json.dumps(header).encode()
+    path = tmp_path / "x.safetensors"
+    path.write_bytes(len(text).to_bytes(8, "little") + text + body.getvalue())
+    read = read_state_dict(str(path))
+    assert list(read) == list(values) and all(np.array_equal(read[k], v) for k, v in values.items())
