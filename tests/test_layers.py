@@ -21,6 +21,8 @@ CASES = {
     "PixelShuffle": (L.PixelShuffle, dict(scale=2), _x(2, 3, 4, 8), (2, 6, 8, 2), 0, True),
     "PixelUnshuffle": (L.PixelUnshuffle, dict(scale=2), _x(2, 4, 6, 3), (2, 2, 3, 12), 0, True),
     "NearestUpsample": (L.NearestUpsample, dict(factor=2), _x(2, 3, 2, 3), (2, 6, 4, 3), 0, True),
+    "PadToMultiple": (L.PadToMultiple, dict(multiple=4), _x(2, 5, 6, 3), (2, 8, 8, 3), 0, True),
+    "CropToScaled": (L.CropToScaled, dict(scale=2), [_x(2, 8, 8, 3), _x(2, 3, 2, 1)], (2, 6, 4, 3), 0, True),
     "Normalize": (L.Normalize, dict(mean=[1.0, 2.0, 3.0], stddev=2.0), _x(2, 3, 3, 3), (2, 3, 3, 3), 0, True),
     "Denormalize": (L.Denormalize, dict(mean=127.5, stddev=127.5), _x(2, 3, 3, 3), (2, 3, 3, 3), 0, True),
     "Scale": (L.Scale, dict(factor=0.1), _x(2, 3, 3, 4), (2, 3, 3, 4), 0, True),

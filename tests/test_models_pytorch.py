@@ -126,3 +126,17 @@ def test_safetensors_reader_reads_what_it_is_given(tmp_path):
     path.write_bytes(len(text).to_bytes(8, "little") + text + body.getvalue())
     read = read_state_dict(str(path))
     assert list(read) == list(values) and all(np.array_equal(read[k], v) for k, v in values.items())
+
+
+def test_the_x2_network_exports_and_runs_on_odd_sizes(tmp_path, rng):
+    """RRDBNet x2 pads odd sides by reflection inside the model, also in a TFLite file (builtin ops only)."""
+    from sr_tf import resolve_single
+    from sr_tf.deploy import TFLiteModel, to_tflite
+
+    model = from_pytorch(os.path.join(DATA, "rrdbnet_x2.pth"))
+    path = str(tmp_path / "x2.tflite")
+    to_tflite(model, path)
+    lr = rng.integers(0, 256, (7, 9, 3), dtype=np.uint8)
+    keras_sr = resolve_single(model, lr)
+    assert keras_sr.shape == (14, 18, 3)
+    assert np.abs(resolve_single(TFLiteModel(path), lr).astype(int) - keras_sr).max() <= 1

@@ -61,3 +61,15 @@ def test_bad_settings_are_one_line_errors():
         models.build("rrdbnet", scale=3)
     with pytest.raises(UserInputError, match="num_block=0"):
         models.build("rrdbnet", num_block=0)
+
+
+@pytest.mark.parametrize("scale", [1, 2])
+def test_rrdbnet_x2_x1_take_any_size_as_real_esrgan_does(scale, rng):
+    """Sides that the pixel-unshuffle does not divide are padded by reflection and the output cropped back: the
+    result equals running the padded image and cropping, as Real-ESRGAN's inference does."""
+    model = models.build("rrdbnet", scale=scale, num_feat=4, num_block=1, num_grow_ch=2)
+    lr = rng.uniform(0, 255, (1, 7, 5, 3)).astype("float32")
+    m = 4 // scale
+    padded = np.pad(lr, [(0, 0), (0, (-7) % m), (0, (-5) % m), (0, 0)], mode="reflect")
+    expected = model(padded).numpy()[:, :7 * scale, :5 * scale]
+    np.testing.assert_allclose(model(lr).numpy(), expected, rtol=1e-5, atol=1e-4)

@@ -99,6 +99,65 @@ class NearestUpsample(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
+class PadToMultiple(keras.layers.Layer):
+    """Pads height and width at the bottom and right, by reflection, up to the next multiples of `multiple` (what
+    Real-ESRGAN does before its pixel-unshuffle); sides already multiples are left as they are. Sides must be at
+    least the padding plus one (reflection).
+
+    Args:
+        multiple: a positive integer.
+    """
+
+    def __init__(self, multiple, **kwargs):
+        super().__init__(**kwargs)
+        check_positive(multiple=multiple)
+        self.multiple = multiple
+
+    def call(self, inputs):
+        size = tf.shape(inputs)[1:3]
+        pad = (self.multiple - size % self.multiple) % self.multiple
+        padded = tf.pad(inputs, [[0, 0], [0, pad[0]], [0, pad[1]], [0, 0]], mode="REFLECT")
+        # a reshape to its own shape, with the channels constant: converters then know them (MIRROR_PAD does not say)
+        return tf.reshape(padded, tf.concat([tf.shape(padded)[:3], [inputs.shape[-1]]], axis=0))
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        up = (lambda n: None if n is None else -(-n // self.multiple) * self.multiple)
+        return (b, up(h), up(w), c)
+
+    def get_config(self):
+        return {**super().get_config(), "multiple": self.multiple}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class CropToScaled(keras.layers.Layer):
+    """Crops `[image, reference]` to `scale` times the reference's height and width (undoes `PadToMultiple` after
+    upscaling by `scale`).
+
+    Args:
+        scale: a positive integer.
+    """
+
+    def __init__(self, scale, **kwargs):
+        super().__init__(**kwargs)
+        check_positive(scale=scale)
+        self.scale = scale
+
+    def call(self, inputs):
+        image, reference = inputs
+        size = tf.shape(reference)[1:3] * self.scale
+        return image[:, :size[0], :size[1], :]
+
+    def compute_output_shape(self, input_shape):
+        image, reference = input_shape
+        scaled = [None if n is None else n * self.scale for n in reference[1:3]]
+        return (image[0], *scaled, image[3])
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class Normalize(keras.layers.Layer):
     """Maps pixel values to a network's working range: `(x - mean) / stddev`.
 

@@ -9,7 +9,8 @@ the authors' networks work on 0..1, so the models scale inside, with serializabl
 import keras
 from keras import layers
 
-from sr_tf.layers import Denormalize, NearestUpsample, Normalize, PixelShuffle, PixelUnshuffle, SpectralNormConv2D
+from sr_tf.layers import (CropToScaled, Denormalize, NearestUpsample, Normalize, PadToMultiple, PixelShuffle,
+                          PixelUnshuffle, SpectralNormConv2D)
 from sr_tf.models.common import Model, check_positive, check_scale, with_spec
 from sr_tf.specs.realesrgan import RRDBNet, SRVGGNetCompact
 
@@ -54,7 +55,8 @@ def rrdbnet(scale=RRDBNet.scale, num_feat=RRDBNet.num_feat, num_block=RRDBNet.nu
 
     Args:
         scale: 4 (two nearest x2 upsamplings), 2 or 1 (Real-ESRGAN's: the input is pixel-unshuffled by 2 or 4
-            first, so the network still upsamples by 4).
+            first, so the network still upsamples by 4; as Real-ESRGAN's inference does, sides that are not
+            multiples of 2 or 4 are padded by reflection first and the output cropped back).
         num_feat: feature channels (64 published).
         num_block: residual-in-residual dense blocks (23 published; 6 in the anime model).
         num_grow_ch: growth channels of the dense blocks (32 published).
@@ -68,7 +70,7 @@ def rrdbnet(scale=RRDBNet.scale, num_feat=RRDBNet.num_feat, num_block=RRDBNet.nu
     x_in = layers.Input(shape=(None, None, 3), name="lr")
     x = Normalize(0.0, 255.0, name="normalize_01")(x_in)
     if scale < 4:
-        x = PixelUnshuffle(4 // scale, name="pixel_unshuffle")(x)
+        x = PixelUnshuffle(4 // scale, name="pixel_unshuffle")(PadToMultiple(4 // scale, name="pad")(x))
     feat = _conv(num_feat, "conv_first")(x)
     body = feat
     for i in range(num_block):
@@ -78,6 +80,8 @@ def rrdbnet(scale=RRDBNet.scale, num_feat=RRDBNet.num_feat, num_block=RRDBNet.nu
         feat = NearestUpsample(2, name=f"up{i}")(feat)
         feat = _lrelu(_conv(num_feat, f"conv_up{i}")(feat), f"conv_up{i}_lrelu")
     out = _conv(3, "conv_last")(_lrelu(_conv(num_feat, "conv_hr")(feat), "conv_hr_lrelu"))
+    if scale < 4:
+        out = CropToScaled(scale, name="crop")([out, x_in])
     out = Denormalize(0.0, 255.0, name="denormalize_01", dtype="float32")(out)
     return with_spec(Model(x_in, out, name="rrdbnet"), RRDBNet(scale, num_feat, num_block, num_grow_ch))
 
