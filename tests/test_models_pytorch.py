@@ -140,3 +140,51 @@ def test_the_x2_network_exports_and_runs_on_odd_sizes(tmp_path, rng):
     keras_sr = resolve_single(model, lr)
     assert keras_sr.shape == (14, 18, 3)
     assert np.abs(resolve_single(TFLiteModel(path), lr).astype(int) - keras_sr).max() <= 1
+
+
+def test_a_tensor_that_reaches_past_its_storage_is_refused(tmp_path):
+    """A crafted size and stride must not make the reader view memory beyond the storage's bytes."""
+    class Storage:  # pickled as the global torch.FloatStorage, which the reader maps to float32
+        pass
+
+    Storage.__module__, Storage.__qualname__ = "torch", "FloatStorage"
+
+    class Tensor:
+        def __reduce__(self):
+            return _rebuild, (("storage", Storage, "0", "cpu", 4), 0, (1000, 1000), (1000, 1))
+
+    def _rebuild(*args):
+        pass
+
+    _rebuild.__module__, _rebuild.__qualname__ = "torch._utils", "_rebuild_tensor_v2"
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return obj if isinstance(obj, tuple) and obj and obj[0] == "storage" else None
+
+    buffer = io.BytesIO()
+    pickler = Pickler(buffer, protocol=2)
+    pickler.fast = True
+    import sys
+    import types
+
+    fake = types.ModuleType("torch._utils")
+    fake._rebuild_tensor_v2 = _rebuild
+    torch_module = types.ModuleType("torch")
+    torch_module.FloatStorage = Storage
+    saved = {name: sys.modules.get(name) for name in ("torch", "torch._utils")}
+    sys.modules.update({"torch": torch_module, "torch._utils": fake})
+    try:
+        pickler.dump({"w": Tensor()})
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+    path = str(tmp_path / "big.pth")
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", buffer.getvalue())
+        archive.writestr("archive/data/0", np.zeros(4, "<f4").tobytes())
+    with pytest.raises(UserInputError, match=r"big.pth: A tensor of the file reaches past its storage \(4 values"):
+        read_state_dict(path)

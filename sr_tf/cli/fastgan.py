@@ -45,7 +45,9 @@ class FastGANFamily(Family):
     score_text = "FID: {:.2f}"
 
     def prepare(self, args):
-        preset = specs.preset(args.preset or ("fastgan-256" if args.data else "fastgan-demo"))
+        if args.preset is None:
+            args.preset = "fastgan-demo" if args.data is None else "fastgan-256"
+        preset = specs.preset(args.preset)
         if args.data is None:
             args.data = SAMPLES_DIR
         self.architecture = preset.architecture.replace(**{k: getattr(args, k) for k in ARCHITECTURE_FLAGS
@@ -54,7 +56,8 @@ class FastGANFamily(Family):
         self.recipe = apply_recipe(args, preset.recipe.replace(**{k: getattr(args, k) for k in RECIPE_FLAGS}))
         for name in RECIPE_FLAGS:
             setattr(args, name, getattr(self.recipe, name))
-        self.run = self.recipe.run_name(self.architecture, data=data_name(args))
+        self.data = data_name(args)
+        self.run = self.recipe.run_name(self.architecture, data=self.data)
         chosen = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k)}" for k in unset)
         print(f"Preset {preset.name}: {self.architecture.describe()}" + (f"; {chosen}" if chosen else ""))
         if args.data == SAMPLES_DIR:
@@ -90,7 +93,7 @@ class FastGANFamily(Family):
         return dataset, valid
 
     def write(self, args, trainer):
-        folder = args.weights_dir or self.recipe.weights_folder(self.architecture, data_name(args))
+        folder, _, _ = self.destination(args)
         return save_results(trainer, os.path.join(folder, self.run))
 
 

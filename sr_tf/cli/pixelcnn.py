@@ -46,7 +46,7 @@ class PixelCNNFamily(Family):
             raise UserInputError("--conditional needs --model gated.")
         if args.num_mixtures is not None and args.head != "logistic_mixture":
             raise UserInputError(f"--num-mixtures needs --head logistic_mixture. Received: --head {args.head}")
-        preset = specs.preset(args.preset or PRESET_OF[(args.model, args.data)])
+        preset = specs.preset(PRESET_OF[(args.model, args.data)] if args.preset is None else args.preset)
         self.splits = splits = load_splits(args)
         if args.conditional and splits.train[1] is None:
             raise UserInputError(f"--conditional needs class labels; --dataset {args.data} has none.")
@@ -64,7 +64,8 @@ class PixelCNNFamily(Family):
         chosen = [f"--{k} {getattr(preset.recipe, k)}" for k in ("steps", "batch_size", "evaluate_every")
                   if getattr(args, k) is None]
         self.recipe = apply_recipe(args, preset.recipe.replace(learning_rate=args.learning_rate))
-        self.run = self.recipe.run_name(self.architecture, data=args.data)
+        self.data = args.data
+        self.run = self.recipe.run_name(self.architecture, data=self.data)
         print(f"Preset {preset.name}: {self.architecture.describe()}" +
               (f"; defaults for --dataset {args.data}: {', '.join(chosen).replace('_', '-')}" if chosen else ""))
 
@@ -88,13 +89,13 @@ class PixelCNNFamily(Family):
         return train_ds, valid_ds
 
     def write(self, args, trainer):
-        folder = args.weights_dir or self.recipe.weights_folder(self.architecture, args.data)
-        return write_artifacts(folder, self.recipe.artifact_name(self.architecture, args.data), trainer.model)
+        folder, name, _ = self.destination(args)
+        return write_artifacts(folder, name, trainer.model)
 
     def after(self, args, trainer):
         report(trainer.model, self.splits, args, self.labelled)
-        folder = args.weights_dir or self.recipe.weights_folder(self.architecture, args.data)
-        samples_path = os.path.join(folder, f"{self.recipe.artifact_name(self.architecture, args.data)}-samples.png")
+        folder, name, _ = self.destination(args)
+        samples_path = os.path.join(folder, f"{name}-samples.png")
         num_classes = getattr(self.architecture, "num_classes", None)
         labels = np.arange(16) % num_classes if self.labelled else None
         return [write_samples(trainer.model, samples_path, n=16, seed=0, labels=labels)]

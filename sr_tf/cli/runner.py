@@ -84,6 +84,19 @@ def write_artifacts(folder, name, model, legacy=None):
     return paths
 
 
+def destination(recipe, architecture, args, data=None):
+    """(folder, name, legacy file name or None) of a run's final files: `--weights-dir` or the recipe's folder, the
+    recipe's artifact name and, for a recipe with a legacy `.h5` (super-resolution), its name; `--weights-out
+    FILE.h5` (super-resolution) names the legacy file, and the others go beside it with its stem."""
+    folder = recipe.weights_folder(architecture, data) if args.weights_dir is None else args.weights_dir
+    name = recipe.artifact_name(architecture, data)
+    legacy = recipe.legacy_name(architecture, data) if hasattr(recipe, "legacy_name") else None
+    if getattr(args, "weights_out", None) is not None:
+        folder, legacy = os.path.split(args.weights_out)
+        name = os.path.splitext(legacy)[0]
+    return folder, name, legacy
+
+
 def print_artifacts(paths):
     """Lists the files a command wrote."""
     print("Saved:\n" + "\n".join(f"  {path}" for path in paths))
@@ -94,11 +107,12 @@ class Family:
     method that raises `NotImplementedError`."""
 
     score_text = "score"  # how the best validation score prints, e.g. "PSNR {:.2f} dB"
+    data = None  # the data's name in run and file names (PixelCNN's dataset, FastGAN's folder)
 
     def prepare(self, args):
         """Chooses the preset, architecture and recipe from the arguments (and reads the data it needs for that),
-        after the strategy exists and before any model is built. Sets `self.architecture`, `self.recipe` and
-        `self.run` (the run's name)."""
+        after the strategy exists and before any model is built. Sets `self.architecture`, `self.recipe`,
+        `self.run` (the run's name) and, where the run's names include the data's, `self.data`."""
         raise NotImplementedError
 
     def build_trainer(self, args, checkpoint_dir, strategy):
@@ -109,6 +123,10 @@ class Family:
         """(training dataset, validation dataset or None) for `trainer` (seed the pipeline with
         `pipeline_seed(args.seed, trainer)`, so a resumed run draws new batches)."""
         raise NotImplementedError
+
+    def destination(self, args):
+        """(folder, name, legacy name or None) of the run's final files (see the module's `destination`)."""
+        return destination(self.recipe, self.architecture, args, self.data)
 
     def train_options(self, args):
         """Extra keyword arguments of `trainer.train`."""
@@ -136,7 +154,7 @@ def run_training(family, args):
     keras.utils.set_random_seed(args.seed)
     if args.mixed_precision:
         enable_mixed_precision()
-    checkpoint_dir = args.checkpoint_dir or os.path.join(".ckpt", family.run)
+    checkpoint_dir = os.path.join(".ckpt", family.run) if args.checkpoint_dir is None else args.checkpoint_dir
     check_resume(args, checkpoint_dir)
     trainer = family.build_trainer(args, checkpoint_dir, strategy)
     train_ds, valid_ds = family.datasets(args, trainer)

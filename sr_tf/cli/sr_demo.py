@@ -14,7 +14,7 @@ import os
 
 from sr_tf import specs
 from sr_tf.cli.common import EXIT_INTERRUPTED, pipeline_seed
-from sr_tf.cli.runner import print_artifacts, write_artifacts
+from sr_tf.cli.runner import destination, print_artifacts, write_artifacts
 from sr_tf.cli.sr_evaluate import compare_with_bicubic, print_comparison
 from sr_tf.data import ImageFolder, crop_to_multiple, downscale, read_image, save_image
 from sr_tf.data import degradations
@@ -84,13 +84,8 @@ def architecture(args):
 def write_model(args, model, suffix=""):
     """Writes the demo model's artifacts (`.keras`, `.weights.h5`, legacy `.h5`, named by the demo recipe or
     `--weights-out`, with `suffix`); returns their paths."""
-    recipe, spec = specs.preset("demo").recipe, architecture(args)
-    folder = args.weights_dir or recipe.weights_folder(spec)
-    name = recipe.artifact_name(spec)
-    if args.weights_out:
-        folder, legacy = os.path.split(args.weights_out)
-        name = os.path.splitext(legacy)[0]
-    return write_artifacts(folder, name + suffix, model, legacy=f"{name}{suffix}.h5")
+    folder, name, legacy = destination(specs.preset("demo").recipe, architecture(args), args)
+    return write_artifacts(folder, name + suffix, model, legacy=os.path.splitext(legacy)[0] + f"{suffix}.h5")
 
 
 def run_demo(args):

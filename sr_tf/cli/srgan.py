@@ -95,7 +95,7 @@ class SrFamily(Family):
         self.command = command
 
     def prepare(self, args):
-        preset = specs.preset(args.preset or COMMANDS[self.command][2])
+        preset = specs.preset(COMMANDS[self.command][2] if args.preset is None else args.preset)
         flags = {k: getattr(args, k, None) for k in ARCHITECTURE_FLAGS}
         if self.command == "gan" and args.generator != "srresnet":  # SRGAN training of an EDSR or WDSR generator
             preset = specs.preset(LEGACY_PRESETS[args.generator])
@@ -137,11 +137,7 @@ class SrFamily(Family):
 
     def write(self, args, trainer):
         model = trainer.models["generator" if self.command == "gan" else "model"]
-        folder = args.weights_dir or self.recipe.weights_folder(self.architecture)
-        name, legacy = self.recipe.artifact_name(self.architecture), self.recipe.legacy_name(self.architecture)
-        if args.weights_out:  # the legacy file's path; the other files go beside it with its stem
-            folder, legacy = os.path.split(args.weights_out)
-            name = os.path.splitext(legacy)[0]
+        folder, name, legacy = self.destination(args)
         paths = write_artifacts(folder, name, model, legacy=legacy)
         if self.command == "gan":
             stem = name.replace("generator", "discriminator") if "generator" in name else f"{name}_discriminator"

@@ -34,12 +34,19 @@ class _Storage:
 
 
 def _rebuild_tensor(storage, storage_offset, size, stride, *unused):
-    """torch._utils._rebuild_tensor_v2, in NumPy: a strided view of the storage, copied."""
-    array, itemsize = storage, storage.dtype.itemsize
+    """torch._utils._rebuild_tensor_v2, in NumPy: a strided view of the storage, copied. The view is checked to lie
+    inside the storage first: a crafted file must not make it read memory beyond."""
+    if not isinstance(storage, np.ndarray) or not all(isinstance(n, int) and n >= 0 for n in
+                                                      (storage_offset, *size, *stride)) or len(size) != len(stride):
+        raise UserInputError(f"A tensor of the file has an invalid layout (size {size!r:.60}, stride {stride!r:.60}).")
+    last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else storage_offset - 1
+    if last >= len(storage) or (not size and storage_offset >= len(storage)):
+        raise UserInputError(f"A tensor of the file reaches past its storage ({len(storage)} values; size "
+                             f"{tuple(size)}, stride {tuple(stride)}, offset {storage_offset}).")
     if not size:
-        return array[storage_offset].copy()
-    view = np.lib.stride_tricks.as_strided(array[storage_offset:], shape=tuple(size),
-                                           strides=tuple(s * itemsize for s in stride))
+        return storage[storage_offset].copy()
+    view = np.lib.stride_tricks.as_strided(storage[storage_offset:], shape=tuple(size),
+                                           strides=tuple(s * storage.dtype.itemsize for s in stride))
     return np.array(view)
 
 
@@ -81,8 +88,9 @@ class _StateDictUnpickler(pickle.Unpickler):
 
 def _read_pth(path):
     if not zipfile.is_zipfile(path):
-        raise UserInputError(f"{path} is not a PyTorch zip archive (torch.save's format since PyTorch 1.6); older "
-                             "files can be converted with torch.save(torch.load(path), new_path) where PyTorch runs.")
+        raise UserInputError(f"{path} is not a PyTorch zip archive (torch.save's format since PyTorch 1.6); convert an "
+                             "older file where PyTorch runs with torch.save(torch.load(path, weights_only=True), "
+                             "new_path) (weights_only: PyTorch's own restricted unpickler).")
     with zipfile.ZipFile(path) as archive:
         pickles = [name for name in archive.namelist() if name.endswith("data.pkl")]
         if len(pickles) != 1:
@@ -91,8 +99,8 @@ def _read_pth(path):
         with archive.open(pickles[0]) as f:
             try:
                 return _StateDictUnpickler(f, archive, prefix, path).load()
-            except UserInputError:
-                raise
+            except UserInputError as e:
+                raise UserInputError(str(e) if str(e).startswith(path) else f"{path}: {e}") from None
             except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as e:
                 raise UserInputError(f"{path} could not be read as a state dict ({type(e).__name__}: "
                                      f"{' '.join(str(e).split())[:200]}).") from None
