@@ -85,29 +85,37 @@ class PixelLossTrainer(SuperResolutionTrainer):
         return {"loss": loss}
 
 
-class EdsrTrainer(PixelLossTrainer):
+class RecipeTrainer(PixelLossTrainer):
+    """A `PixelLossTrainer` with the loss, learning rate and checkpoint folder of the recipe `recipe_name`
+    (`sr_tf.specs.sr.RECIPES`), as the tutorial's trainers take them: `(model, checkpoint_dir=None,
+    learning_rate=None, **kwargs)`."""
+
+    recipe_name = None
+
+    def __init__(self, model, checkpoint_dir=None, learning_rate=None, **kwargs):
+        name = self.recipe_name
+        super().__init__(model, RECIPES[name].loss, _recipe_rate(name, learning_rate),
+                         _checkpoint_dir(name, model, checkpoint_dir), **kwargs)
+
+
+class EdsrTrainer(RecipeTrainer):
     """EDSR training: L1 loss, Adam with PiecewiseConstantDecay([200000], [1e-4, 5e-5]); checkpoints in
     '.ckpt/edsr-<blocks>-x<scale>' unless `checkpoint_dir` says otherwise."""
 
-    def __init__(self, model, checkpoint_dir=None, learning_rate=None, **kwargs):
-        checkpoint_dir = _checkpoint_dir("edsr", model, checkpoint_dir)
-        super().__init__(model, "l1", _recipe_rate("edsr", learning_rate), checkpoint_dir, **kwargs)
+    recipe_name = "edsr"
 
 
-class WdsrTrainer(PixelLossTrainer):
-    """WDSR training: L1 loss, Adam with PiecewiseConstantDecay([200000], [1e-3, 5e-4]); default '.ckpt/wdsr-<type>-<blocks>-x<scale>'."""
+class WdsrTrainer(RecipeTrainer):
+    """WDSR training: L1 loss, Adam with PiecewiseConstantDecay([200000], [1e-3, 5e-4]); default
+    '.ckpt/wdsr-<type>-<blocks>-x<scale>'."""
 
-    def __init__(self, model, checkpoint_dir=None, learning_rate=None, **kwargs):
-        checkpoint_dir = _checkpoint_dir("wdsr", model, checkpoint_dir)
-        super().__init__(model, "l1", _recipe_rate("wdsr", learning_rate), checkpoint_dir, **kwargs)
+    recipe_name = "wdsr"
 
 
-class SrganGeneratorTrainer(PixelLossTrainer):
+class SrganGeneratorTrainer(RecipeTrainer):
     """SRResNet pre-training: MSE loss, Adam 1e-4; default '.ckpt/pre_generator' (x4)."""
 
-    def __init__(self, model, checkpoint_dir=None, learning_rate=None, **kwargs):
-        checkpoint_dir = _checkpoint_dir("pretrain", model, checkpoint_dir)
-        super().__init__(model, "mse", _recipe_rate("pretrain", learning_rate), checkpoint_dir, **kwargs)
+    recipe_name = "pretrain"
 
 
 class SrganTrainer(SuperResolutionTrainer):
