@@ -1,5 +1,6 @@
 """Losses: the per-example mean, PixelCNN's negative log-likelihood, FastGAN's random-margin hinge and the
-reconstruction distances of its self-supervised decoders.
+reconstruction distances of its self-supervised decoders, and ESRGAN's and Real-ESRGAN's perceptual loss and GAN
+losses (vanilla and relativistic average).
 
 Every function returns one value per example (shape (B,)), so trainers decide how to reduce over the batch and
 over replicas.
@@ -12,7 +13,10 @@ from sr_tf.errors import UserInputError
 from sr_tf.layers import mixture_head
 from sr_tf.ops import Draws
 from sr_tf.models.common import imagenet_application
+from sr_tf.models.realesrgan import vgg19_preactivation
 
+# torchvision's input normalization (RGB 0..1), which the authors' perceptual loss uses.
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 VGG16_NOTOP_FILE = "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 # The VGG16 activations LPIPS compares (relu1_2, relu2_2, relu3_3, relu4_3, relu5_3).
 LPIPS_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")
@@ -122,3 +126,66 @@ def reconstruction_distance(kind, perceptual_weights=None):
     if kind == "l1":
         return lambda x, y: per_example_mean(tf.abs(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)))
     return lambda x, y: per_example_mean(tf.square(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)))
+
+
+def bce_with_logits(logits, real):
+    """Per-example mean binary cross-entropy of `logits` against the label 1 (`real`) or 0: the vanilla GAN
+    loss, over every logit of an example (one per pixel for the U-Net discriminator)."""
+    logits = tf.cast(logits, tf.float32)
+    labels = tf.ones_like(logits) if real else tf.zeros_like(logits)
+    return per_example_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def ragan_generator(real_logits, fake_logits):
+    """ESRGAN's relativistic average GAN loss of the generator, per example: the mean of the cross-entropies of
+    real - mean(fake) against 0 and of fake - mean(real) against 1 (means over the batch)."""
+    real, fake = tf.cast(real_logits, tf.float32), tf.cast(fake_logits, tf.float32)
+    real = tf.stop_gradient(real)
+    return 0.5 * (bce_with_logits(real - tf.reduce_mean(fake), False)
+                  + bce_with_logits(fake - tf.reduce_mean(real), True))
+
+
+def ragan_discriminator(real_logits, fake_logits):
+    """ESRGAN's relativistic average GAN loss of the discriminator, per example: the mean of the cross-entropies
+    of real - mean(fake) against 1 and of fake - mean(real) against 0, each mean taken as a constant (the authors
+    detach the other side)."""
+    real, fake = tf.cast(real_logits, tf.float32), tf.cast(fake_logits, tf.float32)
+    return 0.5 * (bce_with_logits(real - tf.stop_gradient(tf.reduce_mean(fake)), True)
+                  + bce_with_logits(fake - tf.stop_gradient(tf.reduce_mean(real)), False))
+
+
+class PerceptualLoss:
+    """ESRGAN's and Real-ESRGAN's perceptual loss: the weighted sum over VGG19 layers (features before ReLU) of
+    the mean absolute difference of the features, times `weight`.
+
+    Args:
+        layers: ((layer, weight), ...), e.g. `sr_tf.specs.realesrgan.REALESRGAN_LAYERS`.
+        weight: the loss's overall weight.
+        vgg_weights: see `sr_tf.models.realesrgan.vgg19_preactivation`: 'imagenet' (Keras's Caffe VGG19),
+            torchvision's `.pth` (the authors' network and input normalization), a local Keras file, or None.
+    """
+
+    def __init__(self, layers, weight=1.0, vgg_weights="imagenet"):
+        names = [name for name, _ in layers]
+        self.layer_weights = [float(w) for _, w in layers]
+        self.weight = float(weight)
+        self.features, self.preprocessing = vgg19_preactivation(names, vgg_weights)
+
+    def preprocess(self, images):
+        """RGB 0..255 images as the VGG19's weights expect them (caffe: BGR minus the mean; torch: RGB 0..1
+        normalized by ImageNet's mean and standard deviation)."""
+        images = tf.cast(images, tf.float32)
+        if self.preprocessing == "caffe":
+            return keras.applications.vgg19.preprocess_input(images)
+        return (images / 255.0 - tf.constant(IMAGENET_MEAN)) / tf.constant(IMAGENET_STD)
+
+    def __call__(self, x, y):
+        """Per-example loss between image batches x and y (RGB 0..255)."""
+        both = self.preprocess(tf.concat([x, tf.cast(y, x.dtype)], axis=0))
+        features = self.features(both, training=False)
+        features = features if isinstance(features, (list, tuple)) else [features]
+        total = 0.0
+        for f, w in zip(features, self.layer_weights):
+            fx, fy = tf.split(tf.cast(f, tf.float32), 2, axis=0)
+            total += w * per_example_mean(tf.abs(fx - fy))
+        return self.weight * total

@@ -21,6 +21,7 @@ CASES = {
     "PixelShuffle": (L.PixelShuffle, dict(scale=2), _x(2, 3, 4, 8), (2, 6, 8, 2), 0, True),
     "PixelUnshuffle": (L.PixelUnshuffle, dict(scale=2), _x(2, 4, 6, 3), (2, 2, 3, 12), 0, True),
     "NearestUpsample": (L.NearestUpsample, dict(factor=2), _x(2, 3, 2, 3), (2, 6, 4, 3), 0, True),
+    "BilinearUpsample": (L.BilinearUpsample, dict(factor=2), _x(2, 3, 2, 3), (2, 6, 4, 3), 0, True),
     "PadToMultiple": (L.PadToMultiple, dict(multiple=4), _x(2, 5, 6, 3), (2, 8, 8, 3), 0, True),
     "CropToScaled": (L.CropToScaled, dict(scale=2), [_x(2, 8, 8, 3), _x(2, 3, 2, 1)], (2, 6, 4, 3), 0, True),
     "Normalize": (L.Normalize, dict(mean=[1.0, 2.0, 3.0], stddev=2.0), _x(2, 3, 3, 3), (2, 3, 3, 3), 0, True),
@@ -69,6 +70,25 @@ def test_the_helper_catches_a_layer_without_get_config(tmp_path):
 
     with pytest.raises(TypeError):
         run_layer_test(Unserializable, dict(factor=2.0), _x(1, 2, 2, 1), (1, 2, 2, 1), tmp_path=str(tmp_path))
+
+
+def _bilinear_axis(n, factor):
+    """PyTorch's bilinear weights along one axis (align_corners=False): an (n * factor, n) matrix."""
+    matrix = np.zeros((n * factor, n))
+    for i in range(n * factor):
+        src = max((i + 0.5) / factor - 0.5, 0.0)
+        low = min(int(np.floor(src)), n - 1)
+        high, frac = min(low + 1, n - 1), src - low
+        matrix[i, low] += 1 - frac
+        matrix[i, high] += frac
+    return matrix
+
+
+def test_bilinear_upsample_is_pytorchs_half_pixel_interpolation():
+    x = _x(1, 3, 4, 2)
+    rows, cols = _bilinear_axis(3, 2), _bilinear_axis(4, 2)
+    expected = np.einsum("ih,jw,bhwc->bijc", rows, cols, x)
+    np.testing.assert_allclose(L.BilinearUpsample(2)(x).numpy(), expected, atol=1e-6)
 
 
 def test_nearest_upsample_repeats_every_pixel():

@@ -44,6 +44,7 @@ CASES = {
     "gated-pixelcnn-folder": (dict(PIXELCNN_TINY, input_shape=(4, 4, 3), num_layers=1), _levels),
     "esrgan-x4": (dict(num_feat=8, num_block=1, num_grow_ch=4), _lr),
     "realesrgan-x4plus": (dict(num_feat=8, num_block=1, num_grow_ch=4), _lr),
+    "realesrnet-x4plus": (dict(num_feat=8, num_block=1, num_grow_ch=4, scale=1), _lr),
     "realesrgan-x2plus": (dict(num_feat=8, num_block=1, num_grow_ch=4), lambda rng: _lr(rng)[:, :4, :4]),
     "realesrgan-x4plus-anime-6b": (dict(num_feat=8, num_block=1, num_grow_ch=4), _lr),
     "realesr-general-x4v3": (dict(num_feat=8, num_conv=2), _lr),

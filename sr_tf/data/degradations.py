@@ -263,3 +263,46 @@ def get(degradation):
         raise UserInputError(f"Unknown degradation. Expected one of {list(DEGRADATIONS)} or a callable "
                              f"degrade(hr, scale, draws). Received: degradation={degradation!r}")
     return DEGRADATIONS[degradation]
+
+
+def gaussian_kernel_1d(size, sigma=0.0):
+    """A normalized 1-D Gaussian of odd `size` taps; sigma 0 takes OpenCV's default for the size,
+    0.3 ((size - 1) / 2 - 1) + 0.8 (as `cv2.getGaussianKernel(size, 0)`, which Real-ESRGAN's USM uses)."""
+    sigma = sigma if sigma > 0 else 0.3 * ((size - 1) * 0.5 - 1) + 0.8
+    x = tf.range(size, dtype=tf.float32) - (size - 1) / 2
+    kernel = tf.exp(-x * x / (2.0 * sigma * sigma))
+    return kernel / tf.reduce_sum(kernel)
+
+
+def _gaussian_blur(images, kernel):
+    """Separable per-channel Gaussian blur of an NHWC batch, reflecting at the borders."""
+    pad = int(kernel.shape[0]) // 2
+    x = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
+    channels = images.shape[-1]
+    rows = tf.tile(kernel[:, None, None, None], [1, 1, channels, 1])
+    columns = tf.tile(kernel[None, :, None, None], [1, 1, channels, 1])
+    x = tf.nn.depthwise_conv2d(x, rows, [1, 1, 1, 1], "VALID")
+    return tf.nn.depthwise_conv2d(x, columns, [1, 1, 1, 1], "VALID")
+
+
+def usm_sharpen(images, weight=0.5, radius=50, threshold=10):
+    """Real-ESRGAN's unsharp masking of the ground truth (BasicSR's `USMSharp`): the image plus `weight` times its
+    difference from a Gaussian blur (odd size `radius` + 1 when even, OpenCV's default sigma: 51 taps, sigma 8),
+    clipped, blended back into the original through the blurred mask of pixels whose difference exceeds
+    `threshold` grey levels.
+
+    Args:
+        images: an NHWC batch of RGB 0..255 (any float or integer type), its sides larger than half the kernel
+            (26 px by default: the reflected border needs them).
+
+    Returns:
+        The sharpened float32 batch, 0..255.
+    """
+    size = radius + 1 if radius % 2 == 0 else radius
+    kernel = gaussian_kernel_1d(size)
+    x = tf.cast(images, tf.float32)
+    residual = x - _gaussian_blur(x, kernel)
+    mask = tf.cast(tf.abs(residual) > threshold, tf.float32)
+    soft = _gaussian_blur(mask, kernel)
+    sharp = tf.clip_by_value(x + weight * residual, 0.0, 255.0)
+    return soft * sharp + (1.0 - soft) * x

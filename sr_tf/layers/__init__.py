@@ -9,9 +9,9 @@ from sr_tf.layers.gan import (GLU, NoiseInjection, QuadrantCrop, SpectralNormCon
                               crop_quadrant)
 from sr_tf.layers.masked import MaskedConv2D, autoregressive_mask
 from sr_tf.layers.mixture import DiscretizedLogisticMixture, mixture_head
-from sr_tf.layers.sr import (PACKAGE, CropToScaled, Denormalize, NearestUpsample, Normalize, PadToMultiple,
+from sr_tf.layers.sr import (PACKAGE, BilinearUpsample, CropToScaled, Denormalize, NearestUpsample, Normalize, PadToMultiple,
                              PixelShuffle, PixelUnshuffle, Scale, WeightNormConv2D)
 
-__all__ = ["PixelShuffle", "PixelUnshuffle", "NearestUpsample", "PadToMultiple", "CropToScaled", "Normalize", "Denormalize", "Scale", "WeightNormConv2D",
+__all__ = ["PixelShuffle", "PixelUnshuffle", "NearestUpsample", "BilinearUpsample", "PadToMultiple", "CropToScaled", "Normalize", "Denormalize", "Scale", "WeightNormConv2D",
            "MaskedConv2D", "autoregressive_mask", "DiscretizedLogisticMixture", "mixture_head", "SpectralNormConv2D",
            "SpectralNormConv2DTranspose", "GLU", "NoiseInjection", "QuadrantCrop", "crop_quadrant", "PACKAGE"]

@@ -86,9 +86,11 @@ class NearestUpsample(keras.layers.Layer):
         check_positive(factor=factor)
         self.factor = factor
 
+    method = "nearest"
+
     def call(self, inputs):
         size = tf.shape(inputs)[1:3] * self.factor
-        return tf.image.resize(inputs, size, method="nearest")
+        return tf.cast(tf.image.resize(inputs, size, method=self.method), inputs.dtype)  # bilinear gives float32
 
     def compute_output_shape(self, input_shape):
         b, h, w, c = input_shape
@@ -96,6 +98,14 @@ class NearestUpsample(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "factor": self.factor}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class BilinearUpsample(NearestUpsample):
+    """Bilinear upsampling by an integer factor, as PyTorch's `F.interpolate(mode='bilinear',
+    align_corners=False)` (half-pixel centres); one `tf.image.resize`, for inputs of any size in graphs too."""
+
+    method = "bilinear"
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

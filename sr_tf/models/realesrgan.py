@@ -1,21 +1,29 @@
 """The networks of ESRGAN (Wang et al., 2018) and Real-ESRGAN (Wang et al., 2021): RRDBNet, SRVGGNetCompact and
-the U-Net discriminator with spectral normalization, layer for layer as the authors' architecture code (BasicSR
+the U-Net discriminator with spectral normalization (and ESRGAN's VGG-style discriminator), layer for layer as the authors' architecture code (BasicSR
 1.4.2) builds them, with the same parameter counts.
 
 Like every super-resolution model of this package the generators map RGB 0..255 to RGB 0..255 (NHWC, unclipped);
 the authors' networks work on 0..1, so the models scale inside, with serializable layers.
 """
 
+import os
+import re
+
 import keras
 from keras import layers
 
-from sr_tf.layers import (CropToScaled, Denormalize, NearestUpsample, Normalize, PadToMultiple, PixelShuffle,
+from sr_tf.layers import (BilinearUpsample, CropToScaled, Denormalize, NearestUpsample, Normalize, PadToMultiple, PixelShuffle,
                           PixelUnshuffle, SpectralNormConv2D)
-from sr_tf.models.common import Model, check_positive, check_scale, with_spec
+from sr_tf.errors import UserInputError
+from sr_tf.models.common import Model, check_positive, check_scale, imagenet_application, with_spec
+from sr_tf.models.pytorch_files import read_state_dict
+from sr_tf.models.srgan import VGG19_NOTOP_FILE
 from sr_tf.specs.realesrgan import RRDBNet, SRVGGNetCompact
 
 RESIDUAL_SCALE = 0.2  # the dense blocks' and RRDBs' residual scaling
 NEGATIVE_SLOPE = 0.2  # every LeakyReLU's
+# torchvision's VGG19 `features.<i>` index of each convolution, in order (conv1_1, conv1_2, conv2_1, ...).
+TORCHVISION_VGG19_CONVS = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
 
 
 def _conv(filters, name, kernel_size=3, **kwargs):
@@ -133,9 +141,90 @@ def unet_discriminator(num_feat=64, skip_connection=True):
     x2 = sn_conv(x1, num_feat * 4, "conv2", 4, 2)
     x = sn_conv(x2, num_feat * 8, "conv3", 4, 2)
     for i, (filters, skip) in enumerate([(num_feat * 4, x2), (num_feat * 2, x1), (num_feat, x0)], start=4):
-        x = sn_conv(layers.UpSampling2D(2, interpolation="bilinear", name=f"up{i}")(x), filters, f"conv{i}")
+        x = sn_conv(BilinearUpsample(2, name=f"up{i}")(x), filters, f"conv{i}")
         if skip_connection:
             x = layers.Add(name=f"skip{i}")([x, skip])
     x = sn_conv(sn_conv(x, num_feat, "conv7"), num_feat, "conv8")
     out = _conv(1, "conv9", dtype="float32")(x)
     return Model(x_in, out, name="unet_discriminator")
+
+
+def vgg_style_discriminator(num_feat=64, input_size=128):
+    """ESRGAN's discriminator (`VGGStyleDiscriminator128`): five stages of a 3x3 and a stride-2 4x4 convolution
+    (features 64, 128, 256, 512, 512; batch normalization after all but the first convolution; LeakyReLU 0.2),
+    then dense layers to 100 and to one logit.
+
+    Args:
+        num_feat: features of the first stage (64 published).
+        input_size: the HR patch side, a multiple of 32 (128 published).
+
+    Returns:
+        A functional `keras.Model` from RGB 0..255 (`input_size` square) to one logit per image.
+    """
+    check_positive(num_feat=num_feat, input_size=input_size)
+    if input_size % 32:
+        raise UserInputError(f"The ESRGAN discriminator needs a patch side divisible by 32. Received: "
+                             f"input_size={input_size}")
+    x_in = layers.Input(shape=(input_size, input_size, 3), name="hr")
+    x = Normalize(0.0, 255.0, name="normalize_01")(x_in)
+    for stage, filters in enumerate([num_feat, num_feat * 2, num_feat * 4, num_feat * 8, num_feat * 8]):
+        for half, (kernel, strides) in enumerate([(3, 1), (4, 2)]):
+            name = f"conv{stage}_{half}"
+            first = stage == 0 and half == 0
+            x = _conv(filters, name, kernel_size=kernel, strides=strides, use_bias=first)(x)
+            if not first:
+                x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"bn{stage}_{half}")(x)
+            x = _lrelu(x, f"{name}_lrelu")
+    x = _lrelu(layers.Dense(100, name="linear1")(layers.Flatten(name="flatten")(x)), "linear1_lrelu")
+    out = layers.Dense(1, name="linear2", dtype="float32")(x)
+    return Model(x_in, out, name="vgg_style_discriminator")
+
+
+def vgg19_preactivation(layer_names, weights="imagenet"):
+    """VGG19 features before their ReLU (ESRGAN's and Real-ESRGAN's perceptual features), as a frozen model.
+
+    Args:
+        layer_names: the layers to output, named as the authors do: 'conv1_2', 'conv3_4', 'conv5_4', ...
+        weights: 'imagenet' (Keras's VGG19, converted from the original Caffe model; it takes caffe-preprocessed
+            input: `keras.applications.vgg19.preprocess_input` of RGB 0..255), the path of Keras's VGG19 no-top
+            `.h5`, the path of torchvision's `vgg19-dcbb9e9d.pth` (or a `.safetensors` of it: the network the authors
+            use, on RGB 0..1 normalized by ImageNet's mean and standard deviation), or None (random; tests).
+
+    Returns:
+        (model, preprocessing): a `keras.Model` from preprocessed images to the listed features, and 'caffe' or
+        'torch', the input preprocessing its weights expect.
+    """
+    path = None if weights in (None, "imagenet") else os.fspath(weights)
+    torch_file = path is not None and path.endswith((".pth", ".pt", ".safetensors"))
+    vgg = imagenet_application(keras.applications.VGG19, None if torch_file else weights,
+                               "vgg19/" + VGG19_NOTOP_FILE, "vgg_weights=PATH", input_shape=(None, None, 3),
+                               include_top=False)
+    state = read_state_dict(path) if torch_file else None
+    wanted, outputs, conv_index = set(layer_names), {}, 0
+    x = x_in = layers.Input(shape=(None, None, 3), name="preprocessed")
+    for layer in vgg.layers[1:]:
+        if isinstance(layer, layers.MaxPooling2D):
+            x = layers.MaxPooling2D(2, name=layer.name)(x)
+            continue
+        block, index = re.fullmatch(r"block(\d)_conv(\d)", layer.name).groups()
+        conv = layers.Conv2D(layer.filters, 3, padding="same", name=f"conv{block}_{index}")
+        pre = conv(x)
+        if state is None:
+            conv.set_weights(layer.get_weights())
+        else:
+            key = f"features.{TORCHVISION_VGG19_CONVS[conv_index]}"
+            if f"{key}.weight" not in state:
+                raise UserInputError(f"{path} lacks {key}.weight: expected torchvision's VGG19 state dict.")
+            conv.set_weights([state[f"{key}.weight"].transpose(2, 3, 1, 0), state[f"{key}.bias"]])
+        conv_index += 1
+        if conv.name in wanted:
+            outputs[conv.name] = pre
+            if len(outputs) == len(wanted):
+                break
+        x = layers.ReLU(name=f"relu{block}_{index}")(pre)
+    unknown = sorted(wanted - set(outputs))
+    if unknown:
+        raise UserInputError(f"VGG19 has no layer {unknown[0]}; its convolutions are conv1_1 ... conv5_4.")
+    model = keras.Model(x_in, [outputs[name] for name in layer_names], name="vgg19_preactivation")
+    model.trainable = False
+    return model, "torch" if torch_file else "caffe"

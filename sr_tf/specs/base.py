@@ -115,7 +115,7 @@ class Preset:
     name: str
     description: str
     architecture: Architecture
-    recipe: Recipe  # None for a preset of published weights whose training recipe is not built yet
+    recipe: Recipe
 
 
 def register_family(cls):

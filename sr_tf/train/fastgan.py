@@ -17,7 +17,7 @@ from sr_tf.losses import generator_hinge, hinge_fake, hinge_real, reconstruction
 from sr_tf.metrics import frechet_distance, inception_features
 from sr_tf.models import fastgan
 from sr_tf.ops import Draws
-from sr_tf.train.trainer import Trainer
+from sr_tf.train.trainer import Trainer, moving_average_copy, update_moving_average
 
 
 class FastGANTrainer(Trainer):
@@ -83,9 +83,7 @@ class FastGANTrainer(Trainer):
 
     def build_auxiliary_models(self):
         """The EMA generator: a copy of the generator, checkpointed with the other models."""
-        generator_ema = keras.models.clone_model(self.models["generator"])
-        generator_ema.set_weights(self.models["generator"].get_weights())
-        return {"generator_ema": generator_ema}
+        return {"generator_ema": moving_average_copy(self.models["generator"])}
 
     # --------------------------------------------------------------------------------------- the iteration
     def _resize(self, images, size):
@@ -134,11 +132,7 @@ class FastGANTrainer(Trainer):
 
     def update_ema(self):
         """One EMA step: trainable weights `avg = decay * avg + (1 - decay) * w`; non-trainable ones copied."""
-        generator, ema = self.models["generator"], self.models["generator_ema"]
-        for avg, w in zip(ema.trainable_variables, generator.trainable_variables):
-            avg.assign(self.ema_decay * avg + (1.0 - self.ema_decay) * w)
-        for avg, w in zip(ema.non_trainable_variables, generator.non_trainable_variables):
-            avg.assign(w)
+        update_moving_average(self.models["generator_ema"], self.models["generator"], self.ema_decay)
 
     def after_train_step(self):
         self.update_ema()

@@ -1,0 +1,125 @@
+"""train_srgan.py's `rrdb` and `realesrgan` commands: ESRGAN and Real-ESRGAN training as a family of the training
+runner, with the recipes of `sr_tf.specs.realesrgan` (the authors' option files)."""
+
+from sr_tf import specs
+from sr_tf.cli.common import pipeline_seed, positive_int, trainer_options
+from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_training, write_artifacts
+from sr_tf.cli.sr_data import add_data_args, data_record, datasets
+from sr_tf.errors import UserInputError
+from sr_tf.specs.realesrgan import RECIPES
+
+# command -> (help, default preset); `realesrgan --gan-loss ragan` trains ESRGAN (preset esrgan-x4).
+COMMANDS = {"rrdb": ("Real-ESRNet: the PSNR stage of Real-ESRGAN (L1 on degraded patches, EMA)",
+                     "realesrnet-x4plus"),
+            "realesrgan": ("Real-ESRGAN: L1 + VGG19 perceptual + GAN with the U-Net discriminator (or ESRGAN's "
+                           "relativistic GAN with --gan-loss ragan)", "realesrgan-x4plus")}
+ARCHITECTURE_FLAGS = ("scale", "num_feat", "num_block", "num_grow_ch", "num_conv")
+FAMILIES = ("rrdbnet", "srvgg")
+
+
+def load_generator_weights(model, path):
+    """Loads `path` into `model`: a `.keras` model, Keras weights, or a PyTorch `.pth` / `.safetensors` of the
+    same architecture (e.g. RealESRNet_x4plus.pth to start the GAN stage as the authors do)."""
+    from sr_tf.models import PYTORCH_SUFFIXES, load_model
+    from sr_tf.models.pytorch import detect, load_state_dict, read_state_dict
+    from sr_tf.weights_io import load_weights
+
+    if path.endswith(PYTORCH_SUFFIXES):
+        state = read_state_dict(path)
+        spec = detect(state, path)
+        if spec != model.spec:
+            raise UserInputError(f"{path} holds {spec.describe()}, but the run trains {model.spec.describe()}.")
+        load_state_dict(model, state, path)
+    elif path.endswith(".keras"):
+        model.set_weights(load_model(path).get_weights())
+    else:
+        load_weights(model, path)
+
+
+class RealEsrganFamily(Family):
+    """rrdb and realesrgan as the training runner runs them."""
+
+    score_text = "PSNR: {:.2f} dB"
+
+    def __init__(self, command):
+        self.command = command
+
+    def prepare(self, args):
+        ragan = getattr(args, "gan_loss", None) == "ragan"
+        default = "esrgan-x4" if ragan else COMMANDS[self.command][1]
+        preset = specs.preset(default if args.preset is None else args.preset)
+        if preset.architecture.family not in FAMILIES:
+            raise UserInputError(f"{self.command} trains RRDBNet or SRVGGNetCompact presets; {preset.name} is "
+                                 f"{preset.architecture.family}.")
+        flags = {k: getattr(args, k, None) for k in ARCHITECTURE_FLAGS}
+        self.architecture = preset.architecture.replace(**{k: v for k, v in flags.items() if v is not None})
+        args.scale = self.architecture.scale
+        recipe = RECIPES["esrgan" if ragan else self.command]
+        self.recipe = apply_recipe(args, recipe.replace(hr_crop_size=args.hr_crop_size))
+        if args.degradation is None:
+            args.degradation = self.recipe.degradation
+        self.run = self.recipe.run_name(self.architecture)
+
+    def build_trainer(self, args, checkpoint_dir, strategy):
+        from sr_tf.models.realesrgan import unet_discriminator, vgg_style_discriminator
+        from sr_tf.train import RealEsrganTrainer, RealEsrnetTrainer
+
+        common = dict(trainer_options(args, strategy), data=data_record(args, args.scale), recipe=self.recipe)
+        with strategy.scope():
+            generator = self.architecture.build()
+            if args.generator_weights:
+                load_generator_weights(generator, args.generator_weights)
+            if self.command == "rrdb":
+                return RealEsrnetTrainer(generator, checkpoint_dir, **common)
+            if self.recipe.discriminator == "unet":
+                discriminator = unet_discriminator(num_feat=args.discriminator_features)
+            else:
+                discriminator = vgg_style_discriminator(args.discriminator_features, self.recipe.hr_crop_size)
+            vgg_weights = None if args.vgg_weights == "none" else args.vgg_weights
+            return RealEsrganTrainer(generator, discriminator, checkpoint_dir, vgg_weights=vgg_weights, **common)
+
+    def datasets(self, args, trainer):
+        return datasets(args, args.scale, hr_crop_size=self.recipe.hr_crop_size,
+                        seed=pipeline_seed(args.seed, trainer))
+
+    def train_options(self, args):
+        return {"save_best_only": False}
+
+    def write(self, args, trainer):
+        folder, name, _ = self.destination(args)
+        paths = write_artifacts(folder, name, trainer.model)
+        if self.command == "realesrgan":
+            paths += write_artifacts(folder, f"{name}_discriminator", trainer.discriminator)[1:]
+        return paths
+
+
+def add_parsers(sub, data_help):
+    """Adds the rrdb and realesrgan commands to train_srgan.py's subparsers."""
+    for command, (help_text, preset) in COMMANDS.items():
+        p = sub.add_parser(command, help=f"{help_text}; preset {preset} unless --preset")
+        add_shared_options(p, {n: s.description for n, s in specs.PRESETS.items()
+                               if s.architecture.family in FAMILIES}, specs.preset(preset),
+                           ["div2k", "folder", "samples"], data_help)
+        p.set_defaults(data="div2k")
+        add_data_args(p)
+        for name in ARCHITECTURE_FLAGS[1:]:
+            p.add_argument(f"--{name.replace('_', '-')}", type=positive_int, default=None,
+                           help="default: the preset's")
+        p.add_argument("--hr-crop-size", type=positive_int, default=None,
+                       help="HR patch side (default: the recipe's, 256; ESRGAN's 128)")
+        p.add_argument("--generator-weights", default=None,
+                       help="weights to start from: .keras, .weights.h5, or the authors' .pth/.safetensors (the "
+                            "GAN stage starts from the PSNR stage's, e.g. RealESRNet_x4plus.pth)")
+        if command == "realesrgan":
+            p.add_argument("--gan-loss", choices=["vanilla", "ragan"], default="vanilla",
+                           help="vanilla: Real-ESRGAN (U-Net discriminator); ragan: ESRGAN (relativistic average "
+                                "GAN, VGG-style discriminator, preset esrgan-x4)")
+            p.add_argument("--discriminator-features", type=positive_int, default=64, help="default %(default)s")
+            p.add_argument("--vgg-weights", default="imagenet",
+                           help="VGG19 of the perceptual loss: 'imagenet' (Keras's), a local Keras file, "
+                                "torchvision's vgg19-dcbb9e9d.pth (the authors'), or 'none' (random)")
+
+
+def run(args):
+    """Runs `rrdb` or `realesrgan` through the training runner."""
+    return run_training(RealEsrganFamily(args.command), args)
