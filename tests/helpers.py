@@ -2,6 +2,7 @@
 PixelCNNs, and `run_layer_test`, which checks a custom layer the way keras-hub's TestCase does."""
 
 import functools
+import io
 import os
 import subprocess
 import sys
@@ -350,3 +351,20 @@ def run_model_test(architecture, inputs, tmp_path, legacy_h5=False, deterministi
     assert np.isfinite(history.history["loss"][0])
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
     return model
+
+
+def write_safetensors(path, values):
+    """Writes {name: NumPy array} (float32 or int64) as a `.safetensors` file, as the format's specification lays
+    it out (an 8-byte header length, a JSON header, the raw little-endian tensors); returns the path as a string."""
+    import json
+
+    header, body = {}, io.BytesIO()
+    for key, value in values.items():
+        start = body.tell()
+        body.write(np.ascontiguousarray(value).tobytes())
+        header[key] = {"dtype": {"float32": "F32", "int64": "I64"}[str(value.dtype)], "shape": list(value.shape),
+                       "data_offsets": [start, body.tell()]}
+    text = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(len(text).to_bytes(8, "little") + text + body.getvalue())
+    return str(path)

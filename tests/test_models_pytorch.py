@@ -12,7 +12,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from helpers import assert_one_line_errors
+from helpers import assert_one_line_errors, write_safetensors
 
 from sr_tf import specs
 from sr_tf.errors import UserInputError
@@ -112,18 +112,8 @@ def test_resolve_and_export_take_the_files_with_no_other_flag(tmp_path, rng, cap
 
 
 def test_safetensors_reader_reads_what_it_is_given(tmp_path):
-    import json
-
     values = {"a.weight": np.arange(6, dtype="<f4").reshape(2, 3), "b": np.array([7], "<i8")}
-    header, body = {}, io.BytesIO()
-    for key, value in values.items():
-        start = body.tell()
-        body.write(value.tobytes())
-        header[key] = {"dtype": {"float32": "F32", "int64": "I64"}[str(value.dtype)], "shape": list(value.shape),
-                       "data_offsets": [start, body.tell()]}
-    text = json.dumps(header).encode()
-    path = tmp_path / "x.safetensors"
-    path.write_bytes(len(text).to_bytes(8, "little") + text + body.getvalue())
+    path = write_safetensors(tmp_path / "x.safetensors", values)
     read = read_state_dict(str(path))
     assert list(read) == list(values) and all(np.array_equal(read[k], v) for k, v in values.items())
 
