@@ -8,7 +8,7 @@ from sr_tf.errors import UserInputError
 from sr_tf.metrics import psnr
 from sr_tf.ops import to_uint8
 
-__all__ = ["resolve", "resolve_single", "evaluate", "generate_images", "to_uint8", "signed_to_uint8"]
+__all__ = ["resolve", "resolve_single", "resolve_photo", "evaluate", "generate_images", "to_uint8", "signed_to_uint8"]
 
 
 def resolve(model, lr_batch):
@@ -62,6 +62,15 @@ def _inverse(image, k, flip):
     return image[:, ::-1] if flip else image
 
 
+def _check_tiling(tile, tile_pad):
+    def is_int(value):
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+    if tile is not None and not (is_int(tile) and tile >= 1 and is_int(tile_pad) and tile_pad >= 0):
+        raise UserInputError(f"`tile` must be an integer >= 1 and `tile_pad` an integer >= 0. Received: "
+                             f"tile={tile!r}, tile_pad={tile_pad!r}")
+
+
 def resolve_single(model, lr, tile=None, tile_pad=16, self_ensemble=False):
     """Super-resolves one image, optionally in overlapping tiles and with the self-ensemble.
 
@@ -87,13 +96,7 @@ def resolve_single(model, lr, tile=None, tile_pad=16, self_ensemble=False):
     lr = np.asarray(lr)
     if lr.ndim != 3:
         raise UserInputError(f"`lr` must be one (H, W, C) image. Received shape: {lr.shape}")
-    if tile is not None:
-        def is_int(value):
-            return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-        if not (is_int(tile) and tile >= 1 and is_int(tile_pad) and tile_pad >= 0):
-            raise UserInputError(f"`tile` must be an integer >= 1 and `tile_pad` an integer >= 0. Received: "
-                                 f"tile={tile!r}, tile_pad={tile_pad!r}")
+    _check_tiling(tile, tile_pad)
     if not self_ensemble:
         return to_uint8(_predict(model, lr, tile, tile_pad))
     total = None
@@ -101,6 +104,61 @@ def resolve_single(model, lr, tile=None, tile_pad=16, self_ensemble=False):
         out = _inverse(_predict(model, np.ascontiguousarray(_transform(lr, k, flip)), tile, tile_pad), k, flip)
         total = out.astype(np.float64) if total is None else total + out
     return to_uint8(total / len(SYMMETRIES))
+
+
+# ITU-R BT.601 luma, as OpenCV's RGB2GRAY (how Real-ESRGAN returns grey images to one channel).
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def resolve_photo(model, image, outscale=None, alpha="bicubic", tile=None, tile_pad=16):
+    """Super-resolves an image as it came from its file, as Real-ESRGAN's inference does: grey, grey + alpha, RGB
+    or RGBA, 8- or 16-bit, with any final scale.
+
+    The colour runs through the model (a grey image as three equal channels, returned to one by BT.601 luma); the
+    alpha channel is upscaled by the model too (`alpha='model'`, as three equal channels) or by bicubic
+    interpolation (`'bicubic'`). 16-bit values run as 0..255 floats with their fraction kept (value / 257) and
+    return to 16 bits. With `outscale`, the result is resized with antialiasing (Lanczos-3) to `outscale` times
+    the input's size. Tiles as `resolve_single`.
+
+    Args:
+        model: a super-resolution model or callable (0..255 floats in and out).
+        image: (H, W, C) uint8 or uint16, C in 1..4 (`sr_tf.data.io.read_image_channels`).
+        outscale: the final scale (any positive number), or None for the model's.
+        alpha: 'bicubic' or 'model'.
+        tile, tile_pad: see `resolve_single`.
+
+    Returns:
+        (round(H * s), round(W * s), C) of the input's dtype, s the model's scale or `outscale`.
+    """
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[-1] not in (1, 2, 3, 4) or image.dtype not in (np.uint8, np.uint16):
+        raise UserInputError(f"`image` must be (H, W, 1..4) uint8 or uint16. Received: {image.shape} {image.dtype}")
+    if alpha not in ("bicubic", "model"):
+        raise UserInputError(f"`alpha` must be 'bicubic' or 'model'. Received: alpha={alpha!r}")
+    if outscale is not None and not outscale > 0:
+        raise UserInputError(f"`outscale` must be a positive number. Received: outscale={outscale!r}")
+    depth = 65535.0 if image.dtype == np.uint16 else 255.0
+    values = image.astype(np.float32) * (255.0 / depth)
+    colour_channels = 1 if image.shape[-1] <= 2 else 3
+    colour, alpha_values = values[..., :colour_channels], values[..., colour_channels:]
+    _check_tiling(tile, tile_pad)
+    out = _predict(model, np.repeat(colour, 3, axis=-1) if colour_channels == 1 else colour, tile, tile_pad)
+    if colour_channels == 1:
+        out = np.tensordot(out, LUMA, axes=([-1], [0]))[..., None]
+    if alpha_values.shape[-1]:
+        size = out.shape[:2]
+        if alpha == "model":
+            up = _predict(model, np.repeat(alpha_values, 3, axis=-1), tile, tile_pad) @ LUMA
+        else:
+            from PIL import Image  # Pillow's bicubic (Keys, a = -0.5) on float values
+
+            up = np.asarray(Image.fromarray(alpha_values[..., 0]).resize(size[::-1], Image.BICUBIC))
+        out = np.concatenate([out, up[..., None]], axis=-1)
+    if outscale is not None:
+        size = (max(1, round(image.shape[0] * outscale)), max(1, round(image.shape[1] * outscale)))
+        out = tf.image.resize(out[None], size, method="lanczos3", antialias=True)[0].numpy()
+    out = np.clip(np.round(out * (depth / 255.0)), 0, depth)
+    return out.astype(image.dtype)
 
 
 def evaluate(model, dataset):

@@ -93,6 +93,22 @@ def test_package_exports_the_tutorial_names():
     assert {"resolve_single", "evaluate", "save_weights", "load_weights"} <= set(dir(sr_tf))
 
 
+def _bicubic_axis(n, factor):
+    """Keys' cubic (a = -0.5) upsampling along one axis as an (n * factor, n) matrix: half-pixel centres, taps
+    outside the image dropped and the rest renormalized (Pillow's rule)."""
+    def keys(x):
+        x = abs(x)
+        return (1.5 * x - 2.5) * x * x + 1 if x < 1 else ((-0.5 * x + 2.5) * x - 4) * x + 2 if x < 2 else 0.0
+
+    matrix = np.zeros((n * factor, n))
+    for i in range(n * factor):
+        centre = (i + 0.5) / factor
+        for j in range(n):
+            matrix[i, j] = keys(j + 0.5 - centre)
+        matrix[i] /= matrix[i].sum()
+    return matrix
+
+
 def test_resolve_cli_keeps_alpha_and_reports_bad_files(tmp_path, rng):
     model = edsr.edsr(2, num_filters=4, num_res_blocks=2)
     weights = str(tmp_path / "edsr.h5")
@@ -108,8 +124,39 @@ def test_resolve_cli_keeps_alpha_and_reports_bad_files(tmp_path, rng):
     assert "broken.jpg" in result.stderr and "2 of 3 images written" in result.stdout
     out = np.asarray(Image.open(tmp_path / "out" / "sub" / "rgba.png"))
     assert out.shape == (20, 24, 4)
-    expected_alpha = np.asarray(Image.fromarray(rgba[..., 3]).resize((24, 20), Image.BICUBIC))
-    np.testing.assert_array_equal(out[..., 3], expected_alpha)
+    expected_alpha = _bicubic_axis(10, 2) @ rgba[..., 3].astype(float) @ _bicubic_axis(12, 2).T
+    assert np.abs(out[..., 3] - np.clip(np.round(expected_alpha), 0, 255)).max() <= 1
     np.testing.assert_array_equal(out[..., :3], resolve_single(model, rgba[..., :3]))
-    assert np.asarray(Image.open(tmp_path / "out" / "grey.png")).shape == (18, 14, 3)
+    grey_out = np.asarray(Image.open(tmp_path / "out" / "grey.png"))
+    assert grey_out.shape == (18, 14)  # grey in, grey out
+    rgb = model(np.repeat(np.asarray(Image.open(grey))[None, ..., None], 3, -1).astype("float32")).numpy()[0]
+    expected_grey = np.clip(np.round(rgb @ [0.299, 0.587, 0.114]), 0, 255)
+    assert np.abs(grey_out - expected_grey).max() <= 1
     assert os.path.exists(grey)
+
+
+def test_resolve_cli_keeps_16_bits_and_alpha_through_tiles_and_outscale(tmp_path, rng):
+    from sr_tf.cli import resolve as resolve_cli
+    from sr_tf.data.io import read_image_channels
+    from sr_tf.inference import resolve_photo
+    from sr_tf.models import from_pytorch
+
+    weights = os.path.join(os.path.dirname(__file__), "data", "realesrgan_reference", "srvgg_x4.safetensors")
+    model = from_pytorch(weights)  # 3 + 2 convolutions: a receptive field of 5 LR pixels, inside --tile-pad 8
+    image = rng.integers(0, 65536, (9, 7, 4)).astype(np.uint16)
+    path = tmp_path / "in16.png"
+    path.write_bytes(tf.io.encode_png(image).numpy())
+    assert resolve_cli.main([str(path), "-o", str(tmp_path / "out"), "--weights", weights, "--tile", "4",
+                             "--tile-pad", "8", "--alpha", "model"]) == 0
+    out = read_image_channels(tmp_path / "out" / "in16.png")
+    assert out.dtype == np.uint16 and out.shape == (36, 28, 4)
+    colour = model(image[None, ..., :3].astype("float32") / 257).numpy()[0] * 257  # fractions of 8 bits kept
+    np.testing.assert_allclose(out[..., :3], np.clip(np.round(colour), 0, 65535), atol=2)
+    alpha = model(np.repeat(image[None, ..., 3:], 3, -1).astype("float32") / 257).numpy()[0] @ [0.299, 0.587, 0.114]
+    np.testing.assert_allclose(out[..., 3], np.clip(np.round(alpha * 257), 0, 65535), atol=2)
+    # --outscale: the result resized with antialiasing to any size; at the model's own scale it changes nothing
+    same = resolve_photo(model, image, outscale=4.0, alpha="model")
+    assert np.abs(same.astype(int) - out).max() <= 2
+    smaller = resolve_photo(model, image, outscale=2.5, alpha="model")
+    assert smaller.shape == (22, 18, 4) and smaller.dtype == np.uint16
+    assert abs(smaller[..., :3].mean() - out[..., :3].mean()) < 0.02 * out[..., :3].mean()

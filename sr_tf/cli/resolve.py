@@ -9,8 +9,9 @@ flags when they are not the tutorial's published ones.
 Each input file is written to OUT_DIR as PNG; files of a folder keep their layout below it. Outputs never collide:
 inputs that would share an output name keep their folders relative to the inputs' common parent (and, if still
 equal, their extension: photo_jpg.png). An existing output is kept unless --overwrite is given, and an output that
-would replace an input is refused. Alpha channels are kept: the colour is super-resolved by the model and the
-alpha channel upscaled bicubically. A file that cannot be read or processed is reported and skipped; the exit
+would replace an input is refused. What a file holds is kept: grey stays grey, 16-bit PNGs give 16-bit PNGs,
+and an alpha channel is upscaled bicubically (or by the model, with --alpha model). --outscale resizes the result
+to any final scale. A file that cannot be read or processed is reported and skipped; the exit
 status is 1 if any file failed, 2 for bad arguments.
 
 (Run this module with `python -m`; `sr_tf.resolve` itself, as imported from the package, is the function.)
@@ -21,9 +22,7 @@ import collections
 import os
 import sys
 
-import numpy as np
-
-from sr_tf.cli.common import nonnegative_int, positive_int, run_command, unit_float
+from sr_tf.cli.common import nonnegative_int, positive_float, positive_int, run_command, unit_float
 from sr_tf.errors import UserInputError
 
 
@@ -49,6 +48,11 @@ def _parse_args(argv):
                         help="0 (the --weights model) .. 1 (the --gan-weights model): network interpolation")
     parser.add_argument("--tile", type=positive_int, default=None, help="tile size in LR pixels (bounds memory)")
     parser.add_argument("--tile-pad", type=nonnegative_int, default=16, help="context pixels around each tile")
+    parser.add_argument("--outscale", type=positive_float, default=None,
+                        help="final scale (e.g. 3.5): the model's output resized with antialiasing (default: the "
+                             "model's scale)")
+    parser.add_argument("--alpha", choices=["bicubic", "model"], default="bicubic",
+                        help="how an alpha channel is upscaled (default %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="replace output files that exist already")
     return parser.parse_args(argv)
 
@@ -101,18 +105,6 @@ def _refuse_overwriting_inputs(jobs, output_dir):
                                  "choose another -o/--output-dir.")
 
 
-def _write(image, alpha, destination):
-    from PIL import Image
-
-    from sr_tf.atomic import atomic_write
-
-    picture = Image.fromarray(image)
-    if alpha is not None:
-        alpha_up = Image.fromarray(alpha).resize(picture.size, Image.BICUBIC)
-        picture = Image.fromarray(np.dstack([image, np.asarray(alpha_up)]), "RGBA")
-    atomic_write(destination, lambda tmp: picture.save(tmp, format="PNG"))
-
-
 def load_model(args):
     """The model to run: Keras (--weights, with --model), a TFLite file or a SavedModel."""
     from sr_tf.deploy import SavedModelSR, TFLiteModel
@@ -144,8 +136,8 @@ def load_model(args):
 
 def run(args):
     """Super-resolves every input; returns 0, or 1 when some file failed or was kept."""
-    from sr_tf.data.io import read_image
-    from sr_tf.inference import resolve_single
+    from sr_tf.data.io import read_image_channels, save_png
+    from sr_tf.inference import resolve_photo
     from sr_tf.progress import progress
 
     jobs, errors = collect(args.inputs)
@@ -162,8 +154,9 @@ def run(args):
         try:
             if os.path.exists(destination) and not args.overwrite:
                 raise UserInputError(f"{destination} exists; pass --overwrite to replace it")
-            rgb, alpha = read_image(path)
-            _write(resolve_single(model, rgb, tile=args.tile, tile_pad=args.tile_pad), alpha, destination)
+            image = read_image_channels(path)
+            save_png(destination, resolve_photo(model, image, outscale=args.outscale, alpha=args.alpha,
+                                                tile=args.tile, tile_pad=args.tile_pad))
             written += 1
         except Exception as e:  # noqa: BLE001 - report and go on with the batch
             print(f"\nerror: {path}: {e}", file=sys.stderr)

@@ -137,6 +137,49 @@ def read_image(path):
     return _with_image(path, _decode)
 
 
+def _decode_channels(image):
+    if image.format == "PNG":  # TensorFlow keeps 16-bit values, grey and alpha, and expands palettes
+        import tensorflow as tf
+
+        with open(image.filename, "rb") as f:
+            contents = f.read()
+        dtype = tf.uint16 if _png_bit_depth(image) == 16 else tf.uint8
+        try:
+            return tf.io.decode_png(contents, dtype=dtype).numpy()
+        except tf.errors.OpError as e:
+            raise ValueError(" ".join(e.message.split())) from None
+    image.load()
+    if image.mode.startswith("I"):  # 16-bit grey (TIFF)
+        return np.clip(np.asarray(image), 0, 65535).astype(np.uint16)[..., None]
+    keep = {"L": "L", "LA": "LA", "RGB": "RGB", "RGBA": "RGBA", "1": "L", "P": "RGBA" if "transparency" in
+            image.info else "RGB", "PA": "RGBA"}
+    array = np.asarray(image.convert(keep.get(image.mode, "RGB")))
+    return array[..., None] if array.ndim == 2 else array
+
+
+def read_image_channels(path):
+    """Reads an image keeping what `read_image` converts away: (H, W, C) with C = 1 (grey), 2 (grey + alpha), 3
+    (RGB) or 4 (RGBA), uint8, or uint16 for 16-bit PNGs and TIFFs.
+
+    Raises:
+        UserInputError: naming the file when it is not a readable image.
+    """
+    return _with_image(path, _decode_channels)
+
+
+def save_png(path, image):
+    """Writes an (H, W, C) uint8 or uint16 array (C in 1..4) as an 8- or 16-bit PNG, atomically."""
+    import tensorflow as tf
+
+    data = tf.io.encode_png(np.ascontiguousarray(image)).numpy()
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            f.write(data)
+
+    return atomic_write(os.fspath(path), write)
+
+
 def load_image(path):
     """Reads an image file as an RGB uint8 array (H, W, 3): the tutorial's `load_image`, with the conversion rule
     of `read_image` (palette, 16-bit, grey and alpha images all give RGB; the alpha channel is dropped).

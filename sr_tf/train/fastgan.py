@@ -17,7 +17,8 @@ from sr_tf.losses import generator_hinge, hinge_fake, hinge_real, reconstruction
 from sr_tf.metrics import frechet_distance, inception_features
 from sr_tf.models import fastgan
 from sr_tf.ops import Draws
-from sr_tf.train.trainer import Trainer, moving_average_copy, update_moving_average
+from sr_tf.train.ema import moving_average_copy, update_moving_average
+from sr_tf.train.trainer import Trainer
 
 
 class FastGANTrainer(Trainer):

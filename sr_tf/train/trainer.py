@@ -33,23 +33,6 @@ def enable_mixed_precision():
     keras.mixed_precision.set_global_policy("mixed_float16")
 
 
-def moving_average_copy(model):
-    """A copy of `model` with its weights, to hold an exponential moving average of them (an EMA generator)."""
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    if getattr(model, "spec", None) is not None:
-        copy.spec = model.spec
-    return copy
-
-
-def update_moving_average(average, model, decay):
-    """One EMA step: trainable weights `avg = decay * avg + (1 - decay) * w`; non-trainable ones copied."""
-    for avg, w in zip(average.trainable_variables, model.trainable_variables):
-        avg.assign(decay * avg + (1.0 - decay) * w)
-    for avg, w in zip(average.non_trainable_variables, model.non_trainable_variables):
-        avg.assign(w)
-
-
 class Trainer:
     """Base trainer: checkpoints, resume, step loop, evaluation, best-by-score saving, distribution.
 
