@@ -61,3 +61,27 @@ def test_resolve_blends_the_two_weights_files(tmp_path, rng, capsys):
         assert message in capsys.readouterr().err
     with pytest.raises(SystemExit):
         resolve_cli.main([*common, "-o", str(tmp_path / "x"), "--gan-weights", "g.h5", "--gan-strength", "2"])
+
+
+def test_denoise_strength_between_two_official_srvgg_files(tmp_path, rng):
+    """Real-ESRGAN's denoise strength: realesr-general-x4v3 blended with its -wdn- twin, two PyTorch files."""
+    import os
+
+    from helpers import write_safetensors
+    from sr_tf.cli import resolve as resolve_cli
+    from sr_tf.models import from_pytorch
+    from sr_tf.models.pytorch_files import read_state_dict
+
+    general = os.path.join(os.path.dirname(__file__), "data", "realesrgan_reference", "srvgg_x4.safetensors")
+    twin = write_safetensors(tmp_path / "wdn.safetensors",
+                             {k: (v * 0.5 + 0.01).astype(np.float32) for k, v in read_state_dict(general).items()})
+    write_png(str(tmp_path / "in" / "a.png"), random_image(rng, 6, 5))
+    assert resolve_cli.main([str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--weights", twin,
+                             "--gan-weights", general, "--gan-strength", "0.3"]) == 0
+    a, b = from_pytorch(twin), from_pytorch(general)
+    mixed = a.spec.build()
+    mixed.set_weights([0.7 * wa + 0.3 * wb for wa, wb in zip(a.get_weights(), b.get_weights())])
+    image = np.asarray(Image.open(tmp_path / "in" / "a.png"))[None].astype("float32")
+    expected = np.clip(np.round(mixed(image).numpy()[0]), 0, 255)
+    got = np.asarray(Image.open(tmp_path / "out" / "a.png"))
+    assert got.shape == (24, 20, 3) and np.abs(got - expected).max() <= 1

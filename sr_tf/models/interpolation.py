@@ -36,4 +36,6 @@ def interpolate_weights(psnr_model, gan_model, alpha):
     mixed.set_weights([wa if alpha == 0 else wb if alpha == 1 else
                        ((1.0 - alpha) * wa.astype(np.float64) + alpha * wb.astype(np.float64)).astype(wa.dtype)
                        for wa, wb in zip(a, b)])
+    if getattr(psnr_model, "spec", None) is not None:
+        mixed.spec = psnr_model.spec
     return mixed
