@@ -19,8 +19,13 @@ setup(
         "tensorboard",  # tf.summary needs it; TensorFlow >= 2.20 no longer installs it
     ],
     extras_require={
-        # matplotlib: the tests draw the tutorial's plot_sample; pytest-xdist: the suite runs in two processes
-        "test": ["pytest", "pytest-xdist", "matplotlib"],
+        # matplotlib: the tests draw the tutorial's plot_sample; pytest-xdist: the suite runs in two processes;
+        # the onnx and litert extras: the tests check those formats too
+        "test": ["pytest", "pytest-xdist", "matplotlib", "tf2onnx>=1.17", "onnxruntime>=1.17", "ai-edge-litert"],
+        # ONNX export (tf2onnx converts, onnxruntime checks and runs): for ONNX Runtime deployments
+        "onnx": ["tf2onnx>=1.17", "onnxruntime>=1.17"],
+        # the standalone LiteRT interpreter, which replaces TensorFlow's deprecated tf.lite.Interpreter
+        "litert": ["ai-edge-litert"],
         "plot": ["matplotlib"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
     },

@@ -170,3 +170,64 @@ def test_resolve_runs_tflite_and_saved_model_files_like_keras_with_tiles(tmp_pat
             assert got.shape == (42, 36, 3) and np.abs(got - expected).max() <= 1
     assert resolve_cli.main([str(tmp_path / "in"), "-o", str(tmp_path / "x"), "--tflite",
                              str(tmp_path / "in" / "a.png")]) == 2
+
+
+REFERENCE = os.path.join(os.path.dirname(__file__), "data", "realesrgan_reference")
+
+
+ALL_FORMATS = [("tflite", "none", 1), ("tflite", "float16", 2), ("tflite", "dynamic", 24), ("tflite", "int8", 48),
+               ("saved_model", "none", 1), ("onnx", "none", 1)]
+
+
+# The x2 RRDBNet's TFLite file is checked in test_models_pytorch.py; its other formats here.
+@pytest.mark.parametrize("weights,formats", [("srvgg_x4.safetensors", ALL_FORMATS),
+                                             ("rrdbnet_x2.pth", ALL_FORMATS[4:])])
+def test_official_weights_export_to_every_format_and_each_file_agrees_with_keras(weights, formats, tmp_path, rng,
+                                                                                   capsys):
+    """`python -m sr_tf.export --weights <official file>` to TFLite (float32, float16, dynamic, int8), SavedModel
+    and ONNX; each file, run by `python -m sr_tf.resolve` with tiles, gives Keras's image (the quantized ones
+    within their tolerance)."""
+    from PIL import Image
+
+    from helpers import write_png
+    from sr_tf.cli import export as export_cli
+    from sr_tf.cli import resolve as resolve_cli
+    from sr_tf.models import from_pytorch
+
+    source = os.path.join(REFERENCE, weights)
+    model = from_pytorch(source)
+    image = random_image(rng, 11, 9)  # odd sides: the x2 network pads inside the model
+    write_png(str(tmp_path / "in" / "a.png"), image)
+    expected = np.clip(np.round(model(image[None].astype(np.float32)).numpy()[0]), 0, 255)
+    for fmt, quantize, tolerance in formats:
+        output = str(tmp_path / f"{fmt}-{quantize}")
+        assert export_cli.main(["--weights", source, "--format", fmt, "--quantize", quantize, "-o", output]) == 0
+        flag = {"tflite": "--tflite", "saved_model": "--saved-model", "onnx": "--onnx"}[fmt]
+        out = tmp_path / f"out-{fmt}-{quantize}"
+        assert resolve_cli.main([str(tmp_path / "in"), "-o", str(out), flag, output, "--tile", "6"]) == 0
+        got = np.asarray(Image.open(out / "a.png")).astype(int)
+        assert got.shape == expected.shape and np.abs(got - expected).mean() <= tolerance / 4, (fmt, quantize)
+        assert np.abs(got - expected).max() <= tolerance, (fmt, quantize)
+    assert ("LiteRT interpreter (ai-edge-litert)" in capsys.readouterr().out) == (formats == ALL_FORMATS)
+
+
+def test_tflite_falls_back_to_tensorflows_interpreter_without_litert(monkeypatch, rng):
+    import builtins
+
+    from sr_tf.deploy import interpreter_name, tflite_interpreter
+
+    real_import = builtins.__import__
+
+    def without_litert(name, *args, **kwargs):
+        if name.startswith("ai_edge_litert"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    content, image = to_tflite(tiny("edsr")), random_image(rng, 6, 5)[None]
+    assert type(tflite_interpreter(model_content=content)).__module__.startswith("ai_edge_litert")
+    with_litert = tflite_run(content, image)
+    monkeypatch.setattr(builtins, "__import__", without_litert)
+    assert "tf.lite.Interpreter" in interpreter_name()
+    assert type(tflite_interpreter(model_content=content)).__module__.startswith("tensorflow")
+    assert with_litert.shape == (1, 12, 10, 3)
+    np.testing.assert_allclose(tflite_run(content, image), with_litert, atol=1e-3)

@@ -1,10 +1,11 @@
-"""Command line: export a trained super-resolution model to TFLite or a SavedModel.
+"""Command line: export a trained super-resolution model to TFLite, a SavedModel or ONNX.
 
     python -m sr_tf.export --model edsr --weights weights/edsr-16-x4/weights.h5 --format tflite -o edsr-x4.tflite
     python -m sr_tf.export --weights edsr.keras --format saved_model -o edsr_x4_savedmodel/
     python -m sr_tf.export --model srgan --weights weights/srgan/gan_generator.h5 --format tflite --quantize int8 \\
         --representative-dir photos/ -o srgan-int8.tflite
     python -m sr_tf.export --weights weights/fastgan/<name>-generator.keras --format tflite -o fastgan.tflite
+    python -m sr_tf.export --weights realesr-general-x4v3.pth --format onnx -o realesr-general-x4v3.onnx
 
 A `.keras` file carries its architecture (its spec), so `--weights X.keras` needs no other flag for any family;
 legacy `.h5` weights need --model (and the architecture flags when they are not the tutorial's published ones).
@@ -46,7 +47,8 @@ def parser():
     p.add_argument("--num-res-blocks", type=positive_int, default=None)
     p.add_argument("--wdsr-type", choices=["a", "b"], default=None,
                    help="WDSR-A or -B of .h5 weights (default: the published WDSR-B)")
-    p.add_argument("--format", choices=["tflite", "saved_model"], default="tflite")
+    p.add_argument("--format", choices=["tflite", "saved_model", "onnx"], default="tflite",
+                   help="tflite (default), saved_model, or onnx (needs the onnx extra: tf2onnx, onnxruntime)")
     p.add_argument("--quantize", choices=QUANTIZATIONS, default="none",
                    help="tflite: float32 (none), float16 weights, dynamic-range or full-integer int8 (default none)")
     p.add_argument("--representative-dir", help="int8: folder of photos whose LR patches calibrate the "
@@ -65,7 +67,7 @@ def load(args):
     if args.weights.endswith(".keras"):
         model = load_keras_file(args.weights, "Model", "a training command's weights folder or a model.save(...) file")
         spec = spec_of(model, args.weights)
-        if spec.family not in ("edsr", "wdsr", "srresnet", "fastgan"):
+        if spec.family not in ("edsr", "wdsr", "srresnet", "rrdbnet", "srvgg", "fastgan"):
             raise UserInputError(f"{args.weights} holds a {spec.family} model; export writes super-resolution "
                                  "models and FastGAN generators (a PixelCNN samples pixel by pixel in Python: use "
                                  "train_pixelcnn.py sample).")
@@ -81,12 +83,12 @@ def load(args):
 
 def run(args):
     """Exports the model; returns 0."""
-    from sr_tf.deploy import representative_patches, to_saved_model, to_tflite
+    from sr_tf.deploy import representative_patches, to_onnx, to_saved_model, to_tflite
     from sr_tf.models import sr_scale
 
-    if args.format == "saved_model" and args.quantize != "none":
+    if args.format != "tflite" and args.quantize != "none":
         raise UserInputError(f"--quantize applies to --format tflite. Received: --quantize {args.quantize} "
-                             "with --format saved_model")
+                             f"with --format {args.format}")
     if args.representative_dir is not None and args.quantize != "int8":
         raise UserInputError("--representative-dir calibrates --quantize int8. Received: --quantize "
                              f"{args.quantize}")
@@ -102,6 +104,11 @@ def run(args):
         to_saved_model(model, args.output, input_size=args.input_size)
         print(f"Wrote {args.output} (serving_default: uint8 lr (1, H, W, 3) -> uint8 sr)")
         return 0
+    if args.format == "onnx":
+        content = to_onnx(model, args.output, input_size=args.input_size)
+        print(f"Wrote {args.output} ({len(content):,} bytes; float32 lr (1, H, W, 3) in 0..255 -> sr; checked "
+              "against Keras with ONNX Runtime)")
+        return 0
     representative = None
     if args.quantize == "int8":
         representative = representative_patches(sr_scale(model), args.representative_dir)
@@ -113,11 +120,11 @@ def run(args):
 
 def report(args, content):
     """Prints what was written: size, quantization, the file's operators and the GPU-delegate verdict."""
-    from sr_tf.deploy import tflite_ops
+    from sr_tf.deploy import interpreter_name, tflite_ops
 
     ops, verdict = tflite_ops(content)
-    print(f"Wrote {args.output} ({len(content):,} bytes, {args.quantize}); operators: "
-          + ", ".join(f"{name} x{n}" for name, n in sorted(ops.items())))
+    print(f"Wrote {args.output} ({len(content):,} bytes, {args.quantize}; checked against Keras with "
+          f"{interpreter_name()}); operators: " + ", ".join(f"{name} x{n}" for name, n in sorted(ops.items())))
     print(verdict)
 
 
@@ -131,6 +138,9 @@ def run_fastgan(args, model):
         raise UserInputError(f"{', '.join(ignored)} apply to super-resolution weights (a FastGAN generator's .keras "
                              "file carries its architecture and size; its int8 calibrates on noise draws). "
                              f"Received: {', '.join(ignored)} with --fastgan")
+    if args.format == "onnx":
+        raise UserInputError("--format onnx exports super-resolution models; a FastGAN generator exports as tflite "
+                             "or saved_model.")
     noise = "input" if args.noise is None else args.noise
     if args.format == "saved_model":
         deployed = fastgan_to_saved_model(model, args.output, noise=noise)[1]

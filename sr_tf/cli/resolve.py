@@ -36,6 +36,8 @@ def _parse_args(argv):
                                           "Real-ESRGAN's RRDBNet and SRVGGNetCompact), or .h5 / .weights.h5 weights")
     source.add_argument("--tflite", metavar="FILE", help="a .tflite file written by python -m sr_tf.export")
     source.add_argument("--saved-model", metavar="DIR", help="a SavedModel written by python -m sr_tf.export")
+    source.add_argument("--onnx", metavar="FILE", help="an .onnx file written by python -m sr_tf.export (needs the "
+                                                      "onnx extra)")
     parser.add_argument("--scale", type=int, choices=[2, 3, 4, 8], default=None, help="upscaling factor (default 4)")
     parser.add_argument("--num-filters", type=positive_int, default=None)
     parser.add_argument("--num-res-blocks", type=positive_int, default=None,
@@ -106,8 +108,8 @@ def _refuse_overwriting_inputs(jobs, output_dir):
 
 
 def load_model(args):
-    """The model to run: Keras (--weights, with --model), a TFLite file or a SavedModel."""
-    from sr_tf.deploy import SavedModelSR, TFLiteModel
+    """The model to run: Keras (--weights, with --model), a TFLite file, a SavedModel or an ONNX file."""
+    from sr_tf.deploy import OnnxModel, SavedModelSR, TFLiteModel
     from sr_tf.models import PYTORCH_SUFFIXES, load_sr_model
 
     if (args.gan_weights is None) != (args.gan_strength is None):
@@ -116,11 +118,13 @@ def load_model(args):
                              f"{args.gan_strength}")
     if args.gan_weights is not None and args.weights is None:
         raise UserInputError("--gan-weights blends into the Keras model of --weights; it does not apply to "
-                             "--tflite or --saved-model files (export the blended model instead).")
+                             "--tflite, --saved-model or --onnx files (export the blended model instead).")
     if args.tflite is not None:
         return TFLiteModel(args.tflite)
     if args.saved_model is not None:
         return SavedModelSR(args.saved_model)
+    if args.onnx is not None:
+        return OnnxModel(args.onnx)
     if args.model is None and not args.weights.endswith((".keras", *PYTORCH_SUFFIXES)):
         raise UserInputError("--model is needed with .h5 weights (srgan, edsr or wdsr); a .keras file carries its "
                              "architecture, and a PyTorch .pth / .safetensors file implies it.")

@@ -1,9 +1,11 @@
 """Deployment formats: TFLite flatbuffers and SavedModels of the super-resolution models (`convert`) and of a
-trained FastGAN generator (`fastgan`), each checked against Keras before it is written."""
+trained FastGAN generator (`fastgan`), and ONNX files of the super-resolution models (`onnx`, optional extra),
+each checked against Keras before it is written."""
 
 from sr_tf.deploy.convert import *  # noqa: F401,F403
 from sr_tf.deploy.convert import __all__ as _convert
 from sr_tf.deploy.fastgan import *  # noqa: F401,F403
 from sr_tf.deploy.fastgan import __all__ as _fastgan
+from sr_tf.deploy.onnx import OnnxModel, to_onnx
 
-__all__ = [*_convert, *_fastgan]
+__all__ = [*_convert, *_fastgan, "to_onnx", "OnnxModel"]

@@ -26,7 +26,7 @@ from sr_tf.errors import InputFileNotFoundError, UserInputError
 from sr_tf.models import sr_scale
 
 __all__ = ["QUANTIZATIONS", "TOLERANCE", "ExportCheckError", "probe_image", "tflite_run", "TFLiteModel",
-           "SavedModelSR", "representative_patches", "check_against_keras", "input_names", "to_tflite", "tflite_ops",
+           "SavedModelSR", "tflite_interpreter", "interpreter_name", "representative_patches", "check_against_keras", "input_names", "to_tflite", "tflite_ops",
            "write_saved_model", "to_saved_model"]
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
@@ -97,10 +97,34 @@ def _invoke(interpreter, inputs, names=None):
     return (out - zero) * scale if np.issubdtype(target["dtype"], np.integer) and scale else out
 
 
+def tflite_interpreter(**kwargs):
+    """A TFLite interpreter (`model_path=` or `model_content=`): the standalone LiteRT one (`ai-edge-litert`) when
+    it is installed, else TensorFlow's deprecated `tf.lite.Interpreter` (its deprecation warning silenced; see
+    `INTERPRETER`)."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return tf.lite.Interpreter(**kwargs)
+    return Interpreter(**kwargs)
+
+
+def interpreter_name():
+    """Which interpreter `tflite_interpreter` uses, in words."""
+    try:
+        import ai_edge_litert.interpreter  # noqa: F401
+    except ImportError:
+        return "tf.lite.Interpreter (deprecated; pip install ai-edge-litert for the LiteRT one)"
+    return "the LiteRT interpreter (ai-edge-litert)"
+
+
 def tflite_run(content, inputs, names=None):
     """Runs a TFLite flatbuffer (bytes) on one image batch (1, H, W, 3) of values 0..255 (or on a list of arrays
     named by `names`, for a model with several inputs); the float output."""
-    interpreter = tf.lite.Interpreter(model_content=content)
+    interpreter = tflite_interpreter(model_content=content)
     interpreter.allocate_tensors()
     return _invoke(interpreter, inputs, names)
 
@@ -115,7 +139,7 @@ class TFLiteModel:
         if not os.path.isfile(path):
             raise InputFileNotFoundError(f"TFLite file not found: {path}")
         try:
-            self.interpreter = tf.lite.Interpreter(model_path=os.fspath(path))
+            self.interpreter = tflite_interpreter(model_path=os.fspath(path))
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as e:
             raise UserInputError(f"{path} is not a TFLite model ({' '.join(str(e).split())[:150]})") from None
