@@ -22,6 +22,8 @@ from sr_tf.models.pytorch_files import read_state_dict
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "realesrgan_reference")
 FILES = {"rrdbnet_x4": ("rrdbnet_x4.pth", specs.RRDBNet(scale=4, num_feat=8, num_block=2, num_grow_ch=4)),
+         # the same weights as the 2018 ESRGAN release stores them: old key names, pre-1.6 serialization
+         "esrgan_2018_x4": ("esrgan_2018_x4.pth", specs.RRDBNet(scale=4, num_feat=8, num_block=2, num_grow_ch=4)),
          "rrdbnet_x2": ("rrdbnet_x2.pth", specs.RRDBNet(scale=2, num_feat=8, num_block=2, num_grow_ch=4)),
          "srvgg_x4": ("srvgg_x4.safetensors", specs.SRVGGNetCompact(scale=4, num_feat=8, num_conv=3))}
 
@@ -32,7 +34,20 @@ def test_import_reproduces_the_authors_network(name):
     reference = np.load(os.path.join(DATA, "reference.npz"))
     model = from_pytorch(os.path.join(DATA, file))
     assert model.spec == spec  # detected from the state dict alone
-    np.testing.assert_allclose(model(reference["lr"]).numpy(), reference[name], rtol=1e-5, atol=1e-3)
+    expected = reference["rrdbnet_x4" if name == "esrgan_2018_x4" else name]
+    np.testing.assert_allclose(model(reference["lr"]).numpy(), expected, rtol=1e-5, atol=1e-3)
+
+
+def test_a_pre_1_6_file_whose_pickle_would_run_a_command_is_refused(tmp_path):
+    sentinel = tmp_path / "ran"
+    path = tmp_path / "evil_legacy.pth"
+    with open(path, "wb") as f:
+        for value in (0x1950A86A20F9469CFC6C, 1001, {"little_endian": True}):
+            pickle.dump(value, f, protocol=2)
+        pickle.dump(collections.OrderedDict(w=_RunsACommand(str(sentinel))), f, protocol=2)
+    with pytest.raises(UserInputError, match=r"evil_legacy.pth is not a plain PyTorch state dict.*'posix.system'"):
+        from_pytorch(str(path))
+    assert not sentinel.exists()
 
 
 class _RunsACommand:
@@ -68,7 +83,7 @@ def test_a_pickle_that_would_run_a_command_is_refused_and_runs_nothing(tmp_path,
 def test_files_that_are_not_state_dicts_are_one_line_errors(tmp_path):
     not_zip = tmp_path / "old.pth"
     not_zip.write_bytes(b"\x80\x02not a zip")
-    with pytest.raises(UserInputError, match="old.pth is not a PyTorch zip archive"):
+    with pytest.raises(UserInputError, match="old.pth could not be read as a PyTorch file"):
         read_state_dict(str(not_zip))
     _torch_like_archive(str(tmp_path / "list.pth"), pickle.dumps([1, 2], protocol=2))
     with pytest.raises(UserInputError, match="holds no state dict"):

@@ -21,11 +21,11 @@ def load_generator_weights(model, path):
     """Loads `path` into `model`: a `.keras` model, Keras weights, or a PyTorch `.pth` / `.safetensors` of the
     same architecture (e.g. RealESRNet_x4plus.pth to start the GAN stage as the authors do)."""
     from sr_tf.models import PYTORCH_SUFFIXES, load_model
-    from sr_tf.models.pytorch import detect, load_state_dict, read_state_dict
+    from sr_tf.models.pytorch import detect, load_state_dict, read_weights
     from sr_tf.weights_io import load_weights
 
     if path.endswith(PYTORCH_SUFFIXES):
-        state = read_state_dict(path)
+        state = read_weights(path)
         spec = detect(state, path)
         if spec != model.spec:
             raise UserInputError(f"{path} holds {spec.describe()}, but the run trains {model.spec.describe()}.")

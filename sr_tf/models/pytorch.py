@@ -23,6 +23,28 @@ def _shuffle_permutation(channels, factor):
     return np.array([c * factor * factor + offset for offset in range(factor * factor) for c in range(channels)])
 
 
+def _esrgan_2018_names(state):
+    """The state dict of the 2018 ESRGAN release (`model.0.weight`, `model.1.sub.<i>.RDB<j>.conv<k>.0.weight`, ...)
+    under BasicSR's RRDBNet names; any other state dict as it is."""
+    if "model.0.weight" not in state:
+        return state
+    num_block = sum(1 for k in state if re.fullmatch(r"model\.1\.sub\.\d+\.RDB1\.conv1\.0\.weight", k))
+    layers = {"model.0": "conv_first", f"model.1.sub.{num_block}": "conv_body", "model.3": "conv_up1",
+              "model.6": "conv_up2", "model.8": "conv_hr", "model.10": "conv_last"}
+    renamed = {}
+    for key, value in state.items():
+        match = re.fullmatch(r"model\.1\.sub\.(\d+)\.RDB(\d)\.conv(\d)\.0\.(weight|bias)", key)
+        layer, _, kind = key.rpartition(".")
+        renamed[f"body.{match[1]}.rdb{match[2]}.conv{match[3]}.{match[4]}" if match else
+                f"{layers.get(layer, layer)}.{kind}"] = value
+    return renamed
+
+
+def read_weights(path):
+    """The state dict of a PyTorch weights file (`read_state_dict`), the 2018 ESRGAN names mapped to BasicSR's."""
+    return _esrgan_2018_names(read_state_dict(path))
+
+
 def detect(state, path="the file"):
     """The architecture spec of a state dict: RRDBNet or SRVGGNetCompact with its sizes."""
     if "conv_first.weight" in state:
@@ -111,6 +133,6 @@ def from_pytorch(path):
     Returns:
         The `sr_tf.models.Model` (RGB 0..255 in and out) with `spec` set and the file's weights.
     """
-    state = read_state_dict(path)
+    state = read_weights(path)
     spec = detect(state, path)
     return load_state_dict(spec.build(), state, path)

@@ -4,8 +4,10 @@ A `.pth` file written by `torch.save` is a zip archive whose `data.pkl` is a pic
 `data/<key>` entries hold the raw bytes of each storage. A pickle can name any Python callable to rebuild an
 object, so it is read here with an unpickler that resolves only the names a state dict needs (ordered dicts, the
 tensor rebuild functions, storage types) to functions of this module that build NumPy arrays; any other name is a
-`UserInputError` naming the file and the global, raised before anything is called. `.safetensors` files (a JSON
-header and raw tensors) need no pickle at all.
+`UserInputError` naming the file and the global, raised before anything is called. The pre-1.6 format (the 2018
+ESRGAN release) is read too: a sequence of pickles (a magic number, the protocol, system facts, the state dict,
+the list of storage keys) followed by each storage's raw bytes. `.safetensors` files (a JSON header and raw
+tensors) need no pickle at all.
 """
 
 import collections
@@ -57,6 +59,7 @@ def _rebuild_parameter(data, requires_grad=None, backward_hooks=None, *unused):
 
 ALLOWED = {("collections", "OrderedDict"): collections.OrderedDict,
            ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+           ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,  # PyTorch 0.3's, without the extra arguments
            ("torch._utils", "_rebuild_parameter"): _rebuild_parameter}
 
 
@@ -86,11 +89,83 @@ class _StateDictUnpickler(pickle.Unpickler):
         return np.frombuffer(data, dtype=storage.dtype)
 
 
+LEGACY_MAGIC = 0x1950A86A20F9469CFC6C  # the first pickle of a pre-1.6 torch.save file
+
+
+class _NoGlobals(pickle.Unpickler):
+    """Reads pickles of plain values (numbers, strings, lists, dicts) only."""
+
+    def find_class(self, module, name):
+        raise UserInputError(f"its header asks for the global '{module}.{name}', which is refused.")
+
+
+class _Deferred:
+    """A tensor of a pre-1.6 file, rebuilt once its storage's bytes (which follow the pickle) are read."""
+
+    def __init__(self, key, args):
+        self.key, self.args = key, args
+
+
+class _LegacyUnpickler(_StateDictUnpickler):
+    """The state dict pickle of a pre-1.6 file: storages are named by key and read afterwards."""
+
+    def __init__(self, file, path):
+        pickle.Unpickler.__init__(self, file)
+        self.path, self.storages = path, {}
+
+    def find_class(self, module, name):
+        found = super().find_class(module, name)
+        if found is _rebuild_tensor:
+            return lambda storage, *args: _Deferred(storage, args)
+        return found
+
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage" and isinstance(pid[1], _Storage)
+                and pid[5] is None):
+            raise UserInputError(f"{self.path} holds an unexpected persistent reference {pid!r:.80}.")
+        self.storages[str(pid[2])] = (pid[1].dtype, int(pid[4]))
+        return str(pid[2])
+
+
+def _read_legacy_pth(path, f):
+    """The state dict of a pre-1.6 `torch.save` file (open as `f`, after its magic number)."""
+    for _ in range(2):  # the protocol version and the system facts
+        _NoGlobals(f).load()
+    unpickler = _LegacyUnpickler(f, path)
+    state = unpickler.load()
+    keys = _NoGlobals(f).load()
+    arrays = {}
+    for key in keys:
+        dtype, size = unpickler.storages[str(key)]
+        count = int.from_bytes(f.read(8), "little")
+        data = f.read(count * dtype.itemsize)
+        if count != size or len(data) != count * dtype.itemsize:
+            raise UserInputError(f"{path} is cut short or damaged: storage {key} holds {len(data)} bytes, "
+                                 f"{size * dtype.itemsize} expected.")
+        arrays[str(key)] = np.frombuffer(data, dtype=dtype)
+    if not isinstance(state, dict):
+        return state
+    missing = sorted({v.key for v in state.values() if isinstance(v, _Deferred)} - set(arrays))
+    if missing:
+        raise UserInputError(f"{path} is cut short: storage {missing[0]} is missing.")
+    return type(state)((k, _rebuild_tensor(arrays[v.key], *v.args) if isinstance(v, _Deferred) else v)
+                       for k, v in state.items())
+
+
 def _read_pth(path):
     if not zipfile.is_zipfile(path):
-        raise UserInputError(f"{path} is not a PyTorch zip archive (torch.save's format since PyTorch 1.6); convert an "
-                             "older file where PyTorch runs with torch.save(torch.load(path, weights_only=True), "
-                             "new_path) (weights_only: PyTorch's own restricted unpickler).")
+        with open(path, "rb") as f:
+            try:
+                if _NoGlobals(f).load() == LEGACY_MAGIC:
+                    return _read_legacy_pth(path, f)
+            except UserInputError as e:
+                raise UserInputError(str(e) if str(e).startswith(path) else f"{path}: {e}") from None
+            except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, KeyError,
+                    IndexError) as e:
+                raise UserInputError(f"{path} could not be read as a PyTorch file ({type(e).__name__}: "
+                                     f"{' '.join(str(e).split())[:200]}).") from None
+        raise UserInputError(f"{path} is neither a PyTorch zip archive (torch.save's format since PyTorch 1.6) nor "
+                             "a file of the older format.")
     with zipfile.ZipFile(path) as archive:
         pickles = [name for name in archive.namelist() if name.endswith("data.pkl")]
         if len(pickles) != 1:
