@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 from helpers import REPO
 
 LANGUAGES = ("python", "bash", "sh", "shell")
@@ -29,6 +30,10 @@ BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 TINY = {
     "train_srgan.py demo": "--steps 2 --evaluate-every 1 --batch-size 2",
     "train_srgan.py edsr": "--steps 2 --evaluate-every 1 --batch-size 2",
+    "train_srgan.py rrdb": "--steps 2 --evaluate-every 1 --batch-size 2 --num-feat 8 --num-block 1 --num-grow-ch 4 "
+                           "--hr-crop-size 32",
+    "train_srgan.py realesrgan": "--steps 2 --evaluate-every 1 --batch-size 2 --num-feat 8 --num-block 1 "
+                                 "--num-grow-ch 4 --hr-crop-size 32 --discriminator-features 4 --vgg-weights none",
     "train_pixelcnn.py train": "--steps 2 --evaluate-every 1 --batch-size 8 --num-res-blocks 1 --hidden 8",
     "train_fastgan.py train": "--steps 1 --evaluate-every 1 --sample-every 1 --batch-size 2 --ngf 4 --ndf 4 --nz 8 "
                               "--decoder-width 4",
@@ -90,13 +95,14 @@ def blocks(page):
 def prepare_folder(folder):
     """What a reader of the quick starts has: `photo.png` (a 64x48 crop of a bundled photo), `photos/` (three
     128x128 crops), `valid/` (one), `benchmark/Set5/HR/`, the tutorial's published weights files (random weights of
-    the published architectures), a demo `.keras` model, a small x4 `edsr.keras`, a FastGAN `generator.keras` and a
-    tiny RRDBNet in the official `.pth` layout."""
+    the published architectures), a demo `.keras` model, a small x4 `edsr.keras`, a FastGAN `generator.keras`, tiny
+    RRDBNet and SRVGGNetCompact networks in the official `.pth` layouts, `logo.png` (RGBA) and `scan16.png` (16-bit
+    grey)."""
     import keras
     from PIL import Image
 
     from sr_tf import models
-    from sr_tf.data.io import SAMPLE_HELD_OUT, SAMPLE_TRAIN, read_image, sample_files, save_image
+    from sr_tf.data.io import SAMPLE_HELD_OUT, SAMPLE_TRAIN, read_image, sample_files, save_image, save_png
     from sr_tf.weights_io import save_weights
 
     keras.utils.set_random_seed(0)
@@ -113,9 +119,14 @@ def prepare_folder(folder):
     models.build("demo").save(os.path.join(folder, "weights", "demo", "edsr-demo-x4.keras"))
     models.build("edsr", num_filters=8, num_res_blocks=1).save(os.path.join(folder, "edsr.keras"))
     models.build("fastgan", im_size=64, ngf=4, nz=8).save(os.path.join(folder, "generator.keras"))
-    # a tiny RRDBNet x4 written by the authors' code stands in for the official RealESRGAN_x4plus.pth
-    shutil.copy(os.path.join(REPO, "tests", "data", "realesrgan_reference", "rrdbnet_x4.pth"),
-                os.path.join(folder, "RealESRGAN_x4plus.pth"))
+    # tiny networks written by the authors' code stand in for the official files
+    reference = os.path.join(REPO, "tests", "data", "realesrgan_reference")
+    for fixture, official in [("rrdbnet_x4.pth", "RealESRGAN_x4plus.pth"), ("srvgg_x4.pth", "realesr-general-x4v3.pth"),
+                              ("srvgg_wdn_x4.pth", "realesr-general-wdn-x4v3.pth")]:
+        shutil.copy(os.path.join(reference, fixture), os.path.join(folder, official))
+    rng = np.random.default_rng(0)  # an RGBA logo and a 16-bit grey scan
+    save_image(os.path.join(folder, "logo.png"), rng.integers(0, 256, (32, 40, 4), dtype=np.uint8))
+    save_png(os.path.join(folder, "scan16.png"), rng.integers(0, 65536, (30, 24, 1), dtype=np.uint16))
     assert Image.open(os.path.join(folder, "photo.png")).size == (64, 48)
 
 

@@ -98,9 +98,12 @@ def _invoke(interpreter, inputs, names=None):
 
 
 def tflite_interpreter(**kwargs):
-    """A TFLite interpreter (`model_path=` or `model_content=`): the standalone LiteRT one (`ai-edge-litert`) when
-    it is installed, else TensorFlow's deprecated `tf.lite.Interpreter` (its deprecation warning silenced; see
-    `INTERPRETER`)."""
+    """A TFLite interpreter (`model_path=` or `model_content=`) using every core this process may run on (both
+    interpreters default to one thread): the standalone LiteRT one (`ai-edge-litert`) when it is installed, else
+    TensorFlow's deprecated `tf.lite.Interpreter` (its deprecation warning silenced; `interpreter_name` says
+    which)."""
+    kwargs.setdefault("num_threads", len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else os.cpu_count() or 1)
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
