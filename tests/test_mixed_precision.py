@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from sr_tf import specs
+from sr_tf.losses import PerceptualLoss
 from sr_tf.models import edsr, fastgan, pixelcnn, srgan
-from sr_tf.train import EdsrTrainer, FastGANTrainer, PixelCNNTrainer, SrganTrainer
+from sr_tf.models.realesrgan import unet_discriminator
+from sr_tf.train import EdsrTrainer, FastGANTrainer, PixelCNNTrainer, RealEsrganTrainer, SrganTrainer
 
 
 @pytest.fixture
@@ -32,6 +35,10 @@ CASES = {
                                           srgan.discriminator(num_filters=4, hr_size=16), d, content_loss="VGG22",
                                           vgg=srgan.vgg_22(weights=None), mixed_precision=True),
                              _sr_batch(rng, lr_size=4, scale=4)),
+    "realesrgan": lambda rng, d: (RealEsrganTrainer(specs.RRDBNet(num_feat=8, num_block=1, num_grow_ch=4).build(),
+                                                    unet_discriminator(num_feat=4), d, mixed_precision=True,
+                                                    perceptual=PerceptualLoss((("conv1_2", 1.0),), vgg_weights=None)),
+                                  _sr_batch(rng, lr_size=8, scale=4)),
     "pixelcnn": lambda rng, d: (PixelCNNTrainer(pixelcnn.pixelcnn((6, 6, 1), num_res_blocks=1, hidden=4, levels=4),
                                                 d, mixed_precision=True),
                                 tf.data.Dataset.from_tensors(rng.integers(0, 4, (2, 6, 6, 1)).astype("uint8")).repeat()),
