@@ -9,7 +9,9 @@ import tensorflow as tf
 from helpers import block_mean
 from sr_tf.errors import UserInputError
 from sr_tf.models import edsr, srgan
-from sr_tf.train import ArchitectureMismatchError, EdsrTrainer, SrganGeneratorTrainer, SrganTrainer
+from sr_tf import specs
+from sr_tf.train import (ArchitectureMismatchError, EdsrTrainer, RealEsrnetTrainer, SrganGeneratorTrainer,
+                         SrganTrainer)
 
 
 def fixed_batch(rng, n=4, hr_size=16, scale=2):
@@ -107,6 +109,20 @@ def test_mirrored_strategy_matches_a_single_device(tmp_path, rng):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="strategy's scope"):
         EdsrTrainer(edsr.edsr(2, num_filters=4, num_res_blocks=1), str(tmp_path / "x"), strategy=strategy)
+    # Real-ESRNet's EMA generator under the same strategy (one MirroredStrategy per test process: a second one
+    # would share collective instance keys with this one)
+    lr, hr = fixed_batch(rng, n=4, hr_size=32, scale=4)
+    with strategy.scope():
+        mirrored_model = specs.RRDBNet(num_feat=8, num_block=1, num_grow_ch=4).build()
+    single_model = specs.RRDBNet(num_feat=8, num_block=1, num_grow_ch=4).build()
+    single_model.set_weights(mirrored_model.get_weights())
+    data = endless((lr, hr))
+    mirrored = RealEsrnetTrainer(mirrored_model, str(tmp_path / "rm"), learning_rate=1e-3, strategy=strategy)
+    single = RealEsrnetTrainer(single_model, str(tmp_path / "rs"), learning_rate=1e-3)
+    assert mirrored.train(data, steps=2, evaluate_every=100)["l1"] == pytest.approx(
+        single.train(data, steps=2, evaluate_every=100)["l1"], rel=1e-5)
+    for a, b in zip(mirrored.model.weights, single.model.weights):  # the EMA generators
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_jit_compiled_step_matches_the_plain_step(tmp_path, rng):

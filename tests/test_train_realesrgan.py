@@ -169,18 +169,3 @@ def test_rrdb_command_saves_the_ema_generator(tmp_path):
     assert any(not np.array_equal(w.numpy(), g.numpy()) for w, g in zip(saved.weights, restored.generator.weights))
     assert os.path.exists(tmp_path / "out" / "realesrnet-x4.weights.h5")
 
-
-def test_mirrored_strategy_matches_a_single_device_with_the_ema(tmp_path, rng):
-    lr, hr = _batch(rng, n=4)
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    with strategy.scope():
-        mirrored_model = specs.RRDBNet(**TINY_RRDB).build()
-    single_model = specs.RRDBNet(**TINY_RRDB).build()
-    single_model.set_weights(mirrored_model.get_weights())
-    data = tf.data.Dataset.from_tensors((lr, hr)).repeat()
-    mirrored = RealEsrnetTrainer(mirrored_model, str(tmp_path / "m"), learning_rate=1e-3, strategy=strategy)
-    single = RealEsrnetTrainer(single_model, str(tmp_path / "s"), learning_rate=1e-3)
-    assert mirrored.train(data, steps=2, evaluate_every=100)["l1"] == pytest.approx(
-        single.train(data, steps=2, evaluate_every=100)["l1"], rel=1e-5)
-    for a, b in zip(mirrored.model.weights, single.model.weights):  # the EMA generators
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
