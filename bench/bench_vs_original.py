@@ -1,0 +1,193 @@
+#!/usr/bin/env python
+"""sr_tf's training steps against the original TF2 SRGAN tutorial's, side by side in one process on one CPU.
+
+The baseline is the tutorial's code as it is written there: tf_keras (Keras 2) models with its Lambda layers
+(normalization, pixel shuffle), BatchNormalization(momentum=0.8), its Adam and its `tf.function` train steps, one
+call per step. sr_tf's side is its `Trainer.train` with the package's defaults (steps per execution 'auto', no XLA,
+float32). Each case alternates rounds (original, sr_tf, original, ...) and reports medians.
+
+    pip install "tf_keras~=2.21.0"       # bench-only: the tutorial's Keras 2 (match TensorFlow's version)
+    python bench/bench_vs_original.py [--steps 5] [--rounds 3] [--cases pretrain,gan,edsr]
+
+Batch 16 of 24x24 -> 96x96 patches (the tutorial's), constant data, full-size models: SRResNet (64 filters, 16
+blocks), the 96x96 discriminator, VGG54 with random weights (weights do not change the cost), EDSR-16 x4 (64
+filters). WDSR is not in the baseline: the tutorial builds it with tensorflow_addons' WeightNormalization, which has
+no release for this TensorFlow.
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+import tensorflow as tf
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+DIV2K_RGB_MEAN = np.array([0.4488, 0.4371, 0.4040]) * 255
+
+
+# ----------------------------------------------------------------------------------- the tutorial's side (tf_keras)
+def original_models():
+    """The tutorial's generator, discriminator, VGG54 and EDSR, written as it writes them, in tf_keras."""
+    import tf_keras as k
+    from tf_keras import layers as L
+
+    def pixel_shuffle(scale):
+        return lambda x: tf.nn.depth_to_space(x, scale)
+
+    def upsample(x, filters):
+        x = L.Conv2D(filters, 3, padding="same")(x)
+        x = L.Lambda(pixel_shuffle(2))(x)
+        return L.PReLU(shared_axes=[1, 2])(x)
+
+    def res_block(x_in, filters, momentum=0.8):
+        x = L.Conv2D(filters, 3, padding="same")(x_in)
+        x = L.BatchNormalization(momentum=momentum)(x)
+        x = L.PReLU(shared_axes=[1, 2])(x)
+        x = L.Conv2D(filters, 3, padding="same")(x)
+        x = L.BatchNormalization(momentum=momentum)(x)
+        return L.Add()([x_in, x])
+
+    def sr_resnet(filters=64, blocks=16):
+        x_in = L.Input(shape=(None, None, 3))
+        x = L.Lambda(lambda t: t / 255.0)(x_in)
+        x = L.Conv2D(filters, 9, padding="same")(x)
+        x = x_1 = L.PReLU(shared_axes=[1, 2])(x)
+        for _ in range(blocks):
+            x = res_block(x, filters)
+        x = L.Conv2D(filters, 3, padding="same")(x)
+        x = L.BatchNormalization()(x)
+        x = L.Add()([x_1, x])
+        x = upsample(x, filters * 4)
+        x = upsample(x, filters * 4)
+        x = L.Conv2D(3, 9, padding="same", activation="tanh")(x)
+        x = L.Lambda(lambda t: (t + 1) * 127.5)(x)
+        return k.Model(x_in, x)
+
+    def discriminator(filters=64, hr_size=96):
+        def block(x, n, strides=1, batchnorm=True):
+            x = L.Conv2D(n, 3, strides=strides, padding="same")(x)
+            if batchnorm:
+                x = L.BatchNormalization(momentum=0.8)(x)
+            return L.LeakyReLU(alpha=0.2)(x)
+
+        x_in = L.Input(shape=(hr_size, hr_size, 3))
+        x = L.Lambda(lambda t: t / 127.5 - 1)(x_in)
+        x = block(x, filters, batchnorm=False)
+        x = block(x, filters, strides=2)
+        for n in (filters * 2, filters * 4, filters * 8):
+            x = block(block(x, n), n, strides=2)
+        x = L.Flatten()(x)
+        x = L.LeakyReLU(alpha=0.2)(L.Dense(1024)(x))
+        return k.Model(x_in, L.Dense(1, activation="sigmoid")(x))
+
+    def edsr(scale=4, filters=64, blocks=16):
+        x_in = L.Input(shape=(None, None, 3))
+        x = L.Lambda(lambda t: (t - DIV2K_RGB_MEAN) / 127.5)(x_in)
+        x = b = L.Conv2D(filters, 3, padding="same")(x)
+        for _ in range(blocks):
+            y = L.Conv2D(filters, 3, padding="same", activation="relu")(b)
+            b = L.Add()([b, L.Conv2D(filters, 3, padding="same")(y)])
+        x = L.Add()([x, L.Conv2D(filters, 3, padding="same")(b)])
+        for _ in range(scale // 2):
+            x = L.Lambda(pixel_shuffle(2))(L.Conv2D(filters * 4, 3, padding="same")(x))
+        x = L.Conv2D(3, 3, padding="same")(x)
+        return k.Model(x_in, L.Lambda(lambda t: t * 127.5 + DIV2K_RGB_MEAN)(x))
+
+    vgg = k.applications.VGG19(weights=None, include_top=False, input_shape=(None, None, 3))
+    vgg54 = k.Model(vgg.input, vgg.layers[20].output)
+    return k, sr_resnet(), discriminator(), vgg54, edsr()
+
+
+def original_steps():
+    """{case: step(batch)} as the tutorial's trainers write them."""
+    k, generator, disc, vgg, edsr_model = original_models()
+
+    def supervised(model, loss_fn, rate):
+        optimizer = k.optimizers.Adam(learning_rate=rate)
+
+        @tf.function
+        def step(lr, hr):
+            with tf.GradientTape() as tape:
+                loss = loss_fn(hr, model(tf.cast(lr, tf.float32), training=True))
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            return loss
+
+        return step
+
+    bce, mse = k.losses.BinaryCrossentropy(from_logits=False), k.losses.MeanSquaredError()
+    g_opt, d_opt = k.optimizers.Adam(1e-4), k.optimizers.Adam(1e-4)
+
+    @tf.function
+    def gan(lr, hr):
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            lr, hr = tf.cast(lr, tf.float32), tf.cast(hr, tf.float32)
+            sr = generator(lr, training=True)
+            hr_out, sr_out = disc(hr, training=True), disc(sr, training=True)
+            preprocess = k.applications.vgg19.preprocess_input
+            content = mse(vgg(preprocess(hr)) / 12.75, vgg(preprocess(sr)) / 12.75)
+            perceptual = content + 0.001 * bce(tf.ones_like(sr_out), sr_out)
+            d_loss = bce(tf.ones_like(hr_out), hr_out) + bce(tf.zeros_like(sr_out), sr_out)
+        g_opt.apply_gradients(zip(g_tape.gradient(perceptual, generator.trainable_variables),
+                                  generator.trainable_variables))
+        d_opt.apply_gradients(zip(d_tape.gradient(d_loss, disc.trainable_variables), disc.trainable_variables))
+        return perceptual
+
+    return {"pretrain": supervised(generator, mse, 1e-4), "gan": gan,
+            "edsr": supervised(edsr_model, k.losses.MeanAbsoluteError(), 1e-4)}
+
+
+# ----------------------------------------------------------------------------------- sr_tf's side
+def sr_tf_trainers(folder):
+    """{case: trainer} with the package's defaults."""
+    from sr_tf.models import build, srgan
+    from sr_tf.train import EdsrTrainer, SrganGeneratorTrainer, SrganTrainer
+
+    return {"pretrain": lambda: SrganGeneratorTrainer(build("srresnet-x4"), os.path.join(folder, "pretrain")),
+            "gan": lambda: SrganTrainer(build("srresnet-x4"), srgan.discriminator(), os.path.join(folder, "gan"),
+                                        vgg=srgan.vgg_54(weights=None)),
+            "edsr": lambda: EdsrTrainer(build("edsr-16-x4"), os.path.join(folder, "edsr"))}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=5, help="steps per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--cases", default="pretrain,gan,edsr")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    lr = tf.constant(rng.integers(0, 256, (16, 24, 24, 3)).astype("uint8"))
+    hr = tf.constant(rng.integers(0, 256, (16, 96, 96, 3)).astype("uint8"))
+    data = tf.data.Dataset.from_tensors((lr, hr)).repeat()
+    print(f"{platform.machine()}, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}; batch 16 of 24x24 -> "
+          f"96x96; {args.steps} steps a round, medians of {args.rounds} alternating rounds")
+    print("| step | original s/step | sr_tf s/step | sr_tf vs original |\n|---|---|---|---|")
+    originals = original_steps()
+    with tempfile.TemporaryDirectory() as folder:
+        builders = sr_tf_trainers(folder)
+        for case in args.cases.split(","):
+            step, trainer = originals[case], builders[case]()
+            step(lr, hr).numpy()  # tracing
+            trainer.train(data, steps=1, evaluate_every=10 ** 9)
+            times = {"original": [], "sr_tf": []}
+            for _ in range(args.rounds):
+                started = time.perf_counter()
+                for _ in range(args.steps):
+                    out = step(lr, hr)
+                out.numpy()
+                times["original"].append((time.perf_counter() - started) / args.steps)
+                started = time.perf_counter()
+                trainer.train(data, steps=int(trainer.step.numpy()) + args.steps, evaluate_every=10 ** 9)
+                times["sr_tf"].append((time.perf_counter() - started) / args.steps)
+            a, b = statistics.median(times["original"]), statistics.median(times["sr_tf"])
+            print(f"| {case} | {a:.3f} | {b:.3f} | {a / b:.2f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
