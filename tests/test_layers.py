@@ -27,6 +27,7 @@ CASES = {
     "Normalize": (L.Normalize, dict(mean=[1.0, 2.0, 3.0], stddev=2.0), _x(2, 3, 3, 3), (2, 3, 3, 3), 0, True),
     "Denormalize": (L.Denormalize, dict(mean=127.5, stddev=127.5), _x(2, 3, 3, 3), (2, 3, 3, 3), 0, True),
     "Scale": (L.Scale, dict(factor=0.1), _x(2, 3, 3, 4), (2, 3, 3, 4), 0, True),
+    "FusedBatchNormalization": (L.FusedBatchNormalization, dict(momentum=0.9), _x(2, 3, 3, 4), (2, 3, 3, 4), 2, True),
     "WeightNormConv2D": (L.WeightNormConv2D, dict(filters=4, kernel_size=3, padding="same"), _x(2, 5, 5, 3),
                          (2, 5, 5, 4), 3, True),
     "MaskedConv2D": (L.MaskedConv2D, dict(mask_type="B", filters=6, kernel_size=3, color_groups=3),
@@ -94,3 +95,35 @@ def test_bilinear_upsample_is_pytorchs_half_pixel_interpolation():
 def test_nearest_upsample_repeats_every_pixel():
     x = _x(1, 3, 2, 2)
     np.testing.assert_array_equal(L.NearestUpsample(3)(x).numpy(), np.repeat(np.repeat(x, 3, axis=1), 3, axis=2))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "mixed_float16"])
+def test_fused_batchnorm_trains_as_keras_batchnorm(dtype):
+    """The fused kernel gives Keras's output, gradients and moving statistics (biased variance), and inference
+    goes through Keras's own path."""
+    import keras
+    import tensorflow as tf
+
+    x = tf.constant(RNG.normal(2.0, 3.0, (4, 5, 6, 8)).astype("float32"))
+    fused = L.FusedBatchNormalization(momentum=0.8, dtype=dtype)
+    plain = keras.layers.BatchNormalization(momentum=0.8, dtype=dtype)
+    for layer in (fused, plain):
+        layer.build(x.shape)
+        layer.set_weights([RNG.uniform(0.5, 1.5, 8).astype("float32"), RNG.normal(0, 1, 8).astype("float32"),
+                           np.zeros(8, "float32"), np.ones(8, "float32")] if layer is fused else fused.get_weights())
+    outputs, grads = [], []
+    for layer in (fused, plain):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            loss = tf.reduce_sum(tf.cast(y, tf.float32) * tf.range(8, dtype=tf.float32))
+        outputs.append(tf.cast(y, tf.float32).numpy())
+        grads.append([g.numpy() for g in tape.gradient(loss, [x, *layer.trainable_weights])])
+    tolerance = 1e-4 if dtype == "float32" else 2e-2
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=tolerance * 10, rtol=tolerance)
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, atol=tolerance * 10, rtol=tolerance)
+    for a, b in zip(fused.non_trainable_weights, plain.non_trainable_weights):  # moving mean and variance
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(tf.cast(fused(x), tf.float32).numpy(), tf.cast(plain(x), tf.float32).numpy(),
+                               atol=tolerance * 10, rtol=tolerance)

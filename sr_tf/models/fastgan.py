@@ -20,7 +20,8 @@ import math
 import keras
 import tensorflow as tf
 
-from sr_tf.layers import GLU, NoiseInjection, QuadrantCrop, SpectralNormConv2D, SpectralNormConv2DTranspose
+from sr_tf.layers import (GLU, FusedBatchNormalization, NoiseInjection, QuadrantCrop, SpectralNormConv2D,
+                          SpectralNormConv2DTranspose)
 from sr_tf.errors import UserInputError
 from sr_tf.models.common import Model, check_positive, with_spec
 from sr_tf.specs import FastGAN
@@ -72,7 +73,7 @@ def _conv(filters, kernel_size, name, strides=1, padding="same"):
 
 def _batchnorm(name):
     # PyTorch's BatchNorm2d defaults (momentum 0.1, eps 1e-5) and the official init: gamma ~ N(1, 0.02), beta 0.
-    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name,
+    return FusedBatchNormalization(momentum=0.9, epsilon=1e-5, name=name,
                                            gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02))
 
 

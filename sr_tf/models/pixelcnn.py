@@ -16,7 +16,7 @@ Losses, bits/dim and the samplers read the head from the model. Sampling is in `
 import keras
 
 from sr_tf.errors import UserInputError
-from sr_tf.layers import DiscretizedLogisticMixture, MaskedConv2D
+from sr_tf.layers import DiscretizedLogisticMixture, FusedBatchNormalization, MaskedConv2D
 from sr_tf.layers.mixture import num_params
 from sr_tf.models.common import Model, with_spec
 from sr_tf.specs import GatedPixelCNN, PixelCNN
@@ -72,7 +72,7 @@ def _residual_block(x, hidden, groups, batchnorm, name):
         y = keras.layers.ReLU(name=f"{name}_relu{i}")(y)
         y = MaskedConv2D("B", filters, size, color_groups=groups, name=f"{name}_conv{i}")(y)
         if batchnorm:
-            y = keras.layers.BatchNormalization(name=f"{name}_bn{i}")(y)
+            y = FusedBatchNormalization(name=f"{name}_bn{i}")(y)
     return keras.layers.Add(name=f"{name}_add")([x, y])
 
 
@@ -100,7 +100,7 @@ def pixelcnn(input_shape=PixelCNN.input_shape, num_res_blocks=PixelCNN.num_res_b
     image, x = _image_input(input_shape, levels)
     x = MaskedConv2D("A", 2 * hidden, 7, color_groups=groups, name="input_conv")(x)
     if batchnorm:
-        x = keras.layers.BatchNormalization(name="input_bn")(x)
+        x = FusedBatchNormalization(name="input_bn")(x)
     for i in range(num_res_blocks):
         x = _residual_block(x, hidden, groups, batchnorm, name=f"block{i + 1}")
     output = _output_head(x, input_shape, hidden, levels, head, num_mixtures, name="head")

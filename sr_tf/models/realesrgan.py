@@ -1,6 +1,6 @@
-"""The networks of ESRGAN (Wang et al., 2018) and Real-ESRGAN (Wang et al., 2021): RRDBNet, SRVGGNetCompact and
-the U-Net discriminator with spectral normalization (and ESRGAN's VGG-style discriminator), layer for layer as the authors' architecture code (BasicSR
-1.4.2) builds them, with the same parameter counts.
+"""The networks of ESRGAN (Wang et al., 2018) and Real-ESRGAN (Wang et al., 2021): RRDBNet, SRVGGNetCompact, the
+U-Net discriminator with spectral normalization and ESRGAN's VGG-style discriminator, layer for layer as the
+authors' architecture code (BasicSR 1.4.2) builds them, with the same parameter counts.
 
 Like every super-resolution model of this package the generators map RGB 0..255 to RGB 0..255 (NHWC, unclipped);
 the authors' networks work on 0..1, so the models scale inside, with serializable layers.
@@ -12,8 +12,8 @@ import re
 import keras
 from keras import layers
 
-from sr_tf.layers import (BilinearUpsample, CropToScaled, Denormalize, NearestUpsample, Normalize, PadToMultiple, PixelShuffle,
-                          PixelUnshuffle, SpectralNormConv2D)
+from sr_tf.layers import (BilinearUpsample, CropToScaled, Denormalize, FusedBatchNormalization, NearestUpsample,
+                          Normalize, PadToMultiple, PixelShuffle, PixelUnshuffle, SpectralNormConv2D)
 from sr_tf.errors import UserInputError
 from sr_tf.models.common import Model, check_positive, check_scale, imagenet_application, with_spec
 from sr_tf.models.pytorch_files import read_state_dict
@@ -173,7 +173,7 @@ def vgg_style_discriminator(num_feat=64, input_size=128):
             first = stage == 0 and half == 0
             x = _conv(filters, name, kernel_size=kernel, strides=strides, use_bias=first)(x)
             if not first:
-                x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"bn{stage}_{half}")(x)
+                x = FusedBatchNormalization(momentum=0.9, epsilon=1e-5, name=f"bn{stage}_{half}")(x)
             x = _lrelu(x, f"{name}_lrelu")
     x = _lrelu(layers.Dense(100, name="linear1")(layers.Flatten(name="flatten")(x)), "linear1_lrelu")
     out = layers.Dense(1, name="linear2", dtype="float32")(x)

@@ -7,7 +7,7 @@ built here loads the legacy Keras-2 weights its users already have.
 import keras
 from keras import layers
 
-from sr_tf.layers import Denormalize, Normalize, PixelShuffle
+from sr_tf.layers import Denormalize, FusedBatchNormalization, Normalize, PixelShuffle
 from sr_tf.errors import UserInputError
 from sr_tf.models.common import Model, check_positive, imagenet_application, with_spec
 from sr_tf.specs import Srresnet
@@ -26,10 +26,10 @@ def _upsample(x, num_filters, name):
 
 def _res_block(x_in, num_filters, momentum, name):
     x = layers.Conv2D(num_filters, kernel_size=3, padding="same", name=f"{name}_conv1")(x_in)
-    x = layers.BatchNormalization(momentum=momentum, name=f"{name}_bn1")(x)
+    x = FusedBatchNormalization(momentum=momentum, name=f"{name}_bn1")(x)
     x = layers.PReLU(shared_axes=[1, 2], name=f"{name}_prelu")(x)
     x = layers.Conv2D(num_filters, kernel_size=3, padding="same", name=f"{name}_conv2")(x)
-    x = layers.BatchNormalization(momentum=momentum, name=f"{name}_bn2")(x)
+    x = FusedBatchNormalization(momentum=momentum, name=f"{name}_bn2")(x)
     return layers.Add(name=f"{name}_add")([x_in, x])
 
 
@@ -62,7 +62,7 @@ def generator(num_filters=Srresnet.num_filters, num_res_blocks=Srresnet.num_res_
     for i in range(num_res_blocks):
         x = _res_block(x, num_filters, momentum=0.8, name=f"res{i + 1}")
     x = layers.Conv2D(num_filters, kernel_size=3, padding="same", name="body_conv")(x)
-    x = layers.BatchNormalization(name="body_bn")(x)
+    x = FusedBatchNormalization(name="body_bn")(x)
     x = layers.Add(name="body_add")([x_1, x])
     for i in range(SCALES.index(scale) + 1):
         x = _upsample(x, num_filters * 4, name=f"up{i + 1}")
@@ -77,7 +77,7 @@ sr_resnet = generator
 def _discriminator_block(x_in, num_filters, strides, batchnorm, momentum, name):
     x = layers.Conv2D(num_filters, kernel_size=3, strides=strides, padding="same", name=f"{name}_conv")(x_in)
     if batchnorm:
-        x = layers.BatchNormalization(momentum=momentum, name=f"{name}_bn")(x)
+        x = FusedBatchNormalization(momentum=momentum, name=f"{name}_bn")(x)
     return layers.LeakyReLU(negative_slope=0.2, name=f"{name}_lrelu")(x)
 
 
