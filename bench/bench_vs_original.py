@@ -32,8 +32,9 @@ DIV2K_RGB_MEAN = np.array([0.4488, 0.4371, 0.4040]) * 255
 
 
 # ----------------------------------------------------------------------------------- the tutorial's side (tf_keras)
-def original_models():
-    """The tutorial's generator, discriminator, VGG54 and EDSR, written as it writes them, in tf_keras."""
+def original_models(tiny=False):
+    """The tutorial's generator, discriminator, VGG54 and EDSR, written as it writes them, in tf_keras (`tiny`:
+    4 filters and 1 block, a 32x32 discriminator, for bench/gpu.py --dry-run)."""
     import tf_keras as k
     from tf_keras import layers as L
 
@@ -101,12 +102,14 @@ def original_models():
 
     vgg = k.applications.VGG19(weights=None, include_top=False, input_shape=(None, None, 3))
     vgg54 = k.Model(vgg.input, vgg.layers[20].output)
+    if tiny:
+        return k, sr_resnet(4, 1), discriminator(4, 32), vgg54, edsr(4, 4, 1)
     return k, sr_resnet(), discriminator(), vgg54, edsr()
 
 
-def original_steps():
-    """{case: step(batch)} as the tutorial's trainers write them."""
-    k, generator, disc, vgg, edsr_model = original_models()
+def original_steps(tiny=False):
+    """{case: step(lr, hr)} as the tutorial's trainers write them."""
+    k, generator, disc, vgg, edsr_model = original_models(tiny)
 
     def supervised(model, loss_fn, rate):
         optimizer = k.optimizers.Adam(learning_rate=rate)
