@@ -179,13 +179,15 @@ class PerceptualLoss:
             return keras.applications.vgg19.preprocess_input(images)
         return (images / 255.0 - tf.constant(IMAGENET_MEAN)) / tf.constant(IMAGENET_STD)
 
+    def _features(self, images):
+        features = self.features(self.preprocess(images), training=False)
+        return [tf.cast(f, tf.float32) for f in (features if isinstance(features, (list, tuple)) else [features])]
+
     def __call__(self, x, y):
-        """Per-example loss between image batches x and y (RGB 0..255)."""
-        both = self.preprocess(tf.concat([x, tf.cast(y, x.dtype)], axis=0))
-        features = self.features(both, training=False)
-        features = features if isinstance(features, (list, tuple)) else [features]
+        """Per-example loss between image batches x (the output, differentiated) and y (the target, taken as a
+        constant: VGG's backward pass runs for x alone), RGB 0..255."""
         total = 0.0
-        for f, w in zip(features, self.layer_weights):
-            fx, fy = tf.split(tf.cast(f, tf.float32), 2, axis=0)
+        targets = [tf.stop_gradient(f) for f in self._features(y)]
+        for fx, fy, w in zip(self._features(x), targets, self.layer_weights):
             total += w * per_example_mean(tf.abs(fx - fy))
         return self.weight * total
