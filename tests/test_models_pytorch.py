@@ -193,3 +193,56 @@ def test_a_tensor_that_reaches_past_its_storage_is_refused(tmp_path):
         archive.writestr("archive/data/0", np.zeros(4, "<f4").tobytes())
     with pytest.raises(UserInputError, match=r"big.pth: A tensor of the file reaches past its storage \(4 values"):
         read_state_dict(path)
+
+
+def test_a_pre_1_6_file_is_read_wherever_its_tensors_sit_and_a_false_storage_size_is_refused(tmp_path):
+    """{'params': state} as well as a bare state dict; a storage that declares more values than the file holds is
+    refused before anything is read."""
+    storage = type("FloatStorage", (), {"__module__": "torch"})
+
+    class Storage:
+        def __init__(self, key, size):
+            self.key, self.size = key, size
+
+    class Tensor:  # pickles as torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...) would
+        def __init__(self, key, values):
+            self.key, self.values = key, values
+
+        def __reduce__(self):
+            return _rebuild, (Storage(self.key, len(self.values)), 0, (len(self.values),), (1,), False,
+                              collections.OrderedDict())
+
+    def _rebuild(*args):
+        raise AssertionError("never called while pickling")
+
+    _rebuild.__module__, _rebuild.__qualname__ = "torch._utils", "_rebuild_tensor_v2"
+
+    class Writer(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ("storage", storage, obj.key, "cpu", obj.size, None) if isinstance(obj, Storage) else None
+
+    import sys
+    import types
+
+    torch_utils = types.ModuleType("torch._utils")
+    torch_utils._rebuild_tensor_v2 = _rebuild
+    torch_module = types.ModuleType("torch")
+    torch_module.FloatStorage = storage
+    storage.__qualname__ = "FloatStorage"
+
+    def write(path, declared):
+        values = np.arange(3, dtype="<f4")
+        with open(path, "wb") as f, pytest.MonkeyPatch.context() as patch:
+            patch.setitem(sys.modules, "torch", torch_module)
+            patch.setitem(sys.modules, "torch._utils", torch_utils)
+            for value in (0x1950A86A20F9469CFC6C, 1001, {"little_endian": True}):
+                pickle.dump(value, f, protocol=2)
+            Writer(f, protocol=2).dump({"params": collections.OrderedDict(w=Tensor("0", values))})
+            pickle.dump(["0"], f, protocol=2)
+            f.write(declared.to_bytes(8, "little") + values.tobytes())
+
+    write(tmp_path / "nested.pth", 3)
+    np.testing.assert_array_equal(read_state_dict(str(tmp_path / "nested.pth"))["w"], np.arange(3))
+    write(tmp_path / "lying.pth", 2 ** 60)
+    with pytest.raises(UserInputError, match="lying.pth is cut short or damaged: storage 0 declares"):
+        read_state_dict(str(tmp_path / "lying.pth"))

@@ -134,22 +134,23 @@ def _read_legacy_pth(path, f):
     unpickler = _LegacyUnpickler(f, path)
     state = unpickler.load()
     keys = _NoGlobals(f).load()
-    arrays = {}
+    file_size, arrays = os.fstat(f.fileno()).st_size, {}
     for key in keys:
         dtype, size = unpickler.storages[str(key)]
         count = int.from_bytes(f.read(8), "little")
-        data = f.read(count * dtype.itemsize)
-        if count != size or len(data) != count * dtype.itemsize:
-            raise UserInputError(f"{path} is cut short or damaged: storage {key} holds {len(data)} bytes, "
-                                 f"{size * dtype.itemsize} expected.")
-        arrays[str(key)] = np.frombuffer(data, dtype=dtype)
-    if not isinstance(state, dict):
-        return state
-    missing = sorted({v.key for v in state.values() if isinstance(v, _Deferred)} - set(arrays))
-    if missing:
-        raise UserInputError(f"{path} is cut short: storage {missing[0]} is missing.")
-    return type(state)((k, _rebuild_tensor(arrays[v.key], *v.args) if isinstance(v, _Deferred) else v)
-                       for k, v in state.items())
+        if count != size or count * dtype.itemsize > file_size - f.tell():  # checked before anything is read
+            raise UserInputError(f"{path} is cut short or damaged: storage {key} declares {count} values, {size} "
+                                 "expected, and the file must hold them.")
+        arrays[str(key)] = np.frombuffer(f.read(count * dtype.itemsize), dtype=dtype)
+
+    def rebuilt(value):  # the tensors wherever they sit ({'params': {...}} as well as a bare state dict)
+        if isinstance(value, _Deferred):
+            if value.key not in arrays:
+                raise UserInputError(f"{path} is cut short: storage {value.key} is missing.")
+            return _rebuild_tensor(arrays[value.key], *value.args)
+        return type(value)((k, rebuilt(v)) for k, v in value.items()) if isinstance(value, dict) else value
+
+    return rebuilt(state)
 
 
 def _read_pth(path):
