@@ -72,10 +72,7 @@ def load(args):
                                  "models and FastGAN generators (a PixelCNN samples pixel by pixel in Python: use "
                                  "train_pixelcnn.py sample).")
         return model
-    if args.weights.endswith(PYTORCH_SUFFIXES):
-        return load_sr_model(args.model, args.weights, scale=args.scale, num_filters=args.num_filters,
-                             num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)
-    if args.model is None:
+    if args.model is None and not args.weights.endswith(PYTORCH_SUFFIXES):  # a PyTorch file implies its network
         raise UserInputError(f"--model is needed for weights that are not a .keras model. Received: {args.weights}")
     return load_sr_model(args.model, args.weights, scale=args.scale, num_filters=args.num_filters,
                          num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)

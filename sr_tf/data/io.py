@@ -86,7 +86,7 @@ def _with_image(path, action):
 
 def _decode(image):
     if image.format == "PNG" and image.mode in ("RGB", "RGBA", "LA") and _png_bit_depth(image) == 16:
-        return _decode_png16(image.filename)
+        return _decode_png16(image)
     image.load()
     return to_rgb_uint8(image)
 
@@ -97,17 +97,9 @@ def _png_bit_depth(image):
     return header[24] if len(header) == 26 else 8
 
 
-def _decode_png16(path):
+def _decode_png16(image):
     """A 48- or 64-bit PNG by the module's rule (Pillow keeps only the high byte of each 16-bit colour value)."""
-    import tensorflow as tf
-
-    with open(path, "rb") as f:
-        contents = f.read()
-    try:
-        values = tf.io.decode_png(contents, dtype=tf.uint16).numpy()
-    except tf.errors.OpError as e:
-        raise ValueError(" ".join(e.message.split())) from None
-    array = to_uint8(values, scale=1.0 / 257.0)
+    array = to_uint8(_decode_channels(image), scale=1.0 / 257.0)
     alpha = None
     if array.shape[-1] in (2, 4):
         array, alpha = array[..., :-1], array[..., -1]

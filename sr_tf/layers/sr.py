@@ -13,8 +13,20 @@ from sr_tf.errors import UserInputError, check_positive
 
 PACKAGE = "sr_tf"  # the registration package: saved files name these layers 'sr_tf>ClassName'
 
+class _SpaceDepth(keras.layers.Layer):
+    """What PixelShuffle and PixelUnshuffle share: an integer `scale`, checked and serialized."""
+
+    def __init__(self, scale, **kwargs):
+        super().__init__(**kwargs)
+        check_positive(scale=scale)
+        self.scale = scale
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class PixelShuffle(keras.layers.Layer):
+class PixelShuffle(_SpaceDepth):
     """Sub-pixel convolution upsampling (depth to space) by an integer factor.
 
     Rearranges a (B, H, W, C * scale**2) tensor into (B, H * scale, W * scale, C), as `tf.nn.depth_to_space`.
@@ -22,11 +34,6 @@ class PixelShuffle(keras.layers.Layer):
     Args:
         scale: upsampling factor, a positive integer.
     """
-
-    def __init__(self, scale, **kwargs):
-        super().__init__(**kwargs)
-        check_positive(scale=scale)
-        self.scale = scale
 
     def call(self, inputs):
         return tf.nn.depth_to_space(inputs, self.scale)
@@ -37,12 +44,9 @@ class PixelShuffle(keras.layers.Layer):
         w = None if w is None else w * self.scale
         return (b, h, w, c // (self.scale ** 2))
 
-    def get_config(self):
-        return {**super().get_config(), "scale": self.scale}
-
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class PixelUnshuffle(keras.layers.Layer):
+class PixelUnshuffle(_SpaceDepth):
     """The inverse of `PixelShuffle` (space to depth): (B, H, W, C) to (B, H / scale, W / scale, C * scale**2), as
     `tf.nn.space_to_depth` (channel order (row offset, column offset, channel); PyTorch's `pixel_unshuffle` orders
     (channel, row offset, column offset), which an importer of its weights permutes). H and W must be multiples of
@@ -52,11 +56,6 @@ class PixelUnshuffle(keras.layers.Layer):
         scale: downsampling factor, a positive integer.
     """
 
-    def __init__(self, scale, **kwargs):
-        super().__init__(**kwargs)
-        check_positive(scale=scale)
-        self.scale = scale
-
     def call(self, inputs):
         return tf.nn.space_to_depth(inputs, self.scale)
 
@@ -65,9 +64,6 @@ class PixelUnshuffle(keras.layers.Layer):
         h = None if h is None else h // self.scale
         w = None if w is None else w // self.scale
         return (b, h, w, c * self.scale ** 2)
-
-    def get_config(self):
-        return {**super().get_config(), "scale": self.scale}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
