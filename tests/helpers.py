@@ -344,7 +344,9 @@ def run_model_test(architecture, inputs, tmp_path, legacy_h5=False, deterministi
         same(fresh)
 
     before = [w.copy() for w in model.get_weights()]
-    targets = [np.zeros(o.shape, np.float32) for o in outputs]
+    # Targets of ones, not zeros: a tiny model whose ReLUs are all dead on the batch outputs exactly its (zero) output
+    # biases, and zero targets would then give zero gradients everywhere; ones always move the output biases.
+    targets = [np.ones(o.shape, np.float32) for o in outputs]
     model.compile(optimizer=keras.optimizers.SGD(1e-3), loss=["mse"] * len(targets))
     history = model.fit(inputs, targets if len(targets) > 1 else targets[0], epochs=1, batch_size=len(targets[0]),
                         verbose=0)
