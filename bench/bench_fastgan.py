@@ -2,17 +2,24 @@
 """Seconds per FastGAN iteration (one D step + one G step + the EMA update) at 256 px, batch 8, full-size models.
 
 Configurations, each timed in this run over the same batch after warm-up iterations (tracing excluded):
-  - baseline: `FastGANTrainer` step as a plain tf.function, float32, L1 reconstruction loss;
+  - baseline: `FastGANTrainer`'s step (the one `Trainer.train` runs: step, counter, EMA) as a tf.function, float32,
+    L1 reconstruction loss;
   - the same step compiled with XLA (`jit_compile=True`);
-  - the perceptual reconstruction loss (VGG16 features; random weights here: weights do not change the cost).
+  - the perceptual reconstruction loss (VGG16 features; random weights here: weights do not change the cost);
+  - with `--torch-python PYTHON`: the official iteration in PyTorch (`bench/fastgan_torch.py`, run by PYTHON, a
+    scratch environment with a CPU torch), timed in rounds alternating with the baseline's.
 Ratios are against the baseline of the same run.
 
     python bench/bench_fastgan.py [--im-size 256] [--batch-size 8] [--iterations 3] [--skip-xla] [--skip-perceptual]
+    python bench/bench_fastgan.py --torch-python /tmp/torchenv/bin/python --rounds 3 --skip-xla --skip-perceptual
 """
 
 import argparse
+import json
 import os
 import platform
+import statistics
+import subprocess
 import tempfile
 import time
 
@@ -25,22 +32,53 @@ from sr_tf.models import fastgan
 from sr_tf.train.fastgan import FastGANTrainer
 
 
+class Timer:
+    """Times the trainer's whole iteration (`Trainer._one_step`: the step, the step counter and the EMA update) on
+    one constant batch, as `Trainer.train` runs it at one step per call."""
+
+    def __init__(self, trainer, batch, warmup=1):
+        data = tf.data.Dataset.from_tensors(batch).repeat()
+        self.iterator = iter(trainer.strategy.experimental_distribute_dataset(data))
+        self.step = tf.function(trainer._one_step)
+        for _ in range(warmup):
+            self(1)
+
+    def __call__(self, iterations):
+        """Mean wall time of `iterations` iterations."""
+        started = time.perf_counter()
+        for _ in range(iterations):
+            out = self.step(self.iterator)
+        tf.nest.map_structure(lambda t: t.numpy(), out)
+        return (time.perf_counter() - started) / iterations
+
+
 def seconds_per_iteration(trainer, batch, iterations, warmup=1):
     """Mean wall time of `iterations` full iterations (step + EMA), after `warmup` untimed ones."""
-    step = tf.function(trainer._distributed_step)
+    return Timer(trainer, batch, warmup)(iterations)
 
-    def iteration():
-        out = step(batch)
-        trainer._ema_fn()
-        return out
 
-    for _ in range(warmup):
-        iteration()
-    started = time.perf_counter()
-    for _ in range(iterations):
-        out = iteration()
-    tf.nest.map_structure(lambda t: t.numpy(), out)
-    return (time.perf_counter() - started) / iterations
+def torch_seconds(python, args):
+    """One round of the PyTorch baseline in its own process: its mean seconds per iteration."""
+    out = subprocess.run([python, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fastgan_torch.py"),
+                          "--im-size", str(args.im_size), "--batch-size", str(args.batch_size),
+                          "--iterations", str(args.iterations)], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def side_by_side(args, batch, folder):
+    """Alternating rounds of sr_tf's baseline iteration and the PyTorch one; prints the medians and the ratio."""
+    timer = Timer(build_trainer(args, folder), batch)
+    ours, theirs = [], []
+    for r in range(args.rounds):
+        ours.append(timer(args.iterations))
+        result = torch_seconds(args.torch_python, args)
+        theirs.append(result["seconds"][0])
+        print(f"round {r + 1}: sr_tf {ours[-1]:.2f} s, PyTorch {theirs[-1]:.2f} s "
+              f"(torch {result['torch']}, {result['threads']} threads)", flush=True)
+    mine, base = statistics.median(ours), statistics.median(theirs)
+    print(f"\n| FastGAN iteration, {args.im_size} px, batch {args.batch_size} | s / iteration (median of "
+          f"{args.rounds}) | vs PyTorch |\n|---|---|---|\n| official iteration in PyTorch (baseline) | {base:.2f} | "
+          f"1.00x |\n| sr_tf `FastGANTrainer` | {mine:.2f} | {base / mine:.2f}x |")
 
 
 def build_trainer(args, folder, **kwargs):
@@ -59,11 +97,17 @@ def main():
     parser.add_argument("--iterations", type=int, default=3)
     parser.add_argument("--skip-xla", action="store_true")
     parser.add_argument("--skip-perceptual", action="store_true")
+    parser.add_argument("--torch-python", help="a Python with a CPU torch: time the PyTorch baseline side by side")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the side-by-side comparison")
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} CPUs, GPUs: {len(tf.config.list_physical_devices('GPU'))}, "
           f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
     batch = tf.constant(np.random.default_rng(0).uniform(-1, 1, (args.batch_size, args.im_size, args.im_size, 3)),
                         tf.float32)
+    if args.torch_python:
+        with tempfile.TemporaryDirectory() as tmp:
+            side_by_side(args, batch, tmp)
+        return
     configs = [("baseline: tf.function, float32, L1 recon", {})]
     if not args.skip_xla:
         configs.append(("XLA (jit_compile=True), L1 recon", {"jit_compile": True}))

@@ -11,8 +11,6 @@ baseline measured in the same run.
 """
 
 import argparse
-import collections
-import glob
 import json
 import os
 import platform
@@ -205,31 +203,16 @@ def flops(args):
 
 def profile(args):
     """Runs SRResNet pre-training steps under the TensorFlow profiler and prints the ops that take the time."""
-    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+    from op_profile import op_seconds
 
     print(machine())
     data = tf.data.Dataset.from_tensors(constant(24, 4, 16)).repeat()
     with tempfile.TemporaryDirectory() as tmp:
         trainer = srresnet_trainer(os.path.join(tmp, "ckpt"), args.jit)
         trainer.train(data, steps=2, evaluate_every=10**9)
-        tf.profiler.experimental.start(os.path.join(tmp, "profile"))
         started = time.perf_counter()
-        trainer.train(data, steps=2 + args.steps, evaluate_every=10**9)
+        by_op = op_seconds(lambda: trainer.train(data, steps=2 + args.steps, evaluate_every=10**9))
         wall = time.perf_counter() - started
-        tf.profiler.experimental.stop()
-        space = xplane_pb2.XSpace()
-        with open(glob.glob(os.path.join(tmp, "profile", "**", "*.xplane.pb"), recursive=True)[0], "rb") as f:
-            space.ParseFromString(f.read())
-    by_op = collections.Counter()
-    for plane in space.planes:
-        names = {k: v.name for k, v in plane.event_metadata.items()}
-        for line in plane.lines:  # the executor's threads; an op's event is named 'node name:op type'
-            if not line.name.startswith("tf_Compute"):
-                continue
-            for event in line.events:
-                name = names.get(event.metadata_id, "")
-                if ":" in name and not name.startswith(("ThreadpoolListener", "ExecutorState")):
-                    by_op[name.rsplit(":", 1)[1]] += event.duration_ps / 1e12
     total = sum(by_op.values())
     print(f"{args.steps} steps in {wall:.2f} s ({wall / args.steps:.2f} s/step); op time {total:.2f} s "
           f"(summed over the executor's threads; an op's time includes its Eigen/oneDNN worker threads)")

@@ -7,12 +7,14 @@ call per step. sr_tf's side is its `Trainer.train` with the package's defaults (
 float32). Each case alternates rounds (original, sr_tf, original, ...) and reports medians.
 
     pip install "tf_keras~=2.21.0"       # bench-only: the tutorial's Keras 2 (match TensorFlow's version)
-    python bench/bench_vs_original.py [--steps 5] [--rounds 3] [--cases pretrain,gan,edsr]
+    python bench/bench_vs_original.py [--steps 5] [--rounds 3] [--cases pretrain,gan,edsr,wdsr] [--profile]
 
 Batch 16 of 24x24 -> 96x96 patches (the tutorial's), constant data, full-size models: SRResNet (64 filters, 16
 blocks), the 96x96 discriminator, VGG54 with random weights (weights do not change the cost), EDSR-16 x4 (64
-filters). WDSR is not in the baseline: the tutorial builds it with tensorflow_addons' WeightNormalization, which has
-no release for this TensorFlow.
+filters), WDSR-B-32 x4 (32 filters, expansion 6). The tutorial wraps WDSR's convolutions in tensorflow_addons'
+WeightNormalization(data_init=False), which has no release for this TensorFlow; the baseline's `WeightNormConv2D`
+computes what that wrapper computes at every call (the kernel l2-normalised over all but the output axis, times g,
+then the convolution), in tf_keras as well.
 """
 
 import argparse
@@ -27,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from op_profile import by_kind, op_seconds  # noqa: E402
 
 DIV2K_RGB_MEAN = np.array([0.4488, 0.4371, 0.4040]) * 255
 
@@ -100,16 +103,45 @@ def original_models(tiny=False):
         x = L.Conv2D(3, 3, padding="same")(x)
         return k.Model(x_in, L.Lambda(lambda t: t * 127.5 + DIV2K_RGB_MEAN)(x))
 
+    class WeightNormConv2D(L.Layer):
+        """tfa's WeightNormalization(Conv2D(...), data_init=False), computed as it computes it."""
+
+        def __init__(self, filters, size, activation=None, **kwargs):
+            super().__init__(**kwargs)
+            self.filters, self.size, self.activation = filters, size, k.activations.get(activation)
+
+        def build(self, shape):
+            self.v = self.add_weight("v", (self.size, self.size, shape[-1], self.filters), initializer="glorot_uniform")
+            self.g = self.add_weight("g", (self.filters,), initializer="ones")
+            self.g.assign(tf.norm(tf.reshape(self.v, (-1, self.filters)), axis=0))
+            self.bias = self.add_weight("bias", (self.filters,), initializer="zeros")
+
+        def call(self, x):
+            kernel = tf.nn.l2_normalize(self.v, axis=[0, 1, 2]) * self.g
+            return self.activation(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), self.bias))
+
+    def wdsr_b(scale=4, filters=32, blocks=32, expansion=6):
+        x_in = L.Input(shape=(None, None, 3))
+        x = L.Lambda(lambda t: (t - DIV2K_RGB_MEAN) / 127.5)(x_in)
+        m = WeightNormConv2D(filters, 3)(x)
+        for _ in range(blocks):
+            y = WeightNormConv2D(filters * expansion, 1, activation="relu")(m)
+            y = WeightNormConv2D(int(filters * 0.8), 1)(y)
+            m = L.Add()([m, WeightNormConv2D(filters, 3)(y)])
+        m = L.Lambda(pixel_shuffle(scale))(WeightNormConv2D(3 * scale ** 2, 3)(m))
+        skip = L.Lambda(pixel_shuffle(scale))(WeightNormConv2D(3 * scale ** 2, 5)(x))
+        return k.Model(x_in, L.Lambda(lambda t: t * 127.5 + DIV2K_RGB_MEAN)(L.Add()([m, skip])))
+
     vgg = k.applications.VGG19(weights=None, include_top=False, input_shape=(None, None, 3))
     vgg54 = k.Model(vgg.input, vgg.layers[20].output)
     if tiny:
-        return k, sr_resnet(4, 1), discriminator(4, 32), vgg54, edsr(4, 4, 1)
-    return k, sr_resnet(), discriminator(), vgg54, edsr()
+        return k, sr_resnet(4, 1), discriminator(4, 32), vgg54, edsr(4, 4, 1), wdsr_b(4, 4, 1, 2)
+    return k, sr_resnet(), discriminator(), vgg54, edsr(), wdsr_b()
 
 
 def original_steps(tiny=False):
     """{case: step(lr, hr)} as the tutorial's trainers write them."""
-    k, generator, disc, vgg, edsr_model = original_models(tiny)
+    k, generator, disc, vgg, edsr_model, wdsr_model = original_models(tiny)
 
     def supervised(model, loss_fn, rate):
         optimizer = k.optimizers.Adam(learning_rate=rate)
@@ -143,26 +175,30 @@ def original_steps(tiny=False):
         return perceptual
 
     return {"pretrain": supervised(generator, mse, 1e-4), "gan": gan,
-            "edsr": supervised(edsr_model, k.losses.MeanAbsoluteError(), 1e-4)}
+            "edsr": supervised(edsr_model, k.losses.MeanAbsoluteError(), 1e-4),
+            "wdsr": supervised(wdsr_model, k.losses.MeanAbsoluteError(), 1e-3)}
 
 
 # ----------------------------------------------------------------------------------- sr_tf's side
 def sr_tf_trainers(folder):
     """{case: trainer} with the package's defaults."""
     from sr_tf.models import build, srgan
-    from sr_tf.train import EdsrTrainer, SrganGeneratorTrainer, SrganTrainer
+    from sr_tf.train import EdsrTrainer, SrganGeneratorTrainer, SrganTrainer, WdsrTrainer
 
     return {"pretrain": lambda: SrganGeneratorTrainer(build("srresnet-x4"), os.path.join(folder, "pretrain")),
             "gan": lambda: SrganTrainer(build("srresnet-x4"), srgan.discriminator(), os.path.join(folder, "gan"),
                                         vgg=srgan.vgg_54(weights=None)),
-            "edsr": lambda: EdsrTrainer(build("edsr-16-x4"), os.path.join(folder, "edsr"))}
+            "edsr": lambda: EdsrTrainer(build("edsr-16-x4"), os.path.join(folder, "edsr")),
+            "wdsr": lambda: WdsrTrainer(build("wdsr-b-32-x4"), os.path.join(folder, "wdsr"))}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=5, help="steps per round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--cases", default="pretrain,gan,edsr")
+    parser.add_argument("--cases", default="pretrain,gan,edsr,wdsr")
+    parser.add_argument("--profile", action="store_true",
+                        help="after the timing, profile one round of each side and print where the time goes")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     lr = tf.constant(rng.integers(0, 256, (16, 24, 24, 3)).astype("uint8"))
@@ -172,6 +208,7 @@ def main():
           f"96x96; {args.steps} steps a round, medians of {args.rounds} alternating rounds")
     print("| step | original s/step | sr_tf s/step | sr_tf vs original |\n|---|---|---|---|")
     originals = original_steps()
+    profiles = {}
     with tempfile.TemporaryDirectory() as folder:
         builders = sr_tf_trainers(folder)
         for case in args.cases.split(","):
@@ -190,6 +227,26 @@ def main():
                 times["sr_tf"].append((time.perf_counter() - started) / args.steps)
             a, b = statistics.median(times["original"]), statistics.median(times["sr_tf"])
             print(f"| {case} | {a:.3f} | {b:.3f} | {a / b:.2f}x |", flush=True)
+            if args.profile:
+                profiles[case] = (
+                    op_seconds(lambda: [step(lr, hr) for _ in range(args.steps)][-1].numpy()),
+                    op_seconds(lambda: trainer.train(data, steps=int(trainer.step.numpy()) + args.steps,
+                                                     evaluate_every=10 ** 9)))
+    for case, (original, ours) in profiles.items():
+        print_profile(case, original, ours, args.steps)
+
+
+def print_profile(case, original, ours, steps):
+    """Op time per step by part of the step (see op_profile.KIND), the original's against sr_tf's."""
+    a, b = by_kind(original), by_kind(ours)
+    print(f"\n{case}: op time per step by part (ms, summed over the executor's threads)\n"
+          f"| part | original | sr_tf |\n|---|---|---|")
+    for kind in sorted(set(a) | set(b), key=lambda k: -a.get(k, 0)):
+        print(f"| {kind} | {1000 * a.get(kind, 0) / steps:.0f} | {1000 * b.get(kind, 0) / steps:.0f} |")
+    print(f"| total | {1000 * sum(a.values()) / steps:.0f} | {1000 * sum(b.values()) / steps:.0f} |")
+    for label, ops in (("original", original), ("sr_tf", ours)):
+        top = ", ".join(f"{op} {1000 * t / steps:.0f}" for op, t in ops.most_common(8))
+        print(f"top ops, {label} (ms/step): {top}")
 
 
 if __name__ == "__main__":
