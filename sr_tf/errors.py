@@ -4,7 +4,17 @@ Every error a user can cause (a bad argument value, a missing or unreadable file
 cannot be obtained) is a `UserInputError`. Its message names the API argument, the file or the value and what
 was expected; the command lines print it as one line, `error: ...`, with exit status 2. Any other exception is a
 bug and keeps its traceback.
+
+Problems a run goes on past (a skipped image, a damaged checkpoint) go through `warn`: inside a command line they
+are printed as `warning: ...` lines of its own output, whatever Python's warning filters say (`-W ignore` and
+PYTHONWARNINGS are common on clusters, to quiet TensorFlow); from the Python API they are `UserWarning`s.
 """
+
+import contextlib
+import sys
+import warnings
+
+_printing = []  # non-empty while a command line runs (`printing_warnings`)
 
 
 class UserInputError(ValueError):
@@ -47,3 +57,28 @@ def require(module, extra):
         top = module.split(".")[0]
         raise MissingExtraError(f"{top} is not installed; it comes with sr_tf's '{extra}' extra: "
                                 f"pip install -e \".[{extra}]\" (or pip install {top}).") from None
+
+
+def warn(message):
+    """Reports a problem the run goes on past: `warning: <message>` on stderr inside a command line
+    (`printing_warnings`), else a `UserWarning` for the Python API's caller."""
+    if _printing:
+        print(f"warning: {message}", file=sys.stderr, flush=True)
+    else:
+        warnings.warn(message, UserWarning, stacklevel=3)
+
+
+@contextlib.contextmanager
+def printing_warnings():
+    """Within the block, `warn` prints its lines itself (the command lines run inside one)."""
+    _printing.append(True)
+    try:
+        yield
+    finally:
+        _printing.pop()
+
+
+def skipped_image(path, error):
+    """`warn`s that the image at `path` was left out because of `error` (a `UserInputError` from reading it)."""
+    reason = str(error).removeprefix(f"Cannot read image {path}: ")
+    warn(f"skipped {path}: {reason}")

@@ -117,6 +117,9 @@ def resolve_single(model, lr, tile=None, tile_pad=16, self_ensemble=False):
     lr = np.asarray(lr)
     if lr.ndim != 3:
         raise UserInputError(f"`lr` must be one (H, W, C) image. Received shape: {lr.shape}")
+    if 0 in lr.shape:
+        raise UserInputError(f"`lr` is empty: an image needs at least one row, column and channel. Received shape: "
+                             f"{lr.shape}")
     _check_tiling(tile, tile_pad)
     if not self_ensemble:
         return to_uint8(_predict(model, lr, tile, tile_pad))

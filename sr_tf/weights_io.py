@@ -146,8 +146,9 @@ def _describe(layer):
 def load_weights(model, path):
     """Loads weights saved by `save_weights`, by Keras 3, or by the original Keras-2 tutorial.
 
-    `.weights.h5` files are read by Keras 3 (matched by layer name); other `.h5` files are read in the legacy
-    layout (matched by the order of layers that have weights), after checking that every layer and shape fits.
+    `.weights.h5` files are read by Keras 3 (matched by layer name); other `.h5` files, and a legacy file renamed
+    to `.weights.h5`, are read in the legacy layout (matched by the order of layers that have weights), after
+    checking that every layer and shape fits.
 
     Args:
         model: a built `keras.Model` of the architecture the file was written for.
@@ -161,7 +162,7 @@ def load_weights(model, path):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise InputFileNotFoundError(f"Weights file not found: {path}")
-    if path.endswith(KERAS_3_SUFFIX):
+    if path.endswith(KERAS_3_SUFFIX) and not _has_legacy_layout(path):
         _check_keras3(model, path)
         model.load_weights(path)
         return
@@ -175,6 +176,16 @@ def load_weights(model, path):
             group = f["model_weights"]  # a whole-model legacy .h5 (model.save('x.h5'))
         values = _read_legacy(group, path)
         _assign_legacy(model, values, path)
+
+
+def _has_legacy_layout(path):
+    """Whether an HDF5 file holds Keras 2's layout (a `layer_names` attribute, at the top or in `model_weights`)."""
+    try:
+        with h5py.File(path, "r") as f:
+            group = f["model_weights"] if "model_weights" in f else f
+            return "layer_names" in group.attrs or "layer_names0" in group.attrs
+    except OSError:
+        return False  # not HDF5: Keras 3's reader says so
 
 
 def _read_legacy(group, path):

@@ -292,9 +292,23 @@ def finish_workers(processes, timeout=300):
     return results
 
 
-def run_workers(args, cwd, n=2, timeout=300, env=None):
-    """Runs a command line as an n-worker cluster on 127.0.0.1 and returns [(exit status, output)] per worker."""
-    return finish_workers(start_workers(args, cwd, n, env), timeout)
+PORT_TAKEN = ("Address already in use", "Failed to add port", "Failed to bind")
+
+
+def port_was_taken(results):
+    """Whether a worker failed because its port was taken between `free_ports` releasing it and the worker
+    binding it (another process got there first): the run is then repeated with new ports."""
+    return any(status != 0 and any(m in out for m in PORT_TAKEN) for status, out in results)
+
+
+def run_workers(args, cwd, n=2, timeout=300, env=None, attempts=3):
+    """Runs a command line as an n-worker cluster on 127.0.0.1 and returns [(exit status, output)] per worker
+    (again, with new ports, when a port was taken before a worker bound it)."""
+    for _ in range(attempts):
+        results = finish_workers(start_workers(args, cwd, n, env), timeout)
+        if not port_was_taken(results):
+            break
+    return results
 
 
 def run_model_test(architecture, inputs, tmp_path, legacy_h5=False, deterministic=True):
@@ -370,3 +384,55 @@ def write_safetensors(path, values):
     with open(path, "wb") as f:
         f.write(len(text).to_bytes(8, "little") + text + body.getvalue())
     return str(path)
+
+
+def spy_checkpoints(monkeypatch):
+    """Records every trainer's weights (all its models, in order) when it saves a periodic checkpoint, by step,
+    and when it restores one, as (step, weights): a test can then assert that a resumed run restored exactly what
+    the earlier run saved. Returns (saved {step: [arrays]}, restored [(step, [arrays])])."""
+    from sr_tf.train.trainer import Trainer
+
+    saved, restored = {}, []
+    save, restore = Trainer.save, Trainer.restore
+
+    def weights(trainer):
+        return [np.array(w.numpy()) for model in trainer.models.values() for w in model.weights]
+
+    def spy_save(self, best=False):
+        path = save(self, best)
+        if not best:
+            saved[int(self.step.numpy())] = weights(self)
+        return path
+
+    def spy_restore(self):
+        path = restore(self)
+        if path is not None:
+            restored.append((int(self.step.numpy()), weights(self)))
+        return path
+
+    monkeypatch.setattr(Trainer, "save", spy_save)
+    monkeypatch.setattr(Trainer, "restore", spy_restore)
+    return saved, restored
+
+
+def assert_restored(saved, restored, step):
+    """The last restore was at `step` and gave exactly the weights saved at that step."""
+    assert restored and restored[-1][0] == step, [s for s, _ in restored]
+    assert len(restored[-1][1]) == len(saved[step])
+    for a, b in zip(restored[-1][1], saved[step]):
+        np.testing.assert_array_equal(a, b)
+
+
+def assert_weights_in_checkpoint(arrays, checkpoint_dir):
+    """Every array of `arrays` (a model's weights, as written to a file) equals a variable of the latest
+    checkpoint in `checkpoint_dir` (optimizer slots aside), and they are not all zero: the file holds what the
+    checkpoint restored."""
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(str(checkpoint_dir))
+    saved = [reader.get_tensor(name) for name, _ in tf.train.list_variables(str(checkpoint_dir))
+             if "OPTIMIZER_SLOT" not in name and not name.startswith(("save_counter", "_CHECKPOINTABLE"))]
+    arrays = [np.asarray(a) for a in arrays]
+    assert arrays and any(np.abs(a).sum() > 0 for a in arrays)
+    for a in arrays:
+        assert any(a.shape == b.shape and np.array_equal(a, b) for b in saved), a.shape

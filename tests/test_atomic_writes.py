@@ -40,6 +40,7 @@ while True:
     values = rng.integers(0, 1000, 5000).tolist()
     atomic.atomic_write_text(os.path.join(folder, "record.json"),
                              json.dumps({"values": values, "digest": hashlib.sha1(str(values).encode()).hexdigest()}))
+    print("round", flush=True)
 """
 
 
@@ -83,13 +84,15 @@ def test_writers_killed_at_random_points_never_leave_a_broken_file(tmp_path):
                                    text=True)
         try:
             assert process.stdout.readline().strip() == "ready"
+            if i % 2:  # every other kill after one whole round of writes (a condition, not a time: a loaded
+                assert process.stdout.readline().strip() == "round"  # machine writes slower)
             time.sleep(rng.uniform(0.0, 0.4))
         finally:
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
         leftovers = max(leftovers, len([n for n in os.listdir(folder) if n.startswith(".tmp-")]))
         checked += _check(folder)
-    assert checked >= 2 * kills  # most runs got past their first writes, and every file found loaded
+    assert checked >= kills  # every file found loaded (half of the runs completed at least one round)
     assert leftovers > 0  # some kills did land in the middle of a write ...
     # ... and the next write of each file removes what a killed writer left
     assert len([n for n in os.listdir(folder) if n.startswith(".tmp-")]) <= 3

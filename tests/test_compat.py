@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 
+from data.record_outputs import compat_inputs
 from sr_tf import load_weights
 from sr_tf.models import edsr, fastgan, pixelcnn, srgan, wdsr
 
@@ -23,15 +24,15 @@ BUILDERS = {
 }
 
 
-def _inputs(name):
-    rng = np.random.default_rng(0)
-    if name in ("edsr", "wdsr", "srgan"):
-        return rng.uniform(0, 255, (1, 5, 6, 3)).astype("float32")
-    if name == "pixelcnn":
-        return rng.integers(0, 4, (2, 6, 6, 3)).astype("float32")
-    if name == "gated":
-        return [rng.integers(0, 4, (2, 6, 6, 1)).astype("float32"), np.array([0, 2], np.int32)]
-    return rng.standard_normal((2, 8)).astype("float32")
+_inputs = compat_inputs
+
+
+def assert_computes_what_it_computed(folder, name, model):
+    """`model` (loaded today) gives, on `compat_inputs(name)`, the output the commit that wrote the file gave
+    (recorded by tests/data/record_outputs.py in the folder's outputs.npz)."""
+    recorded = np.load(os.path.join(folder, "outputs.npz"))[name]
+    got = np.asarray(keras.tree.flatten(model(compat_inputs(name), training=False))[0])
+    np.testing.assert_allclose(got, recorded, rtol=1e-5, atol=1e-4)
 
 
 def _unfused(cls):
@@ -52,6 +53,8 @@ def test_keras_files_written_before_the_move_load_in_safe_mode(name):
         if name != "fastgan":  # the generator's noise injection draws at every call
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-4)
         assert a.shape == b.shape
+    if name != "fastgan":
+        assert_computes_what_it_computed(DATA, name, loaded)
 
 
 @pytest.mark.parametrize("name", ["edsr", "wdsr"])
@@ -59,6 +62,7 @@ def test_legacy_h5_written_before_the_move_matches_the_keras_file_of_the_same_mo
     from_keras = keras.saving.load_model(os.path.join(DATA, f"{name}.keras"), safe_mode=True)
     from_h5 = BUILDERS[name]()
     load_weights(from_h5, os.path.join(DATA, f"{name}_legacy.h5"))
+    assert_computes_what_it_computed(DATA, name, from_h5)  # the legacy file holds the .keras file's weights
     x = _inputs(name)
     np.testing.assert_allclose(from_h5(x).numpy(), from_keras(x).numpy(), rtol=1e-5, atol=1e-3)
     from_keras_weights = from_keras.get_weights()
@@ -99,6 +103,9 @@ def test_keras_files_written_before_the_specs_load_with_their_spec(name):
     fresh = expected.build()
     fresh.set_weights(loaded.get_weights())
     assert [w.shape for w in fresh.weights] == [w.shape for w in loaded.weights]
+    if name != "fastgan":
+        assert_computes_what_it_computed(SPECS_DATA, name, loaded)
+        assert_computes_what_it_computed(SPECS_DATA, name, fresh)
 
 
 def test_a_checkpoint_written_before_the_specs_resumes(tmp_path):

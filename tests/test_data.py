@@ -115,13 +115,32 @@ def test_random_crops_stay_aligned_after_rotate_and_flip(tmp_path, rng):
         hr = random_image(rng, 48 + 8 * i, 64)
         write_png(str(tmp_path / "hr" / f"img{i}.png"), hr)
         write_png(str(tmp_path / "lr" / f"img{i}x4.png"), np.round(block_mean(hr, scale)).astype(np.uint8))
+    sources = [np.asarray(Image.open(tmp_path / "hr" / f"img{i}.png")) for i in range(3)]
     folder = ImageFolder(str(tmp_path / "hr"), scale=scale, lr_dir=str(tmp_path / "lr"), hr_crop_size=16)
-    orientations = set()
+    orientations, symmetries = set(), set()
     for lr, hr in folder.dataset(batch_size=8, repeat_count=20).take(10):
         assert lr.shape[1:] == (4, 4, 3) and hr.shape[1:] == (16, 16, 3)
         assert np.abs(block_mean(hr, scale) - lr.numpy()).max() <= 0.5
         orientations.update(int(np.argmax(h[:, :, 0].numpy().ravel())) for h in hr)
+        symmetries.update(_symmetry_of(h.numpy(), sources) for h in hr)
     assert len(orientations) > 10  # crops really vary
+    # Each crop is a window of a source image under one of the square's 8 symmetries (rotations by k x 90 degrees,
+    # with or without a flip), and the pipeline draws them: most of the 8 appear in 80 crops.
+    assert None not in symmetries and len(symmetries) >= 6, symmetries
+
+
+def _symmetry_of(crop, sources):
+    """(k, flipped) such that crop = rot90(fliplr?(window), k) for a window of one of `sources`; None if none."""
+    n = crop.shape[0]
+    for k in range(4):
+        for flipped in (False, True):
+            window = np.rot90(crop, -k)
+            window = window[:, ::-1] if flipped else window
+            for image in sources:
+                for y, x in np.argwhere((image[:-n + 1 or None, :-n + 1 or None] == window[0, 0]).all(-1)):
+                    if np.array_equal(image[y:y + n, x:x + n], window):
+                        return k, flipped
+    return None
 
 
 def test_hr_only_folder_makes_lr_with_antialiased_bicubic(tmp_path, rng):

@@ -98,10 +98,16 @@ def test_sources_choose_their_lr(folder, tmp_path):
     for lr, hr in matlab.dataset(batch_size=1, random_transform=False, repeat_count=1):
         np.testing.assert_array_equal(lr[0].numpy(), imresize(hr[0].numpy(), 2).numpy())
     full = ImageFolder(folder, scale=4, hr_crop_size=16, degradation="realesrgan")
-    lrs = [lr.numpy() for lr, _ in full.dataset(batch_size=1, random_transform=False, repeat_count=1)]
+    from sr_tf.data import downscale
+
+    pairs = [(lr.numpy(), hr.numpy()) for lr, hr in full.dataset(batch_size=1, random_transform=False,
+                                                                   repeat_count=1)]
+    lrs = [lr for lr, _ in pairs]
     again = [lr.numpy() for lr, _ in full.dataset(batch_size=1, random_transform=False, repeat_count=1)]
     np.testing.assert_array_equal(lrs, again)  # validation draws fixed seeds
     assert lrs[0].shape == (1, 10, 12, 3)
+    for lr, hr in pairs:  # Real-ESRGAN's degradations (blur, resize, noise, JPEG), not a plain bicubic shrink
+        assert np.abs(lr[0].astype(int) - downscale(hr[0], 4).numpy()).mean() > 1
     with pytest.raises(UserInputError, match="Received: degradation='blurry'"):
         ImageFolder(folder, scale=2, hr_crop_size=16, degradation="blurry")
     with pytest.raises(UserInputError, match="Pass one of the two"):
@@ -114,6 +120,7 @@ def test_sources_choose_their_lr(folder, tmp_path):
                   base_url="http://127.0.0.1:9/", hr_crop_size=16, degradation="realesrgan")
     lr, hr = next(iter(div2k.dataset(batch_size=2, seed=0)))
     assert lr.shape == (2, 4, 4, 3) and hr.shape == (2, 16, 16, 3)
+    assert np.abs(lr.numpy().astype(int) - np.stack([downscale(h, 4).numpy() for h in hr.numpy()])).mean() > 1
 
 
 def test_the_test_photo_degradation_is_seeded_sized_and_not_bicubic(rng):

@@ -12,6 +12,7 @@ import tensorflow as tf
 from helpers import FASTGAN_TINY_G, assert_one_line_errors, keras_round_trip, randomize_batchnorm
 from sr_tf.deploy import (deploy_generator, fastgan_to_saved_model, fastgan_to_tflite, input_names, noise_inputs,
                           tflite_run)
+from sr_tf.deploy.fastgan import latent_walk, render, slerp
 from sr_tf.errors import UserInputError
 from sr_tf.layers import NoiseInjection
 from sr_tf.models import fastgan
@@ -157,6 +158,10 @@ def test_generate_walks_and_latent_files(tmp_path, capsys):
     np.testing.assert_array_equal(frames[0], first)
     np.testing.assert_array_equal(frames[4], png(tmp_path / "s4n1" / "seed4-00000.png"))
     assert all(np.abs(frames[2].astype(int) - f).max() > 0 for f in (frames[0], frames[4]))
+    walked = latent_walk(deploy_generator(trained_like(), noise="input", batch_size=1), 3, 4, 5)
+    for k in (1, 2, 3):  # frame k is the generator's image of the k-th latent of the walk
+        np.testing.assert_array_equal(frames[k], render(deploy_generator(trained_like(), noise="input",
+                                                                         batch_size=1), walked[k]))
 
     deployed = deploy_generator(trained_like(), batch_size=1)
     np.save(tmp_path / "z.npy", np.concatenate([noise_inputs(deployed, 3, index=i)[0] for i in range(2)]))
@@ -173,3 +178,31 @@ def test_generate_walks_and_latent_files(tmp_path, capsys):
                                                 "1,2"], "pass one"),
                                               ([*generate, "--noise", str(tmp_path / "none.npy")], "not found")],
                            capsys)
+
+
+@pytest.mark.parametrize("t", [0.0, 0.25, 0.5, 0.9, 1.0])
+def test_slerp_moves_along_the_great_circle(t):
+    """Between two vectors of equal norm: the norm is kept and the angle to `a` is t times the angle between them
+    (and to `b` the rest), the formula itself at every t, ends included."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=64), rng.normal(size=64)
+    b *= np.linalg.norm(a) / np.linalg.norm(b)
+
+    def angle(u, v):
+        return np.arccos(np.clip(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)), -1, 1))
+
+    mixed = slerp(a, b, t)
+    assert np.linalg.norm(mixed) == pytest.approx(np.linalg.norm(a), rel=1e-9)
+    assert angle(a, mixed) == pytest.approx(t * angle(a, b), abs=1e-6)
+    assert angle(mixed, b) == pytest.approx((1 - t) * angle(a, b), abs=1e-6)
+
+
+def test_latent_walk_interpolates_z_and_the_noise_maps_as_one_vector():
+    deployed = deploy_generator(trained_like(), noise="input", batch_size=1)
+    walk = latent_walk(deployed, 3, 4, 4)
+    a, b = noise_inputs(deployed, 3), noise_inputs(deployed, 4)
+    flat_a, flat_b = (np.concatenate([x.ravel() for x in v]).astype(np.float64) for v in (a, b))
+    for k, frame in enumerate(walk):
+        assert [x.shape for x in frame] == [x.shape for x in a]
+        flat = np.concatenate([x.ravel() for x in frame])
+        np.testing.assert_allclose(flat, slerp(flat_a, flat_b, k / 3), rtol=1e-5, atol=1e-6)

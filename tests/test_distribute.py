@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
-from helpers import REPO, finish_workers, run_workers, start_cli, start_workers
+from helpers import REPO, assert_weights_in_checkpoint, finish_workers, port_was_taken, run_workers, start_cli, start_workers
 
 SRGAN = os.path.join(REPO, "train_srgan.py")
 PIXELCNN = os.path.join(REPO, "train_pixelcnn.py")
@@ -21,9 +21,12 @@ def workers_and_one_process(args, multi, one, cwd):
     """Runs `args` as two workers (`--strategy multiworker` plus the `multi` options) and, at the same time, as
     one process (`--strategy one` plus `one`): three processes at once use the 2 cores better than in turn
     (tracing is single-threaded). Returns ([(status, output)] of the workers, (status, output) of the one)."""
-    processes = start_workers([*args, "--strategy", "multiworker", *multi], cwd=str(cwd))
+    multiworker = [*args, "--strategy", "multiworker", *multi]
+    processes = start_workers(multiworker, cwd=str(cwd))
     processes.append(start_cli([*args, "--strategy", "one", *one], cwd=str(cwd)))
     *workers, single = finish_workers(processes)
+    if port_was_taken(workers):  # taken before a worker bound it: again with new ports
+        workers = run_workers(multiworker, cwd=str(cwd))
     assert single[0] == 0, single[1][-3000:]
     return workers, single[1]
 
@@ -128,20 +131,22 @@ def test_a_killed_worker_stops_the_other_and_a_restart_resumes_at_the_checkpoint
             "--strategy", "multiworker", "--collective-timeout", "30", "--steps-per-execution", "1"]
     workers = start_workers([*args, "--steps", "100000"], cwd=str(tmp_path))
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # a bound for a stuck start, not a timing: waits for the checkpoint
         while not (tmp_path / "ckpt" / "ckpt-10.index").exists():
             assert time.monotonic() < deadline and all(w.poll() is None for w in workers), "no checkpoint"
             time.sleep(0.2)
         os.kill(workers[1].pid, signal.SIGKILL)
-        killed_at = time.monotonic()
     finally:
-        (status, out), _ = finish_workers(workers, timeout=120)
-    assert time.monotonic() - killed_at < 90  # stopped by the dead peer's missed heartbeats or the timeout
+        (status, out), _ = finish_workers(workers, timeout=300)
+    # It stopped on its own (status 2, not killed at the timeout) with the one-line message.
     assert status == 2 and "error: Another worker stopped" in out, out[-3000:]
     with open(tmp_path / "ckpt" / "checkpoint") as f:
         last = int(re.search(r'model_checkpoint_path: "ckpt-(\d+)"', f.read()).group(1))
     assert last >= 10 and last % 5 == 0
-    results = run_workers([*args, "--steps", str(last + 5)], cwd=str(tmp_path))
+    # The restart at --steps {last}: both workers restore the checkpoint and write what they restored.
+    results = run_workers([*args, "--steps", str(last)], cwd=str(tmp_path))
     for status, out in results:
         assert status == 0 and f"at step {last} " in out, out[-3000:]
     check_workers(results)
+    assert_weights_in_checkpoint(h5_arrays(tmp_path / "w" / "pixelcnn-digits-4.weights.h5").values(),
+                                 tmp_path / "ckpt")

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from sr_tf.data import downscale
-from sr_tf.data.matlab import imresize
+from sr_tf.data.matlab import imresize, resize_matrix
 from sr_tf.errors import UserInputError
 
 # MATLAB's cubic (a = -0.5) at 0.25, 0.75, 1.25, 1.75, worked out by hand:
@@ -55,6 +55,13 @@ def test_uint8_rounds_after_each_dimension_and_downscale_selects_it(rng):
     got = downscale(image, 4, method="matlab").numpy()
     assert got.dtype == np.uint8 and got.shape == (6, 5, 3)
     assert np.abs(got - np.clip(np.round(exact), 0, 255)).max() <= 1  # only the first pass's rounding differs
+    # An explicit two-pass reference: rows (height) first, rounded half up to uint8, then columns, rounded again;
+    # it must match exactly, and differ somewhere from a single rounding at the end.
+    rows = np.einsum("oh,hwc->owc", resize_matrix(24, 1 / 4).numpy(), image.astype(np.float64))
+    rows = np.clip(np.floor(rows + 0.5), 0, 255)
+    both = np.einsum("ow,hwc->hoc", resize_matrix(20, 1 / 4).numpy(), rows)
+    np.testing.assert_array_equal(got, np.clip(np.floor(both + 0.5), 0, 255).astype(np.uint8))
+    assert (got != np.clip(np.floor(exact + 0.5), 0, 255)).any()
     bicubic = downscale(image, 4).numpy().astype(float)
     assert np.abs(bicubic - got).mean() > 0.1  # a different filter from tf.image.resize's
     with pytest.raises(UserInputError, match="Received: method='lanczos'"):

@@ -56,7 +56,7 @@ def test_mixed_float16_steps(name, mixed_policy, tmp_path):
     rng = np.random.default_rng(0)
     trainer, dataset = CASES[name](rng, str(tmp_path))
     assert all(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in trainer.optimizers.values())
-    assert any(w.dtype == "float32" for w in trainer.model.weights)  # variables stay float32
+    assert all(w.dtype == "float32" for w in trainer.model.weights)  # variables stay float32
     before = [w.numpy().copy() for w in trainer.model.trainable_weights]
     logs = trainer.train(dataset, steps=10, evaluate_every=10)  # the first steps may overflow and be skipped
     assert logs and all(np.isfinite(v) for v in logs.values()), logs
@@ -70,8 +70,21 @@ def test_mixed_float16_steps(name, mixed_policy, tmp_path):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
-def test_every_training_script_takes_mixed_precision_and_jit(tmp_path):
+def test_every_training_script_takes_mixed_precision_and_jit(tmp_path, monkeypatch):
+    """Each script builds its trainer with the flags' settings (recorded as it builds it): loss scaling on,
+    models computing in float16 with float32 variables, and XLA where --jit was given."""
     from helpers import random_image, write_png
+
+    from sr_tf.train.trainer import Trainer
+
+    built = []
+    init = Trainer.__init__
+
+    def recording_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        built.append((type(self).__name__, self))
+
+    monkeypatch.setattr(Trainer, "__init__", recording_init)
 
     from sr_tf.cli import fastgan as fastgan_cli
     from sr_tf.cli import pixelcnn as pixelcnn_cli
@@ -98,5 +111,13 @@ def test_every_training_script_takes_mixed_precision_and_jit(tmp_path):
                                  "--mixed-precision"]) == 0  # --jit: XLA-compiling FastGAN takes long on a CPU
     finally:
         keras.mixed_precision.set_global_policy("float32")
+    assert [name for name, _ in built] == ["PixelLossTrainer", "PixelCNNTrainer", "FastGANTrainer"]
+    for name, trainer in built:
+        assert trainer.jit_compile == (name != "FastGANTrainer"), name
+        assert all(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in trainer.optimizers.values()), name
+        for model in trainer.models.values():
+            assert model.dtype_policy.name == "mixed_float16" or any(
+                layer.dtype_policy.name == "mixed_float16" for layer in model.layers), (name, model.name)
+            assert all(w.dtype == "float32" for w in model.weights), (name, model.name)
     assert (tmp_path / "sr.h5").exists() and (tmp_path / "pxw" / "pixelcnn-digits-4.keras").exists()
     assert (tmp_path / "ganw" / "fastgan-imgs-64-generator.keras").exists()

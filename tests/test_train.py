@@ -59,6 +59,7 @@ def test_a_new_trainer_resumes_step_optimizer_state_and_best_score(tmp_path, rng
     batch = fixed_batch(rng)
     valid = tf.data.Dataset.from_tensors((batch[0][:2], batch[1][:2]))
     first = EdsrTrainer(edsr.edsr(2, num_filters=4, num_res_blocks=1), str(tmp_path), learning_rate=1e-3)
+    initial = first.model.get_weights()
     first.train(endless(batch), valid, steps=6, evaluate_every=3)
     second = EdsrTrainer(edsr.edsr(2, num_filters=4, num_res_blocks=1), str(tmp_path), learning_rate=1e-3)
     assert int(second.step) == 6 and float(second.best_score) == float(first.best_score) > 0
@@ -69,6 +70,12 @@ def test_a_new_trainer_resumes_step_optimizer_state_and_best_score(tmp_path, rng
     # Continuing to 9 steps runs exactly 3 more, as one uninterrupted run of 9 steps would.
     second.train(endless(batch), valid, steps=9, evaluate_every=3)
     assert int(second.step) == 9 and int(second.optimizers["model"].iterations) == 9
+    straight_model = edsr.edsr(2, num_filters=4, num_res_blocks=1)
+    straight_model.set_weights(initial)
+    straight = EdsrTrainer(straight_model, str(tmp_path / "straight"), learning_rate=1e-3)
+    straight.train(endless(batch), valid, steps=9, evaluate_every=3)
+    for a, b in zip(straight.model.weights, second.model.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-7)
 
 
 def test_srgan_trainer_checkpoints_everything_and_resumes(tmp_path, rng):

@@ -5,7 +5,8 @@ import os
 
 import keras
 import numpy as np
-from helpers import assert_one_line_errors
+import pytest
+from helpers import assert_one_line_errors, assert_restored, spy_checkpoints
 from PIL import Image
 
 from sr_tf.cli import pixelcnn as pixelcnn_cli
@@ -76,15 +77,17 @@ def test_short_training_on_digits_beats_the_per_pixel_histogram(tmp_path):
     assert np.mean(real < scores(shuffled)) > 0.95  # image by image, not only on average
 
 
-def test_train_pixelcnn_cli_train_resume_evaluate_sample(tmp_path, capsys):
+def test_train_pixelcnn_cli_train_resume_evaluate_sample(tmp_path, capsys, monkeypatch):
     common = ["--dataset", "digits", "--levels", "4", "--num-res-blocks", "1", "--hidden", "8",
               "--evaluate-every", "5", "--batch-size", "16", "--checkpoint-dir", str(tmp_path / "ckpt"),
               "--weights-dir", str(tmp_path / "weights")]
+    saved, restored = spy_checkpoints(monkeypatch)
     assert pixelcnn_cli.main(["train", "--steps", "5", *common]) == 0
     out = capsys.readouterr().out
     assert "Test bits/dim" in out and "per-pixel histogram baseline" in out
     assert pixelcnn_cli.main(["train", "--steps", "10", *common]) == 0
     assert "at step 5" in capsys.readouterr().out  # resumed
+    assert_restored(saved, restored, 5)
     model_path = str(tmp_path / "weights" / "pixelcnn-digits-4.keras")
     assert os.path.exists(tmp_path / "weights" / "pixelcnn-digits-4.weights.h5")
     csv = tmp_path / "scores.csv"
@@ -97,6 +100,14 @@ def test_train_pixelcnn_cli_train_resume_evaluate_sample(tmp_path, capsys):
     assert [int(r.split(",")[1]) for r in rows[1:]] == list(test_labels)
     mean = np.mean([float(r.split(",")[2]) for r in rows[1:]])
     assert f"Test bits/dim: {mean:.4f}" in out
+    from sr_tf.models import load_model
+
+    model, test = load_model(model_path), load_digits().test
+    for i in (0, 5, len(test_labels) - 1):  # row i is image i scored alone (not its batch's mean)
+        labels = test[1][i:i + 1] if len(model.inputs) > 1 else None
+        alone = bits_per_image(model, pixelcnn_dataset(test[0][i:i + 1], labels, levels=4, shuffle=False,
+                                                       repeat_count=1))
+        assert float(rows[1 + i].split(",")[2]) == pytest.approx(alone[0], abs=1e-4)
     completions = str(tmp_path / "completions.png")
     assert pixelcnn_cli.main(["complete", "--weights", model_path, "--dataset", "digits", "--observed-rows", "4",
                               "-n", "3", "-o", completions]) == 0
@@ -174,3 +185,23 @@ def test_logistic_mixture_head_from_the_command_line(tmp_path, capsys):
     np.testing.assert_array_equal(first, sampling.sample(model, 4, seed=2)[0, ..., 0])
     assert_one_line_errors(pixelcnn_cli.main, [(["train", "--num-mixtures", "3", *common],
                                                 "--num-mixtures needs --head logistic_mixture")], capsys)
+
+
+def test_bits_per_image_matches_numpy_on_uneven_batches():
+    """Each image's bits/dim against a NumPy computation from the model's logits: -sum log softmax at the
+    image's levels / (H W C) / ln 2, over 7 images in batches of 3 (the last one short)."""
+    from sr_tf.models import pixelcnn as P
+
+    model = P.pixelcnn((4, 3, 2), num_res_blocks=1, hidden=4, levels=4)
+    images = np.random.default_rng(1).integers(0, 256, (7, 4, 3, 2), dtype=np.uint8)
+    got = bits_per_image(model, pixelcnn_dataset(images, None, levels=4, batch_size=3, shuffle=False,
+                                                 repeat_count=1))
+    levels = quantize(images, 4).astype(np.int64)
+    logits = np.asarray(model(levels.astype(np.float32), training=False), np.float64)
+    log_p = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) \
+        - logits.max(-1, keepdims=True)
+    picked = np.take_along_axis(log_p, levels[..., None], axis=-1)[..., 0]
+    expected = -picked.reshape(7, -1).mean(axis=1) / np.log(2)
+    assert got.shape == (7,)
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    assert np.ptp(expected) > 0  # the images score differently: a per-image value, not a batch mean

@@ -42,6 +42,42 @@ def test_brightness_shifts_each_image_by_one_value_within_half():
     assert (np.abs(per_image[:, 0]) <= 0.5).all() and np.std(per_image[:, 0]) > 0.05
 
 
+def _per_image_factor(deviation_in, deviation_out):
+    """The one scalar per image with out = factor * in (asserted), as an array."""
+    a, b = deviation_in.reshape(len(deviation_in), -1), deviation_out.reshape(len(deviation_out), -1)
+    factors = (a * b).sum(1) / (a * a).sum(1)
+    np.testing.assert_allclose(b, factors[:, None] * a, atol=1e-5)
+    return factors
+
+
+def test_saturation_and_contrast_scale_each_image_by_its_own_draw():
+    """Saturation: (x - channel mean) times 2U, U ~ U(0, 1) drawn per image; contrast: (x - image mean) times
+    U + 0.5. An identity (or a shared factor) fails."""
+    x = tf.random.uniform((64, 4, 4, 3), -1, 1)
+    pixel_mean = tf.reduce_mean(x, -1, keepdims=True)
+    saturation = _per_image_factor((x - pixel_mean).numpy(), (transforms.rand_saturation(x) - pixel_mean).numpy())
+    assert saturation.min() >= 0 and saturation.max() <= 2 and saturation.std() > 0.3
+    image_mean = tf.reduce_mean(x, [1, 2, 3], keepdims=True)
+    contrast = _per_image_factor((x - image_mean).numpy(), (transforms.rand_contrast(x) - image_mean).numpy())
+    assert contrast.min() >= 0.5 and contrast.max() <= 1.5 and contrast.std() > 0.15
+
+
+def test_diff_augment_applies_each_part_of_the_policy():
+    """'color' changes every image by a brightness shift and two scalings; 'translation' gives a shifted copy of
+    each image; 'cutout' zeros a square in each."""
+    x = tf.random.uniform((8, 16, 16, 3), 0.1, 1.0)
+    coloured = transforms.diff_augment(x, "color").numpy()
+    assert all(np.abs(coloured[i] - x[i].numpy()).max() > 1e-3 for i in range(8))
+    shifted = transforms.diff_augment(x, "translation").numpy()
+    offsets = [_find_offset(x[i], shifted[i], transforms.max_shift(16) + 1) for i in range(8)]
+    assert any(offset != (0, 0) for offset in offsets)
+    cut = transforms.diff_augment(x, "cutout").numpy()
+    zeros = (cut == 0).all(axis=-1).sum(axis=(1, 2))
+    assert (zeros > 0).all()
+    kept = (cut != 0).all(axis=-1)
+    np.testing.assert_array_equal(cut[kept], x.numpy()[kept])
+
+
 def test_saturation_and_contrast_keep_their_means_and_cutout_zeros_a_clipped_square():
     x = tf.random.uniform((4, 8, 8, 3), -1, 1)
     np.testing.assert_allclose(tf.reduce_mean(transforms.rand_saturation(x), -1), tf.reduce_mean(x, -1), atol=1e-5)

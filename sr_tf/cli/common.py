@@ -6,11 +6,25 @@ import dataclasses
 import os
 import sys
 
-from sr_tf.errors import InputFileNotFoundError, UserInputError
+from sr_tf.errors import InputFileNotFoundError, UserInputError, printing_warnings
 from sr_tf.weights_io import load_keras_model
 
 EXIT_ERROR = 2  # bad input: a message naming the file or value, no traceback
 EXIT_INTERRUPTED = 130  # Ctrl-C: a checkpoint was saved; re-running resumes (the shell's status for SIGINT)
+EXIT_TERMINATED = 143  # SIGTERM (a scheduler's stop): the same, with the shell's status for SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM outside the training loop: handled as Ctrl-C is, with EXIT_TERMINATED."""
+
+
+def interrupted_status(signal_name):
+    """The exit status of a run its training loop stopped on `signal_name` ('SIGINT' or 'SIGTERM')."""
+    return EXIT_TERMINATED if signal_name == "SIGTERM" else EXIT_INTERRUPTED
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated
 
 # Library messages name API arguments; on the command line they read as the flags that set them.
 API_TO_FLAGS = (
@@ -40,24 +54,34 @@ def run_command(command, args):
     """Runs `command(args)` and returns its exit status.
 
     A `UserInputError` (bad input: its message names the file, the value and what was expected), or a bad image
-    file met inside a tf.data pipeline, is printed as one line, `error: ...`, and gives EXIT_ERROR; Ctrl-C before
-    or after the training loop gives EXIT_INTERRUPTED; any other exception is a bug and raises with its
-    traceback.
+    file met inside a tf.data pipeline, is printed as one line, `error: ...`, and gives EXIT_ERROR; Ctrl-C or
+    SIGTERM before or after the training loop gives EXIT_INTERRUPTED or EXIT_TERMINATED; any other exception is a
+    bug and raises with its traceback. Warnings (`sr_tf.errors.warn`) are printed as `warning: ...` lines.
     """
+    import signal
+    import threading
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if main_thread else None
     try:
-        return command(args)
+        with printing_warnings():  # a skipped file is a line of the command's output, not a Python warning
+            return command(args)
     except UserInputError as e:
         print(f"error: {as_command_line(str(e))}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:  # Ctrl-C outside the training loop (which saves and returns on its own)
-        print("\nInterrupted; nothing was written that a re-run would not write again.", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as e:  # outside the training loop (which saves and returns on its own)
+        what = "Terminated (SIGTERM)" if isinstance(e, Terminated) else "Interrupted"
+        print(f"\n{what}; nothing was written that a re-run would not write again.", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED
     except Exception as e:  # noqa: BLE001 - a file that fails inside a tf.data pipeline arrives wrapped
         message = _wrapped_input_error(e)
         if message is None:
             raise
         print(f"error: {message}", file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _wrapped_input_error(error):
@@ -73,17 +97,35 @@ def _wrapped_input_error(error):
     return match.group(1).strip() if match else None
 
 
-def load_keras_file(path, what, written_as):
+def load_keras_file(path, what, written_as, families=None, command=None, model_name=None):
     """Loads a whole model from a `.keras` file in safe mode, with errors naming the path.
 
     Args:
         path: the file.
         what: what the file holds, for the messages (e.g. "Generator").
         written_as: where the training command writes such files (e.g. "weights/pixelcnn/<name>.keras").
+        families: the spec families the command takes (e.g. ("pixelcnn", "gated_pixelcnn")); None: any model.
+        command: the command, for the message when the family is wrong (e.g. "train_pixelcnn.py sample").
+        model_name: the Keras model name the file must hold too (e.g. a FastGAN generator, not its discriminator).
+
+    Raises:
+        InputFileNotFoundError: no such file.
+        UserInputError: the file is not a loadable `.keras` model, or holds a model of another family (or another
+            sr_tf model, or none of sr_tf's), said in one line naming the file, what it holds and what was expected.
     """
     if not os.path.isfile(path):
         raise InputFileNotFoundError(f"{what} file not found: {path} (train writes {written_as}).")
-    return load_keras_model(path)  # checks the suffix and the file itself
+    model = load_keras_model(path)  # checks the suffix and the file itself
+    if families is None:
+        return model
+    from sr_tf.models import spec_of
+
+    family = spec_of(model, path).family  # a model that is none of sr_tf's is a UserInputError here
+    if family not in families or (model_name is not None and model.name != model_name):
+        held = f"'{family}' model" if family not in families else f"'{family}' model named {model.name!r}"
+        raise UserInputError(f"{path} holds a {held}; {command} takes a {' or '.join(families)} "
+                             f"{what.lower()} (train writes {written_as}).")
+    return model
 
 
 def fill_unset(args, defaults):

@@ -116,7 +116,8 @@ def save_results(trainer, prefix):
 
 def load_generator(path):
     """A trained generator from a `.keras` file written by `train`."""
-    return load_keras_file(path, "Generator", f"{WEIGHTS_DIR}/<name>-generator.keras")
+    return load_keras_file(path, "Generator", f"{WEIGHTS_DIR}/<name>-generator.keras", families=("fastgan",),
+                           command="train_fastgan.py", model_name="fastgan_generator")
 
 
 def run_generate(args):

@@ -124,7 +124,8 @@ def run_train(args):
 
 def load_model(path):
     """A trained PixelCNN from a `.keras` file (written by `train`)."""
-    return load_keras_file(path, "Model", f"{WEIGHTS_DIR}/<name>.keras")
+    return load_keras_file(path, "Model", f"{WEIGHTS_DIR}/<name>.keras", families=("pixelcnn", "gated_pixelcnn"),
+                           command="train_pixelcnn.py")
 
 
 def run_evaluate(args):

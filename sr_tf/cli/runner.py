@@ -11,7 +11,7 @@ each written atomically and listed at the end.
 import argparse
 import os
 
-from sr_tf.cli.common import EXIT_INTERRUPTED, add_training_options, fill_unset, finish_worker, positive_int
+from sr_tf.cli.common import add_training_options, interrupted_status, fill_unset, finish_worker, positive_int
 from sr_tf.errors import UserInputError
 from sr_tf.weights_io import save_model, save_weights
 
@@ -142,7 +142,8 @@ class Family:
 
 
 def run_training(family, args):
-    """Runs a training command for `family`; returns the exit status (130 when interrupted with Ctrl-C)."""
+    """Runs a training command for `family`; returns the exit status (130 when stopped with Ctrl-C, 143 with
+    SIGTERM: a checkpoint at the step reached was saved either way)."""
     import keras
 
     from sr_tf.train import enable_mixed_precision
@@ -161,7 +162,7 @@ def run_training(family, args):
     trainer.train(train_ds, valid_ds, steps=args.steps, evaluate_every=args.evaluate_every,
                   **family.train_options(args))
     if trainer.interrupted:
-        return EXIT_INTERRUPTED
+        return interrupted_status(trainer.interrupted)
     if finish_worker(trainer):
         return 0
     if args.keep_best and valid_ds is not None:

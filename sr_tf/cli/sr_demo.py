@@ -13,7 +13,7 @@ import tensorflow as tf
 import os
 
 from sr_tf import specs
-from sr_tf.cli.common import EXIT_INTERRUPTED, pipeline_seed
+from sr_tf.cli.common import interrupted_status, pipeline_seed
 from sr_tf.cli.runner import destination, print_artifacts, write_artifacts
 from sr_tf.cli.sr_evaluate import compare_with_bicubic, print_comparison
 from sr_tf.data import ImageFolder, crop_to_multiple, downscale, read_image, save_image
@@ -44,7 +44,8 @@ def held_out_variants(hr):
 
 
 def train_model(args, degradation, checkpoint_dir, valid_lr, valid_hr):
-    """Trains the demo EDSR on the bundled photos with `degradation`; the trainer, or None when interrupted.
+    """Trains the demo EDSR on the bundled photos with `degradation`; the trainer. Stopped by Ctrl-C or SIGTERM
+    (a checkpoint saved), it exits with status 130 or 143.
 
     The learning rate drops tenfold at `--lr-decay-at` of the steps by assigning the optimizer's rate between two
     runs of the loop, not with a schedule: a schedule would change the optimizer's variables and make checkpoints
@@ -67,8 +68,8 @@ def train_model(args, degradation, checkpoint_dir, valid_lr, valid_hr):
         train_ds = train.dataset(batch_size=args.batch_size, random_transform=True,
                                  seed=pipeline_seed(args.seed, trainer))
         trainer.train(train_ds, valid_ds, steps=end, evaluate_every=args.evaluate_every)
-        if trainer.interrupted:
-            return None
+        if trainer.interrupted:  # saved at the step reached; the status says by which signal
+            raise SystemExit(interrupted_status(trainer.interrupted))
     print(f"Training ({degradation} LR): {time.perf_counter() - started:.0f} s in this run, "
           f"{int(trainer.step.numpy())} steps in total.")
     trainer.restore_best()
@@ -91,14 +92,12 @@ def write_model(args, model, suffix=""):
 def run_demo(args):
     """Trains the demo model(s) and prints the comparisons; writes the weights and side-by-side PNGs (bicubic |
     model(s) | original). Returns 0 when every model beats its baselines in PSNR (RGB and Y) on every comparison,
-    1 otherwise, 130 when interrupted."""
+    1 otherwise, 130 / 143 when stopped by Ctrl-C / SIGTERM."""
     keras.utils.set_random_seed(args.seed)
     scale = args.scale
     hr = crop_to_multiple(read_image(sample_files([SAMPLE_HELD_OUT])[0])[0], scale)
     lr = downscale(hr, scale).numpy()
     trainer = train_model(args, "bicubic", args.checkpoint_dir, lr, hr)
-    if trainer is None:
-        return EXIT_INTERRUPTED
     model = trainer.model
     paths = write_model(args, model)
     beats = True
@@ -147,8 +146,6 @@ def run_degraded_demo(args, bicubic_model, hr):
                              degradation="realesrgan")
     valid_lr = next(iter(validation.lr_dataset())).numpy()  # the training model's fixed validation draw
     trainer = train_model(args, "realesrgan", args.checkpoint_dir + "-realesrgan", valid_lr, hr)
-    if trainer is None:
-        return False
     paths = write_model(args, trainer.model, suffix="-realesrgan")
     models = {"bicubic-trained": bicubic_model, "degradation-trained": trainer.model}
     degrade = functools.partial(degradations.realesrgan, params=HELD_OUT_DEGRADATION)

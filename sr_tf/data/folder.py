@@ -2,7 +2,6 @@
 
 import hashlib
 import os
-import warnings
 
 import tensorflow as tf
 
@@ -10,7 +9,7 @@ from sr_tf.data.base import PairedImages, cached
 from sr_tf.data.io import file_signature, image_size, list_images, read_image
 from sr_tf.data import degradations
 from sr_tf.data.transforms import DOWNSCALE_METHODS, crop_to_multiple, downscale
-from sr_tf.errors import InputFileNotFoundError, UserInputError
+from sr_tf.errors import InputFileNotFoundError, UserInputError, skipped_image, warn
 
 
 def _stem(path, root):
@@ -126,7 +125,7 @@ class ImageFolder(PairedImages):
             except UserInputError as e:
                 if not self.skip_unreadable:
                     raise
-                warnings.warn(f"Skipping an unreadable image: {e}", stacklevel=3)
+                skipped_image(path if path in str(e) else self.lr_files[i], e)
                 continue
             sizes.append(size)
             keep.append(i)
@@ -158,8 +157,7 @@ class ImageFolder(PairedImages):
         usable = [min(h, w) >= self.hr_crop_size for h, w in self.hr_sizes]
         for ok, path, (h, w) in zip(usable, self.hr_files, self.hr_sizes):
             if not ok:
-                warnings.warn(f"Skipping {path} ({w}x{h}): smaller than the {self.hr_crop_size}px crop.",
-                              stacklevel=3)
+                warn(f"skipped {path}: {w}x{h} is smaller than the {self.hr_crop_size}px crop")
         if not any(usable):
             raise UserInputError(f"Every image in {self.hr_dir} is smaller than the {self.hr_crop_size}px crop.")
         return usable
@@ -185,7 +183,7 @@ class ImageFolder(PairedImages):
         # The cache name identifies the exact file list and options, so folders never share a cache.
         key = "\n".join([kind, str(scale), str(crop)] + ([self.degradation] if self.degradation != "bicubic" else [])
                         + self._signatures)
-        digest = hashlib.sha1(key.encode("utf8")).hexdigest()[:12]
+        digest = hashlib.sha1(key.encode("utf8", "surrogateescape")).hexdigest()[:12]  # any file name
         cache_file = os.path.join(self.caches_dir, f"folder_{kind}_x{scale}_{digest}.cache")
         return cached(ds, cache_file, len(hr_files), f"{kind.upper()} images of {self.hr_dir}")
 

@@ -71,7 +71,8 @@ def _saved_dataset(files, im_size, cache_dir):
     """The decoded set saved under `cache_dir`, keyed by the file list and size; inside it a JSON record of each
     file's size and modification time, so a file edited in place makes the set be decoded again."""
     key = "\n".join([str(im_size)] + [os.path.abspath(f) for f in files])
-    path = os.path.join(cache_dir, f"gan_{im_size}_{hashlib.sha1(key.encode()).hexdigest()[:12]}")
+    digest = hashlib.sha1(key.encode("utf8", "surrogateescape")).hexdigest()[:12]  # any file name
+    path = os.path.join(cache_dir, f"gan_{im_size}_{digest}")
     signatures = [file_signature(f) if os.path.exists(f) else None for f in files]
     record = os.path.join(path, "sources.json")
     if os.path.isdir(path):

@@ -14,13 +14,12 @@ Conversion rule (`to_rgb_uint8`), applied to every image this package reads:
 """
 
 import os
-import warnings
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from sr_tf.atomic import atomic_write
-from sr_tf.errors import InputFileNotFoundError, UserInputError
+from sr_tf.errors import InputFileNotFoundError, UserInputError, skipped_image
 from sr_tf.ops import to_uint8
 
 SR_EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -283,7 +282,7 @@ def readable_images(directory, extensions=GAN_EXTENSIONS):
             image_size(path)
             readable.append(path)
         except ValueError as e:
-            warnings.warn(f"Skipping an unreadable image: {e}", stacklevel=2)
+            skipped_image(path, e)
     if not readable:
         raise UserInputError(f"None of the {len(files)} image files ({', '.join(extensions)}) in {directory} or its "
                          "sub-folders could be read.")

@@ -25,7 +25,11 @@ def image_geometry(model):
     head = mixture_head(model)
     if head is not None:
         return int(model.output.shape[1]), int(model.output.shape[2]), head.channels, head.levels
-    height, width, channels, levels = (int(d) for d in model.output.shape[1:])
+    shape = tuple(getattr(model.output, "shape", ()))[1:]
+    if len(shape) != 4 or any(d is None for d in shape):
+        raise UserInputError(f"Expected a PixelCNN (logits of shape (batch, height, width, channels, levels)). "
+                             f"Received: model {model.name!r} with outputs of shape {(None, *shape)}")
+    height, width, channels, levels = (int(d) for d in shape)
     return height, width, channels, levels
 
 

@@ -59,10 +59,11 @@ class StepSchedule:
 
 
 @contextlib.contextmanager
-def stop_on_sigint(stop):
-    """Within the block, Ctrl-C sets the `threading.Event` `stop` (the loop finishes the steps under way and
-    saves); a second Ctrl-C raises KeyboardInterrupt at once. Only in the main thread; the previous handler
-    comes back afterwards."""
+def stop_on_signals(stop):
+    """Within the block, Ctrl-C (SIGINT) or SIGTERM (how cluster schedulers and preemptible machines stop a job)
+    sets the `threading.Event` `stop`, with `stop.signal` naming it: the loop finishes the steps under way and
+    saves. A second signal raises KeyboardInterrupt at once. Only in the main thread; the previous handlers come
+    back afterwards."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -70,14 +71,17 @@ def stop_on_sigint(stop):
     def handler(signum, frame):
         if stop.is_set():
             raise KeyboardInterrupt
-        print("\nCtrl-C: finishing the steps under way and saving a checkpoint (press again to stop at once).")
+        stop.signal = signal.Signals(signum).name
+        what = "Ctrl-C" if signum == signal.SIGINT else stop.signal
+        print(f"\n{what}: finishing the steps under way and saving a checkpoint (again to stop at once).", flush=True)
         stop.set()
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 class TensorBoardLog:

@@ -5,12 +5,11 @@ readable checkpoint of such a folder."""
 
 import json
 import os
-import warnings
 
 import tensorflow as tf
 
 from sr_tf.atomic import atomic_write_text
-from sr_tf.errors import UserInputError
+from sr_tf.errors import UserInputError, warn
 
 
 class ArchitectureMismatchError(UserInputError):
@@ -34,8 +33,7 @@ def read_record(path):
         with open(path, encoding="utf8") as f:
             return json.load(f)
     except (OSError, ValueError) as e:
-        warnings.warn(f"Ignoring the unreadable record {path} ({e}); it is written again at the next checkpoint.",
-                      stacklevel=3)
+        warn(f"ignoring the unreadable record {path} ({e}); it is written again at the next checkpoint")
         return None
 
 
@@ -107,6 +105,5 @@ def restore_newest_readable(checkpoint, paths):
         except (tf.errors.OpError, IndexError, AssertionError) as e:
             error = e
         reason = " ".join(str(error).split())[:200]
-        warnings.warn(f"Checkpoint {path} is damaged and was skipped ({type(error).__name__}: {reason}).",
-                      stacklevel=3)
+        warn(f"skipped the damaged checkpoint {path} ({type(error).__name__}: {reason})")
     return None

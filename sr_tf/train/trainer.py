@@ -23,7 +23,7 @@ from sr_tf.errors import UserInputError
 from sr_tf.progress import LOG_INTERVAL, PlainProgress, progress
 from sr_tf.train.distribute import (PEER_FAILURES, check_models_in_scope, is_chief, is_multi_worker,
                                     mean_over_workers, shard_by_data, synchronize_batchnorm, worker_dir, worker_lost)
-from sr_tf.train.loop import AUTO, StepSchedule, TensorBoardLog, stop_on_sigint
+from sr_tf.train.loop import AUTO, StepSchedule, TensorBoardLog, stop_on_signals
 from sr_tf.train.records import (architecture_of, as_json, check_architecture, check_data, read_record,
                                  restore_newest_readable, write_record)
 
@@ -254,8 +254,9 @@ class Trainer:
 
         Steps run in calls of `steps_per_execution` steps inside one `tf.function`. Every `evaluate_every` steps
         and at the end: with `valid_dataset`, the score is computed and logged, and an improvement is saved in the
-        best slot; a checkpoint is written (only on improvement with `save_best_only`). Ctrl-C (SIGINT) stops at
-        the end of the current call, writes a checkpoint and returns with `self.interrupted` set. A training
+        best slot; a checkpoint is written (only on improvement with `save_best_only`). Ctrl-C (SIGINT) or SIGTERM
+        stops at the end of the current call (every worker at the same step), writes a checkpoint and returns with
+        `self.interrupted` set to the signal's name ('SIGINT', 'SIGTERM'). A training
         dataset that runs out ends training early, with a note.
 
         Args:
@@ -283,7 +284,7 @@ class Trainer:
         self.on_train_begin(train_dataset)
         stop = threading.Event()
         try:
-            with stop_on_sigint(stop):
+            with stop_on_signals(stop):
                 return self._loop(iterator, stop, steps, evaluate_every, valid_dataset, save_best_only)
         except PEER_FAILURES as e:
             if not self.multi_worker:
@@ -319,8 +320,10 @@ class Trainer:
                 self.log.scalars(logs, step)
             if evaluating:
                 self._evaluate_and_save(valid_dataset, save_best_only, step)
+            if self.multi_worker and mean_over_workers(self.strategy, float(stop.is_set())) > 0:
+                stop.set()  # a signalled peer stops them all at this step (a lone one would leave collectives hanging)
             if stop.is_set():
-                self.interrupted = True
+                self.interrupted = getattr(stop, "signal", "SIGTERM")
                 path = self.save()
                 print(f"\nInterrupted at step {step}; saved {path}. Run the same command again to resume.")
                 break
