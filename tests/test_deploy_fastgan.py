@@ -75,7 +75,12 @@ def test_int8_and_noise_free_files(rng):
     assert details.get_output_details()[0]["dtype"] == np.uint8
     inputs = noise_inputs(deployed, seed=3)
     got = tflite_run(int8, inputs, input_names(deployed))
-    assert got.shape == (1, 64, 64, 3) and np.all((got >= 0) & (got <= 255))
+    assert got.shape == (1, 64, 64, 3)
+    # against the deployed Keras model on the same inputs (measured: mean 0.4-0.5, max 2.0-2.8 grey levels, where
+    # the image varies by a standard deviation of 6-10): quantization error, not another image
+    expected = np.asarray(deployed(inputs), np.float64)
+    error = np.abs(got.astype(np.float64) - expected)
+    assert error.mean() < 1.5 and error.max() < 8 and np.corrcoef(got.ravel(), expected.ravel())[0, 1] > 0.98
     silent, one_input = fastgan_to_tflite(model, noise="none")
     assert len(one_input.inputs) == 1
     z = inputs[0]
@@ -158,10 +163,10 @@ def test_generate_walks_and_latent_files(tmp_path, capsys):
     np.testing.assert_array_equal(frames[0], first)
     np.testing.assert_array_equal(frames[4], png(tmp_path / "s4n1" / "seed4-00000.png"))
     assert all(np.abs(frames[2].astype(int) - f).max() > 0 for f in (frames[0], frames[4]))
-    walked = latent_walk(deploy_generator(trained_like(), noise="input", batch_size=1), 3, 4, 5)
+    saved = deploy_generator(keras.saving.load_model(generator_file, safe_mode=True), noise="input", batch_size=1)
+    walked = latent_walk(saved, 3, 4, 5)
     for k in (1, 2, 3):  # frame k is the generator's image of the k-th latent of the walk
-        np.testing.assert_array_equal(frames[k], render(deploy_generator(trained_like(), noise="input",
-                                                                         batch_size=1), walked[k]))
+        np.testing.assert_array_equal(frames[k], render(saved, walked[k]))
 
     deployed = deploy_generator(trained_like(), batch_size=1)
     np.save(tmp_path / "z.npy", np.concatenate([noise_inputs(deployed, 3, index=i)[0] for i in range(2)]))

@@ -43,15 +43,22 @@ def digests(results):
     return [re.search(r"Worker (\d) weights digest: (\w+)", out).groups() for _, out in results]
 
 
-def assert_weights_close(multi, one, learning_rate, steps, factor=2):
-    """The two runs' weights agree within factor x lr x steps. Where a gradient is zero in exact arithmetic (a bias
-    before BatchNorm, whose mean BatchNorm removes) it is float rounding, which differs with the summation order
-    across replicas, and Adam turns it into steps of up to the learning rate; elsewhere the runs agree far
-    closer, which the equal losses check."""
+def assert_weights_close(multi, one, learning_rate, steps, zero_gradient=None):
+    """The two runs' weights agree within a hundredth of the learning rate, where Adam moves a weight by about the
+    learning rate per step, so a step that differed would show (measured: at most 0.002 x lr apart).
+
+    The exception, `zero_gradient` (a regex of weight names): a convolution bias right before BatchNorm, whose
+    mean BatchNorm removes, has a zero gradient in exact arithmetic; its float rounding differs with the summation
+    order across replicas, Adam turns it into steps of up to the learning rate (measured: up to 3.5 x lr), and the
+    moving mean after it follows. Those keep the loose bound of 2 x lr x steps."""
+    import re as regex
+
     assert multi.keys() == one.keys() and one
+    loose = [k for k in one if zero_gradient and regex.search(zero_gradient, k)]
+    assert len(loose) < len(one) / 2, loose  # the exception stays an exception
     for key in one:
-        np.testing.assert_allclose(multi[key], one[key], rtol=1e-5, atol=factor * learning_rate * steps,
-                                   err_msg=key)
+        atol = 2 * learning_rate * steps if key in loose else learning_rate / 100
+        np.testing.assert_allclose(multi[key], one[key], rtol=1e-5, atol=atol, err_msg=key)
 
 
 def check_workers(results):
@@ -85,7 +92,8 @@ def test_train_srgan_two_workers_equal_one_process_on_the_global_batch(tmp_path)
     check_workers(results)
     multi, one = h5_arrays(tmp_path / "multi.h5"), h5_arrays(tmp_path / "one.h5")
     assert any("bn" in k for k in one)  # SRResNet's BatchNorm, synchronised over the workers
-    assert_weights_close(multi, one, learning_rate=1e-4, steps=4)
+    assert_weights_close(multi, one, learning_rate=1e-4, steps=4,
+                         zero_gradient=r"(res\d+_conv\d|body_conv)/.*bias|moving_mean")
     # The chief's folder holds its checkpoints; the other worker's temporary folder is gone.
     files = os.listdir(tmp_path / "multi")
     assert "ckpt-4.index" in files and not [f for f in files if f.startswith("workertemp")]
@@ -100,7 +108,7 @@ def test_train_pixelcnn_two_workers_equal_one_process(tmp_path):
     check_workers(results)
     name = "pixelcnn-digits-4.weights.h5"
     assert_weights_close(h5_arrays(tmp_path / "wmulti" / name), h5_arrays(tmp_path / "wone" / name),
-                         learning_rate=1e-3, steps=6)
+                         learning_rate=1e-3, steps=6, zero_gradient=r"masked_conv2d(_\d+)?/vars/1$")
     assert_losses_equal(losses_at(results[0][1], 3), losses_at(single, 3))
     assert sorted(os.listdir(tmp_path)) == ["multi", "one", "wmulti", "wone"]  # nothing else written
 
@@ -119,9 +127,8 @@ def test_train_fastgan_two_workers_equal_one_process(tmp_path):
     assert first.keys() == {"d_real", "d_recon", "d_fake", "g_loss"}
     assert_losses_equal(first, losses_at(single, 1))
     name = "fastgan-samples-64-generator.weights.h5"
-    # factor 5: the spectral-norm power-iteration vectors follow the weights, scaled by 1 / sigma.
-    assert_weights_close(h5_arrays(tmp_path / "wmulti" / name), h5_arrays(tmp_path / "wone" / name), lr, steps,
-                         factor=5)
+    # (no bias before BatchNorm here: every weight within lr / 100)
+    assert_weights_close(h5_arrays(tmp_path / "wmulti" / name), h5_arrays(tmp_path / "wone" / name), lr, steps)
     assert sorted(os.listdir(tmp_path / "multi" / "samples")) == sorted(os.listdir(tmp_path / "one" / "samples"))
 
 

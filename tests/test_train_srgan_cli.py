@@ -94,7 +94,7 @@ def test_edsr_wdsr_resume_and_evaluate(workdir, command, weights, monkeypatch):
     lines = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines() if line.split()}
     assert len(lines["model"]) == 6 and len(lines["bicubic"]) == 6  # PSNR RGB, Y, SSIM, mean error R G B
     status, _, stderr = run_in_process(workdir, command, *data, "--num-filters", "8", "--num-res-blocks", "1",
-                                       "--batch-size", "2", "--steps", "4")
+                                       "--batch-size", "2", "--steps", "4", "--checkpoint-dir", f"ck_{command}")
     assert status == 2 and "another architecture" in stderr
 
 
