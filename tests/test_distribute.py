@@ -132,7 +132,7 @@ def test_train_fastgan_two_workers_equal_one_process(tmp_path):
     assert sorted(os.listdir(tmp_path / "multi" / "samples")) == sorted(os.listdir(tmp_path / "one" / "samples"))
 
 
-def test_a_killed_worker_stops_the_other_and_a_restart_resumes_at_the_checkpoint(tmp_path):
+def test_a_killed_worker_stops_the_other_with_one_line(tmp_path):
     args = [PIXELCNN, "train", "--dataset", "digits", "--levels", "4", "--num-res-blocks", "1", "--hidden", "8",
             "--batch-size", "16", "--evaluate-every", "5", "--checkpoint-dir", "ckpt", "--weights-dir", "w",
             "--strategy", "multiworker", "--collective-timeout", "30", "--steps-per-execution", "1"]
@@ -149,9 +149,34 @@ def test_a_killed_worker_stops_the_other_and_a_restart_resumes_at_the_checkpoint
     assert status == 2 and "error: Another worker stopped" in out, out[-3000:]
     with open(tmp_path / "ckpt" / "checkpoint") as f:
         last = int(re.search(r'model_checkpoint_path: "ckpt-(\d+)"', f.read()).group(1))
-    assert last >= 10 and last % 5 == 0
-    # The restart at --steps {last}: both workers restore the checkpoint and write what they restored.
-    results = run_workers([*args, "--steps", str(last)], cwd=str(tmp_path))
+    assert last >= 10 and last % 5 == 0  # (the restart from a checkpoint: the SIGTERM test below)
+
+
+def test_sigterm_to_one_worker_stops_both_at_one_step_and_a_restart_resumes_there(tmp_path):
+    """A scheduler's SIGTERM reaching one worker: both finish the step under way, agree on the step, save it and
+    exit 143 (the other worker would otherwise wait in a collective for a peer that left). The restart at that
+    step count restores the checkpoint on both workers and writes exactly its weights."""
+    args = [PIXELCNN, "train", "--dataset", "digits", "--levels", "4", "--num-res-blocks", "1", "--hidden", "8",
+            "--batch-size", "16", "--evaluate-every", "5", "--checkpoint-dir", "ckpt", "--weights-dir", "w",
+            "--strategy", "multiworker", "--collective-timeout", "60", "--steps", "100000"]
+    workers = start_workers(args, cwd=str(tmp_path))
+    try:
+        deadline = time.monotonic() + 300  # a bound for a stuck start, not a timing: waits for the checkpoint
+        while not (tmp_path / "ckpt" / "ckpt-5.index").exists():
+            assert time.monotonic() < deadline and all(w.poll() is None for w in workers), "no checkpoint"
+            time.sleep(0.2)
+        workers[1].send_signal(signal.SIGTERM)
+    finally:
+        results = finish_workers(workers, timeout=300)
+    steps = []
+    for status, out in results:
+        assert status == 143 and "Traceback" not in out, out[-3000:]
+        steps.append(int(re.search(r"Interrupted at step (\d+);", out).group(1)))
+    last = steps[0]
+    assert steps[1] == last >= 5
+    with open(tmp_path / "ckpt" / "checkpoint") as f:
+        assert f'model_checkpoint_path: "ckpt-{last}"' in f.read()
+    results = run_workers([*args[:-1], str(last), "--no-keep-best"], cwd=str(tmp_path))  # (not the best's)
     for status, out in results:
         assert status == 0 and f"at step {last} " in out, out[-3000:]
     check_workers(results)

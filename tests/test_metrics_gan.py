@@ -11,10 +11,9 @@ from sr_tf import metrics
 
 def test_fid_of_a_set_with_itself_is_zero_and_grows_with_a_shift(random_inception, rng):
     images = rng.integers(0, 200, (24, 32, 32, 3)).astype(np.uint8)
-    assert abs(metrics.fid(images, images, model=random_inception)) < 1e-6
     features = metrics.inception_features(images, random_inception)
     distances = [metrics.fid(features, metrics.inception_features(images + shift, random_inception))
-                 for shift in (0, 10, 25, 50)]
+                 for shift in (0, 25, 50)]  # (each FID of 2048 features costs seconds: three points)
     assert distances[0] == pytest.approx(0.0, abs=1e-6)
     assert all(a < b for a, b in zip(distances, distances[1:])), distances
     kids = [metrics.kid(features, metrics.inception_features(images + s, random_inception), subsets=10)[0]
