@@ -66,7 +66,7 @@ def _resize(image, factor):
     shape = tf.shape(x)
     x = tf.einsum("oh,hwc->owc", resize_matrix(shape[0], factor), x)
     if is_uint8:
-        pass
+        x = tf.cast(_round_uint8(x), tf.float64)
     x = tf.einsum("ow,hwc->hoc", resize_matrix(shape[1], factor), x)
     return _round_uint8(x) if is_uint8 else x
 
