@@ -4,14 +4,17 @@ bug the test is about), runs that test, expects it to fail, and puts the code ba
     python tests/bites.py                      # every case (about 3 minutes on 2 cores)
     python tests/bites.py "slerp linear"       # some of them, by name
 
-Not collected by pytest (a check of the suite, not a part of it). A case whose line has changed stops with an
-AssertionError naming it: update the line with the code.
+Not collected by pytest (a check of the suite, not a part of it). It works on a copy of the repository in a
+temporary folder, so the working tree is never touched, even when it is interrupted. A case whose line has changed
+stops with an AssertionError naming it: update the line with the code.
 """
 import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
+SOURCE = pathlib.Path(__file__).resolve().parent.parent
 CASES = [
  ("hinge margin constant", "sr_tf/losses.py",
   "    margin = Draws.current().uniform(tf.shape(logits), per_image=True) * margin_range + (1.0 - margin_range)",
@@ -99,6 +102,9 @@ CASES = [
   "tests/test_bad_input.py::test_a_damaged_latest_checkpoint_falls_back_to_the_previous_one"),
 ]
 only = sys.argv[1:]
+scratch = tempfile.mkdtemp(prefix="bites-")
+REPO = pathlib.Path(scratch) / "repo"
+shutil.copytree(SOURCE, REPO, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".ckpt", ".div2k"))
 for name, path, old, new, test in CASES:
     if only and name not in only:
         continue
@@ -113,3 +119,4 @@ for name, path, old, new, test in CASES:
         print(f"{'FAILS (good)' if r.returncode else 'PASSES (bad)'}: {name}: {test} {last}", flush=True)
     finally:
         file.write_text(text)
+shutil.rmtree(scratch, ignore_errors=True)
