@@ -292,7 +292,7 @@ def finish_workers(processes, timeout=300):
     return results
 
 
-PORT_TAKEN = ("Address already in use", "Failed to add port", "Failed to bind")
+PORT_TAKEN = ("Address already in use", "Failed to add port", "Failed to bind", "could not listen on")
 
 
 def port_was_taken(results):
@@ -436,3 +436,23 @@ def assert_weights_in_checkpoint(arrays, checkpoint_dir):
     assert arrays and any(np.abs(a).sum() > 0 for a in arrays)
     for a in arrays:
         assert any(a.shape == b.shape and np.array_equal(a, b) for b in saved), a.shape
+
+
+def start_workers_until(args, cwd, ready, timeout=300, attempts=3):
+    """Starts an n=2 worker cluster of a command line and waits until `ready()` (a condition, e.g. a checkpoint
+    file exists), starting again with new ports when a worker could not bind its port; returns the running
+    workers. Fails with the workers' output when one stops first for another reason, or past `timeout`."""
+    import time
+
+    for attempt in range(attempts):
+        workers, deadline = start_workers(args, cwd=cwd), time.monotonic() + timeout
+        while not ready():
+            if any(w.poll() is not None for w in workers) or time.monotonic() > deadline:
+                results = finish_workers(workers, timeout=60)
+                if port_was_taken(results) and attempt < attempts - 1:
+                    break
+                raise AssertionError(f"the workers stopped or stalled before training: {results}")
+            time.sleep(0.2)
+        else:
+            return workers
+    raise AssertionError("no free ports")

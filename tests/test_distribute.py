@@ -4,13 +4,13 @@ TF_CONFIG each) against the same steps in one process on the global batch; a kil
 import os
 import re
 import signal
-import time
 
 import h5py
 import numpy as np
 import pytest
 
-from helpers import REPO, assert_weights_in_checkpoint, finish_workers, port_was_taken, run_workers, start_cli, start_workers
+from helpers import (REPO, assert_weights_in_checkpoint, finish_workers, port_was_taken, run_workers, start_cli,
+                     start_workers, start_workers_until)
 
 SRGAN = os.path.join(REPO, "train_srgan.py")
 PIXELCNN = os.path.join(REPO, "train_pixelcnn.py")
@@ -136,12 +136,9 @@ def test_a_killed_worker_stops_the_other_with_one_line(tmp_path):
     args = [PIXELCNN, "train", "--dataset", "digits", "--levels", "4", "--num-res-blocks", "1", "--hidden", "8",
             "--batch-size", "16", "--evaluate-every", "5", "--checkpoint-dir", "ckpt", "--weights-dir", "w",
             "--strategy", "multiworker", "--collective-timeout", "30", "--steps-per-execution", "1"]
-    workers = start_workers([*args, "--steps", "100000"], cwd=str(tmp_path))
+    workers = start_workers_until([*args, "--steps", "100000"], str(tmp_path),
+                                  lambda: (tmp_path / "ckpt" / "ckpt-10.index").exists())
     try:
-        deadline = time.monotonic() + 300  # a bound for a stuck start, not a timing: waits for the checkpoint
-        while not (tmp_path / "ckpt" / "ckpt-10.index").exists():
-            assert time.monotonic() < deadline and all(w.poll() is None for w in workers), "no checkpoint"
-            time.sleep(0.2)
         os.kill(workers[1].pid, signal.SIGKILL)
     finally:
         (status, out), _ = finish_workers(workers, timeout=300)
@@ -159,12 +156,8 @@ def test_sigterm_to_one_worker_stops_both_at_one_step_and_a_restart_resumes_ther
     args = [PIXELCNN, "train", "--dataset", "digits", "--levels", "4", "--num-res-blocks", "1", "--hidden", "8",
             "--batch-size", "16", "--evaluate-every", "5", "--checkpoint-dir", "ckpt", "--weights-dir", "w",
             "--strategy", "multiworker", "--collective-timeout", "60", "--steps", "100000"]
-    workers = start_workers(args, cwd=str(tmp_path))
+    workers = start_workers_until(args, str(tmp_path), lambda: (tmp_path / "ckpt" / "ckpt-5.index").exists())
     try:
-        deadline = time.monotonic() + 300  # a bound for a stuck start, not a timing: waits for the checkpoint
-        while not (tmp_path / "ckpt" / "ckpt-5.index").exists():
-            assert time.monotonic() < deadline and all(w.poll() is None for w in workers), "no checkpoint"
-            time.sleep(0.2)
         workers[1].send_signal(signal.SIGTERM)
     finally:
         results = finish_workers(workers, timeout=300)

@@ -160,3 +160,23 @@ def test_sigterm_and_ctrl_c_finish_the_step_save_it_and_the_weights_resume(tmp_p
 
     written = load_model(str(next((tmp_path / "w").rglob("*.keras"))))
     assert_weights_in_checkpoint(written.get_weights(), tmp_path / "ck")
+
+
+def test_a_worker_whose_port_is_taken_says_so_in_one_line(tmp_path):
+    """A TF_CONFIG address another process holds: one line naming it, status 2, no traceback."""
+    import json
+    import socket
+
+    with socket.socket() as held, socket.socket() as other:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        other.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{held.getsockname()[1]}"
+        config = {"cluster": {"worker": [address, f"127.0.0.1:{other.getsockname()[1]}"]},
+                  "task": {"type": "worker", "index": 0}}
+        result = subprocess.run([sys.executable, os.path.join(REPO, "train_pixelcnn.py"), "train", "--dataset",
+                                 "digits", "--steps", "2", "--strategy", "multiworker"], cwd=str(tmp_path),
+                                capture_output=True, text=True, timeout=240,
+                                env={**os.environ, "TF_CONFIG": json.dumps(config), "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert f"error: This worker could not listen on {address}" in result.stderr

@@ -79,7 +79,15 @@ def make_strategy(name="auto", collective_timeout=COLLECTIVE_TIMEOUT):
     if name == "multiworker":
         cluster_from_environment()
         options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=collective_timeout)
-        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+        try:
+            return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+        except tf.errors.UnknownError as e:
+            if "gRPC server" not in str(e):
+                raise
+            resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+            address = resolver.cluster_spec().task_address(resolver.task_type, resolver.task_id)
+            raise UserInputError(f"This worker could not listen on {address} (its TF_CONFIG address): the port is "
+                                 "taken by another process. Choose a free port for it.") from None
     gpus = tf.config.list_logical_devices("GPU")
     if name == "mirrored" or (name == "auto" and len(gpus) > 1):
         # Every GPU; without GPUs, every logical CPU device (one, unless the process split the CPU in several).

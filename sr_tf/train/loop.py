@@ -2,6 +2,7 @@
 the next step boundary, and the TensorBoard log."""
 
 import contextlib
+import os
 import signal
 import threading
 
@@ -73,7 +74,10 @@ def stop_on_signals(stop):
             raise KeyboardInterrupt
         stop.signal = signal.Signals(signum).name
         what = "Ctrl-C" if signum == signal.SIGINT else stop.signal
-        print(f"\n{what}: finishing the steps under way and saving a checkpoint (again to stop at once).", flush=True)
+        # os.write, not print: the signal may land while the main thread is inside a print to the same buffered
+        # stream, and a second buffered write from the handler would raise "reentrant call"
+        os.write(2, f"\n{what}: finishing the steps under way and saving a checkpoint (again to stop at once).\n"
+                    .encode())
         stop.set()
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
