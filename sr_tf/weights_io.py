@@ -171,19 +171,24 @@ def load_weights(model, path):
     except OSError as e:
         raise UserInputError(f"{path} is not a readable HDF5 weights file ({e}).") from e
     with f:
-        group = f
-        if "layer_names" not in f.attrs and "layer_names0" not in f.attrs and "model_weights" in f:
-            group = f["model_weights"]  # a whole-model legacy .h5 (model.save('x.h5'))
-        values = _read_legacy(group, path)
+        values = _read_legacy(_legacy_group(f), path)
         _assign_legacy(model, values, path)
+
+
+def _legacy_group(f):
+    """The group of an open HDF5 file that holds Keras 2's layout: the file, or its `model_weights` for a
+    whole-model legacy .h5 (model.save('x.h5'))."""
+    if "layer_names" not in f.attrs and "layer_names0" not in f.attrs and "model_weights" in f:
+        return f["model_weights"]
+    return f
 
 
 def _has_legacy_layout(path):
     """Whether an HDF5 file holds Keras 2's layout (a `layer_names` attribute, at the top or in `model_weights`)."""
     try:
         with h5py.File(path, "r") as f:
-            group = f["model_weights"] if "model_weights" in f else f
-            return "layer_names" in group.attrs or "layer_names0" in group.attrs
+            attrs = _legacy_group(f).attrs
+            return "layer_names" in attrs or "layer_names0" in attrs
     except OSError:
         return False  # not HDF5: Keras 3's reader says so
 

@@ -72,7 +72,7 @@ def run_command(command, args):
     except KeyboardInterrupt as e:  # outside the training loop (which saves and returns on its own)
         what = "Terminated (SIGTERM)" if isinstance(e, Terminated) else "Interrupted"
         print(f"\n{what}; nothing was written that a re-run would not write again.", file=sys.stderr)
-        return EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED
+        return interrupted_status("SIGTERM" if isinstance(e, Terminated) else "SIGINT")
     except Exception as e:  # noqa: BLE001 - a file that fails inside a tf.data pipeline arrives wrapped
         message = _wrapped_input_error(e)
         if message is None:
