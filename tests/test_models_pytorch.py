@@ -230,7 +230,7 @@ def test_a_pre_1_6_file_is_read_wherever_its_tensors_sit_and_a_false_storage_siz
     torch_module.FloatStorage = storage
     storage.__qualname__ = "FloatStorage"
 
-    def write(path, declared):
+    def write(path, declared, keys=("0",)):
         values = np.arange(3, dtype="<f4")
         with open(path, "wb") as f, pytest.MonkeyPatch.context() as patch:
             patch.setitem(sys.modules, "torch", torch_module)
@@ -238,7 +238,7 @@ def test_a_pre_1_6_file_is_read_wherever_its_tensors_sit_and_a_false_storage_siz
             for value in (0x1950A86A20F9469CFC6C, 1001, {"little_endian": True}):
                 pickle.dump(value, f, protocol=2)
             Writer(f, protocol=2).dump({"params": collections.OrderedDict(w=Tensor("0", values))})
-            pickle.dump(["0"], f, protocol=2)
+            pickle.dump(list(keys), f, protocol=2)
             f.write(declared.to_bytes(8, "little") + values.tobytes())
 
     write(tmp_path / "nested.pth", 3)
@@ -246,3 +246,6 @@ def test_a_pre_1_6_file_is_read_wherever_its_tensors_sit_and_a_false_storage_siz
     write(tmp_path / "lying.pth", 2 ** 60)
     with pytest.raises(UserInputError, match="lying.pth is cut short or damaged: storage 0 declares"):
         read_state_dict(str(tmp_path / "lying.pth"))
+    write(tmp_path / "stray.pth", 3, keys=("7",))  # a key list naming a storage no tensor uses
+    with pytest.raises(UserInputError, match="stray.pth is damaged: it lists storage '7'"):
+        read_state_dict(str(tmp_path / "stray.pth"))

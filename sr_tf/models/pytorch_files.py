@@ -136,6 +136,8 @@ def _read_legacy_pth(path, f):
     keys = _NoGlobals(f).load()
     file_size, arrays = os.fstat(f.fileno()).st_size, {}
     for key in keys:
+        if str(key) not in unpickler.storages:  # a crafted key list, naming a storage the pickle never used
+            raise UserInputError(f"{path} is damaged: it lists storage {str(key)!r:.40} that its tensors do not use.")
         dtype, size = unpickler.storages[str(key)]
         count = int.from_bytes(f.read(8), "little")
         if count != size or count * dtype.itemsize > file_size - f.tell():  # checked before anything is read
