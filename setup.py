@@ -10,6 +10,9 @@ setup(
     package_data={"sr_tf": ["assets/samples/*.png", "assets/samples/*.md", "assets/digits/*.npz",
                             "assets/digits/*.md"]},
     python_requires=">=3.10",
+    # one console command with sub-commands (sr-tf resolve, sr-tf export, sr-tf train-srgan, ...): see
+    # sr_tf/cli/startup.py for why one and not five
+    entry_points={"console_scripts": ["sr-tf=sr_tf.cli.startup:main"]},
     install_requires=[
         "tensorflow>=2.16",
         "tensorflow-datasets",

@@ -10,11 +10,7 @@
 Re-running a training command resumes from its checkpoint; Ctrl-C saves a checkpoint and exits (status 130).
 """
 
-import sys
-
 if __name__ == "__main__":
-    try:
-        from sr_tf.cli.fastgan import main  # TensorFlow loads here: a few seconds
-    except KeyboardInterrupt:
-        sys.exit(130)  # Ctrl-C while starting: nothing was written
-    sys.exit(main())
+    from sr_tf.cli.startup import script
+
+    script("sr_tf.cli.fastgan")  # TensorFlow's log hidden unless --verbose; TensorFlow loads there: a few seconds

@@ -1,12 +1,18 @@
 """`sr_tf.export`: deployment formats of the super-resolution models and of a FastGAN generator (the functions live
-in `sr_tf.deploy`); `python -m sr_tf.export` is the command line of `sr_tf.cli.export`."""
+in `sr_tf.deploy` and are looked up there on first use, so `python -m sr_tf.export --help` does not load
+TensorFlow); `python -m sr_tf.export` is the command line of `sr_tf.cli.export`."""
 
-from sr_tf.deploy import *  # noqa: F401,F403
-from sr_tf.deploy import __all__  # noqa: F401
+import importlib
+
+
+def __getattr__(name):
+    """`sr_tf.export.to_tflite` and the other names of `sr_tf.deploy` (PEP 562)."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    return getattr(importlib.import_module("sr_tf.deploy"), name)
+
 
 if __name__ == "__main__":
-    import sys
+    from sr_tf.cli.startup import script
 
-    from sr_tf.cli.export import main
-
-    sys.exit(main())
+    script("sr_tf.cli.export")

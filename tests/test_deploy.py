@@ -67,7 +67,7 @@ def test_a_model_with_non_finite_output_is_not_written(tmp_path):
 def test_saved_model_serves_uint8_without_sr_tf(tmp_path, rng):
     model = tiny("edsr")
     path = to_saved_model(model, str(tmp_path / "edsr_savedmodel"))
-    to_saved_model(model, path)  # replacing an existing export
+    to_saved_model(model, path, overwrite=True)  # replacing an existing export
     image = random_image(rng, 13, 9)[None]
     np.save(tmp_path / "lr.npy", image)
     expected = np.clip(np.round(model(image.astype(np.float32)).numpy()), 0, 255).astype(np.uint8)

@@ -13,7 +13,7 @@ PACKAGE = os.path.join(REPO, "sr_tf")
 # data; metrics and sampling) do not import each other.
 LEVELS = [
     ["errors", "ops", "atomic", "progress"],
-    ["layers", "weights_io", "specs"],
+    ["layers", "weights_io", "specs", "outputs"],
     ["models", "data"],
     ["losses"],
     ["metrics", "sampling"],

@@ -28,6 +28,7 @@ def _raise_terminated(signum, frame):
 
 # Library messages name API arguments; on the command line they read as the flags that set them.
 API_TO_FLAGS = (
+    ("overwrite=True", "--overwrite"),
     ("checkpoint_dir=,", "--checkpoint-dir,"),
     ("checkpoint_dir=", "--checkpoint-dir "),
     ("crop_to_scale=True", "--crop-to-scale"),

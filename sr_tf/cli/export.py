@@ -19,8 +19,11 @@ import argparse
 import re
 import sys
 
+from sr_tf.cli.startup import add_verbose
 from sr_tf.cli.common import load_keras_file, positive_int, run_command
 from sr_tf.errors import UserInputError
+
+QUANTIZATIONS = ("none", "float16", "dynamic", "int8")  # sr_tf.deploy's, written here so that --help needs no TF
 
 
 def input_size(text):
@@ -33,8 +36,6 @@ def input_size(text):
 
 def parser():
     """The argument parser of `python -m sr_tf.export`."""
-    from sr_tf.deploy import QUANTIZATIONS
-
     p = argparse.ArgumentParser(prog="python -m sr_tf.export", description=__doc__.split("\n\n")[0])
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--weights", help="super-resolution weights (.h5, .weights.h5; needs --model) or a .keras "
@@ -56,8 +57,12 @@ def parser():
     p.add_argument("--input-size", type=input_size, help="HxW of a fixed-size model (default: any size)")
     p.add_argument("--noise", choices=["input", "none"], default=None,
                    help="--fastgan: the generator's spatial noise maps as inputs next to z (default) or left out")
-    p.add_argument("-o", "--output", required=True, help="the .tflite file or the SavedModel folder")
-    return p
+    p.add_argument("-o", "--output", required=True,
+                   help="the .tflite or .onnx file, or the SavedModel folder (new, or empty)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing file at -o, or a folder at -o that holds only a SavedModel (a folder "
+                        "holding anything else is never touched)")
+    return add_verbose(p)
 
 
 def load(args):
@@ -78,6 +83,16 @@ def load(args):
                          num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)
 
 
+def check_destination(args):
+    """Refuses -o before any model is loaded when the export could not be written there (`sr_tf.outputs`)."""
+    from sr_tf.outputs import check_file, check_folder
+
+    if args.format == "saved_model":
+        check_folder(args.output, args.overwrite)
+    else:
+        check_file(args.output, args.overwrite, example=f"model.{args.format}")
+
+
 def run(args):
     """Exports the model; returns 0."""
     from sr_tf.deploy import representative_patches, to_onnx, to_saved_model, to_tflite
@@ -89,6 +104,7 @@ def run(args):
     if args.representative_dir is not None and args.quantize != "int8":
         raise UserInputError("--representative-dir calibrates --quantize int8. Received: --quantize "
                              f"{args.quantize}")
+    check_destination(args)
     if args.fastgan is not None:
         return run_fastgan(args, load_keras_file(args.fastgan, "Generator", "weights/fastgan/<name>-generator.keras"))
     model = load(args)
@@ -98,11 +114,11 @@ def run(args):
         raise UserInputError(f"--noise applies to --fastgan (a FastGAN generator). Received: --noise {args.noise} "
                              f"with {args.weights}")
     if args.format == "saved_model":
-        to_saved_model(model, args.output, input_size=args.input_size)
+        to_saved_model(model, args.output, input_size=args.input_size, overwrite=args.overwrite)
         print(f"Wrote {args.output} (serving_default: uint8 lr (1, H, W, 3) -> uint8 sr)")
         return 0
     if args.format == "onnx":
-        content = to_onnx(model, args.output, input_size=args.input_size)
+        content = to_onnx(model, args.output, input_size=args.input_size, overwrite=args.overwrite)
         print(f"Wrote {args.output} ({len(content):,} bytes; float32 lr (1, H, W, 3) in 0..255 -> sr; checked "
               "against Keras with ONNX Runtime)")
         return 0
@@ -110,7 +126,7 @@ def run(args):
     if args.quantize == "int8":
         representative = representative_patches(sr_scale(model), args.representative_dir)
     content = to_tflite(model, args.output, quantize=args.quantize, input_size=args.input_size,
-                        representative=representative)
+                        representative=representative, overwrite=args.overwrite)
     report(args, content)
     return 0
 
@@ -140,10 +156,11 @@ def run_fastgan(args, model):
                              "or saved_model.")
     noise = "input" if args.noise is None else args.noise
     if args.format == "saved_model":
-        deployed = fastgan_to_saved_model(model, args.output, noise=noise)[1]
+        deployed = fastgan_to_saved_model(model, args.output, noise=noise, overwrite=args.overwrite)[1]
         print(f"Wrote {args.output} (serving_default: float32 inputs -> uint8 image (B, H, W, 3))")
     else:
-        content, deployed = fastgan_to_tflite(model, args.output, quantize=args.quantize, noise=noise)
+        content, deployed = fastgan_to_tflite(model, args.output, quantize=args.quantize, noise=noise,
+                                              overwrite=args.overwrite)
         report(args, content)
     print("Inputs, to fill with N(0, 1) numbers: " + ", ".join(
         f"{t.name} {tuple(t.shape[1:])}" for t in deployed.inputs))
@@ -156,4 +173,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from sr_tf.cli.startup import script
+
+    script(__spec__.name)

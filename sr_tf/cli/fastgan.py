@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from sr_tf import specs
+from sr_tf.cli.startup import add_verbose
 from sr_tf.cli.common import (float_range, int_range, load_keras_file, nonnegative_int, pipeline_seed, positive_int,
                               run_command, trainer_options)
 from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_training, write_artifacts
@@ -258,7 +259,7 @@ def parser():
     p.add_argument("--inception-weights", default="imagenet",
                    help="'imagenet' (download) or a local inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5")
     p.add_argument("--seed", type=int, default=0)
-    return root
+    return add_verbose(root)
 
 
 def main(argv=None):

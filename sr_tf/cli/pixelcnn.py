@@ -7,6 +7,7 @@ import numpy as np
 
 from sr_tf import sampling, specs
 from sr_tf.atomic import atomic_write_text
+from sr_tf.cli.startup import add_verbose
 from sr_tf.cli.common import (int_range, load_keras_file, nonnegative_int, pipeline_seed, positive_float, positive_int,
                               run_command, trainer_options)
 from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_training, write_artifacts
@@ -284,7 +285,7 @@ def parser():
     p.add_argument("--label", type=nonnegative_int, help="class label for a conditional model")
     p.add_argument("--method", choices=["fast", "naive"], default="fast")
     p.add_argument("-o", "--output", help="PNG path (default: next to the weights)")
-    return root
+    return add_verbose(root)
 
 
 def main(argv=None):

@@ -22,6 +22,7 @@ import collections
 import os
 import sys
 
+from sr_tf.cli.startup import add_verbose
 from sr_tf.cli.common import nonnegative_int, positive_float, positive_int, run_command, unit_float
 from sr_tf.errors import UserInputError
 
@@ -56,7 +57,7 @@ def _parse_args(argv):
     parser.add_argument("--alpha", choices=["bicubic", "model"], default="bicubic",
                         help="how an alpha channel is upscaled (default %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="replace output files that exist already")
-    return parser.parse_args(argv)
+    return add_verbose(parser).parse_args(argv)
 
 
 def collect(inputs):
@@ -176,4 +177,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from sr_tf.cli.startup import script
+
+    script(__spec__.name)

@@ -7,6 +7,7 @@ import os
 
 
 from sr_tf import specs
+from sr_tf.cli.startup import add_verbose
 from sr_tf.cli.common import add_log_interval, float_range, int_range, pipeline_seed, positive_float, positive_int, \
     run_command
 from sr_tf.cli import realesrgan
@@ -156,7 +157,7 @@ def parser():
     p.add_argument("--self-ensemble", action="store_true", help="also score the 8-way self-ensemble (model+)")
     add_demo_parser(sub)
     realesrgan.add_parsers(sub, DATA_HELP)
-    return root
+    return add_verbose(root)
 
 
 def add_demo_parser(sub):

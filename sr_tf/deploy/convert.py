@@ -13,7 +13,6 @@ import contextlib
 import io
 import os
 import re
-import shutil
 
 import keras
 import numpy as np
@@ -24,10 +23,12 @@ from sr_tf.data.io import SAMPLES_DIR, list_images, read_image
 from sr_tf.data.transforms import crop_to_multiple, downscale
 from sr_tf.errors import InputFileNotFoundError, UserInputError
 from sr_tf.models import sr_scale
+from sr_tf.deploy.quiet import quiet_converter
+from sr_tf.outputs import check_file
 
 __all__ = ["QUANTIZATIONS", "TOLERANCE", "ExportCheckError", "probe_image", "tflite_run", "TFLiteModel",
-           "SavedModelSR", "tflite_interpreter", "interpreter_name", "representative_patches", "check_against_keras", "input_names", "to_tflite", "tflite_ops",
-           "write_saved_model", "to_saved_model"]
+           "SavedModelSR", "tflite_interpreter", "interpreter_name", "representative_patches", "check_against_keras", "input_names", "to_tflite",
+           "tflite_ops"]
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 # Largest difference from the Keras model (grey levels, 0..255 scale) each format may show on the probe image;
@@ -216,7 +217,7 @@ def input_names(model):
 
 
 def to_tflite(model, path=None, quantize="none", input_size=None, probe=None, representative=None,
-              uint8_input=True):
+              uint8_input=True, overwrite=False):
     """Converts a super-resolution Keras model (float input and output in 0..255) to a TFLite flatbuffer.
 
     Args:
@@ -233,6 +234,7 @@ def to_tflite(model, path=None, quantize="none", input_size=None, probe=None, re
             `input_size`), or a list of arrays for a model with several inputs.
         uint8_input: for 'int8', whether the input is uint8 too (an image) or stays float32 (e.g. noise); the
             output (an image in 0..255) is uint8 either way.
+        overwrite: whether an existing file at `path` may be replaced (`sr_tf.outputs.check_file`).
 
     Returns:
         The flatbuffer bytes.
@@ -240,7 +242,10 @@ def to_tflite(model, path=None, quantize="none", input_size=None, probe=None, re
     Raises:
         UserInputError: an unknown `quantize`.
         ExportCheckError: the converted model's output is not finite or too far from Keras (nothing written).
+        OutputExistsError: `path` is a folder, or a file and `overwrite` is False (checked before converting).
     """
+    if path is not None:
+        check_file(path, overwrite, example="model.tflite")
     if quantize not in QUANTIZATIONS:
         raise UserInputError(f"Unknown quantization. Expected one of {list(QUANTIZATIONS)}. "
                              f"Received: quantize={quantize!r}")
@@ -262,7 +267,7 @@ def to_tflite(model, path=None, quantize="none", input_size=None, probe=None, re
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.uint8 if uint8_input else tf.float32
         converter.inference_output_type = tf.uint8
-    with contextlib.redirect_stdout(io.StringIO()):  # Keras's export prints its temporary artifact's signature
+    with contextlib.redirect_stdout(io.StringIO()), quiet_converter():  # Keras prints its temporary signature
         content = converter.convert()
     if probe is None:
         probe = probe_image(*input_size) if input_size is not None else probe_image()
@@ -282,66 +287,3 @@ def tflite_ops(content):
     ops = collections.Counter(re.findall(r"Op#\d+ (\w+)\(", text))
     verdict = [line.strip() for line in text.splitlines() if "GPU" in line and "delegate" in line]
     return ops, "\n".join(verdict) or "no GPU-delegate verdict from the analyzer"
-
-
-class _Serving(tf.Module):
-    """A serving signature: inputs as `specs` (cast to float32 for the model), the model's output rounded and
-    clipped to a uint8 image under `output_name`."""
-
-    def __init__(self, model, specs, output_name):
-        super().__init__()
-        self.model, self.output_name = model, output_name
-        self.serve = tf.function(self._serve, input_signature=specs)
-
-    def _serve(self, *inputs):
-        inputs = [tf.cast(t, tf.float32) for t in inputs]
-        out = self.model(inputs if len(inputs) > 1 else inputs[0], training=False)
-        return {self.output_name: tf.cast(tf.clip_by_value(tf.round(tf.cast(out, tf.float32)), 0, 255), tf.uint8)}
-
-
-def write_saved_model(model, path, specs, output_name, probe):
-    """Writes a SavedModel whose `serving_default` signature takes `specs` (TensorSpecs named like the model's
-    inputs) and returns the model's output as a uint8 image under `output_name`.
-
-    The folder is written next to `path` and renamed into place once it loads and matches Keras on `probe`
-    (within 1 grey level), so an interrupted export never leaves a half-written model at `path`.
-
-    Returns:
-        `path`.
-    """
-    path = os.fspath(path).rstrip(os.sep)
-    temporary, previous = f"{path}.tmp-{os.getpid()}", f"{path}.old-{os.getpid()}"
-    shutil.rmtree(temporary, ignore_errors=True)
-    module = _Serving(model, specs, output_name)
-    tf.saved_model.save(module, temporary, signatures={"serving_default": module.serve})
-    signature = tf.saved_model.load(temporary).signatures["serving_default"]
-
-    def run(inputs):
-        inputs = inputs if isinstance(inputs, list) else [inputs]
-        feed = {spec.name: tf.constant(np.asarray(a), spec.dtype) for spec, a in zip(specs, inputs)}
-        return signature(**feed)[output_name].numpy().astype(np.float32)
-
-    try:
-        check_against_keras(model, run, "none", probe, to_pixels=True)
-    except ExportCheckError:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
-    if os.path.exists(path):
-        os.replace(path, previous)
-    os.replace(temporary, path)
-    shutil.rmtree(previous, ignore_errors=True)
-    return path
-
-
-def to_saved_model(model, path, input_size=None, probe=None):
-    """Writes a super-resolution SavedModel whose `serving_default` signature maps uint8 LR `lr` (1, H, W, 3)
-    to uint8 SR `sr` (any H x W unless `input_size` fixes it), checked against Keras on `probe` (default
-    `probe_image()`) and written atomically (see `write_saved_model`).
-
-    Returns:
-        `path`.
-    """
-    shape = (1, None, None, 3) if input_size is None else (1, *input_size, 3)
-    if probe is None:
-        probe = probe_image(*input_size) if input_size is not None else probe_image()
-    return write_saved_model(model, path, [tf.TensorSpec(shape, tf.uint8, name="lr")], "sr", probe)

@@ -13,7 +13,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sr_tf.deploy.convert import to_tflite, write_saved_model
+from sr_tf.deploy.convert import to_tflite
+from sr_tf.deploy.saved_model import write_saved_model
 from sr_tf.errors import UserInputError
 from sr_tf.models import spec_of
 from sr_tf.models.fastgan import generator as fastgan_generator
@@ -74,11 +75,12 @@ def noise_inputs(model, seed=0, batch=1, index=0):
     return [rng.standard_normal((batch, *t.shape[1:])).astype(np.float32) for t in model.inputs]
 
 
-def fastgan_to_tflite(model, path=None, quantize="none", noise="input", calibration=32):
+def fastgan_to_tflite(model, path=None, quantize="none", noise="input", calibration=32, overwrite=False):
     """Converts a trained FastGAN generator (see `deploy_generator`) to a TFLite flatbuffer, checked against the
     Keras copy on one noise draw before it is written (atomically, to `path` unless None).
 
     'int8' calibrates on `calibration` N(0, 1) draws of the inputs; its inputs stay float32, its output is uint8.
+    An existing file at `path` is replaced only with `overwrite`.
 
     Returns:
         (flatbuffer bytes, the deployed Keras model).
@@ -86,21 +88,21 @@ def fastgan_to_tflite(model, path=None, quantize="none", noise="input", calibrat
     deployed = deploy_generator(model, noise, batch_size=1)
     representative = [noise_inputs(deployed, seed=1 + k) for k in range(calibration)]
     content = to_tflite(deployed, path, quantize=quantize, probe=noise_inputs(deployed),
-                        representative=representative, uint8_input=False)
+                        representative=representative, uint8_input=False, overwrite=overwrite)
     return content, deployed
 
 
-def fastgan_to_saved_model(model, path, noise="input"):
+def fastgan_to_saved_model(model, path, noise="input", overwrite=False):
     """Writes a trained FastGAN generator as a SavedModel: `serving_default` takes float32 `noise` (B, nz) (and,
     with noise 'input', the named noise maps (B, r, r, 1)) and returns the uint8 image `image`; checked against
-    the Keras copy and written atomically.
+    the Keras copy and written atomically (an existing SavedModel at `path` is replaced only with `overwrite`).
 
     Returns:
         (`path`, the deployed Keras model).
     """
     deployed = deploy_generator(model, noise)
     specs = [tf.TensorSpec((None, *t.shape[1:]), tf.float32, name=t.name) for t in deployed.inputs]
-    return write_saved_model(deployed, path, specs, "image", noise_inputs(deployed)), deployed
+    return write_saved_model(deployed, path, specs, "image", noise_inputs(deployed), overwrite), deployed
 
 
 def slerp(a, b, t):

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from sr_tf.atomic import atomic_write
+from sr_tf.outputs import check_file
 from sr_tf.deploy.convert import check_against_keras, probe_image
 from sr_tf.errors import InputFileNotFoundError, ResourceUnavailableError, UserInputError
 
@@ -39,7 +40,7 @@ def _run(session, batch):
     return session.run(None, {name: np.asarray(batch, np.float32)})[0]
 
 
-def to_onnx(model, path=None, input_size=None, probe=None, opset=OPSET):
+def to_onnx(model, path=None, input_size=None, probe=None, opset=OPSET, overwrite=False):
     """Converts a super-resolution Keras model to ONNX with tf2onnx and checks it with ONNX Runtime.
 
     Args:
@@ -48,6 +49,7 @@ def to_onnx(model, path=None, input_size=None, probe=None, opset=OPSET):
         input_size: (height, width) for a fixed-size model; None: any size.
         probe: the image (1, H, W, 3) the file is checked on (default `probe_image()`).
         opset: the ONNX opset.
+        overwrite: whether an existing file at `path` may be replaced (`sr_tf.outputs.check_file`).
 
     Returns:
         The serialized ONNX model (bytes).
@@ -56,6 +58,8 @@ def to_onnx(model, path=None, input_size=None, probe=None, opset=OPSET):
         ResourceUnavailableError: tf2onnx or onnxruntime is not installed.
         ExportCheckError: the file's output is not finite or differs from Keras by more than one grey level.
     """
+    if path is not None:
+        check_file(path, overwrite, example="model.onnx")
     tf2onnx = _require("tf2onnx")
     _require("onnxruntime")
     shape = (1, None, None, 3) if input_size is None else (1, *input_size, 3)
