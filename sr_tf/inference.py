@@ -11,7 +11,7 @@ from sr_tf.errors import UserInputError
 from sr_tf.metrics import psnr
 from sr_tf.ops import to_uint8
 
-__all__ = ["resolve", "resolve_single", "resolve_photo", "evaluate", "generate_images", "to_uint8", "signed_to_uint8"]
+__all__ = ["resolve", "resolve_single", "resolve_photo", "choose_tile", "tile_count", "evaluate", "generate_images", "to_uint8", "signed_to_uint8"]
 
 
 def resolve(model, lr_batch):
@@ -24,7 +24,25 @@ def resolve(model, lr_batch):
     Returns:
         A (B, H * scale, W * scale, 3) uint8 tensor: the output clipped to 0..255 and rounded.
     """
+    lr_batch = _checked_pixels(lr_batch, "resolve", "lr_batch", rank=4)
     return to_uint8(model(tf.cast(lr_batch, tf.float32), training=False))
+
+
+def _checked_pixels(images, function, name, rank):
+    """`images` if they are what `load_image` gives (uint8 RGB; with `rank` 4 a batch of them), else a
+    `UserInputError` naming the shape, the dtype and `resolve_photo`, which takes the other kinds."""
+    dtype = getattr(images, "dtype", None)
+    dtype = getattr(dtype, "as_numpy_dtype", dtype)  # a tf.Tensor's dtype
+    if dtype is None:
+        images = np.asarray(images)
+        dtype = images.dtype
+    shape = tuple(getattr(images, "shape", ()))
+    if np.dtype(dtype) != np.uint8 or len(shape) != rank or shape[-1] != 3:
+        what = "one (H, W, 3) uint8 image" if rank == 3 else "a (B, H, W, 3) uint8 batch"
+        raise UserInputError(f"{function}() takes {what}, as load_image gives. Received: {name} of shape "
+                             f"{shape} and dtype {np.dtype(dtype).name}. For grey, RGBA, 16-bit or float 0..1 "
+                             "images use resolve_photo(model, image) (floats: scale them to uint8 first).")
+    return images
 
 
 def _tiles(length, tile, pad):
@@ -51,8 +69,16 @@ def _runner(model):
     return graph
 
 
-def _predict(model, lr, tile, tile_pad):
-    """The model's float output for one (H, W, C) image, whole or assembled from tiles (see `resolve_single`)."""
+def tile_count(shape, tile):
+    """How many tiles `resolve_single` runs for an image of `shape` (H, W, ...) with `tile` (None: 1)."""
+    if tile is None:
+        return 1
+    return -(-shape[0] // tile) * -(-shape[1] // tile)
+
+
+def _predict(model, lr, tile, tile_pad, on_tile=None):
+    """The model's float output for one (H, W, C) image, whole or assembled from tiles (see `resolve_single`);
+    `on_tile()` is called after each tile."""
     model = _runner(model)
     if tile is None:
         return model(tf.cast(lr[None], tf.float32))[0].numpy()
@@ -61,6 +87,8 @@ def _predict(model, lr, tile, tile_pad):
     for y0, y1, py0, py1 in _tiles(height, tile, tile_pad):
         for x0, x1, px0, px1 in _tiles(width, tile, tile_pad):
             sr = model(tf.cast(lr[None, py0:py1, px0:px1], tf.float32))[0].numpy()
+            if on_tile is not None:
+                on_tile()
             if output is None:
                 scale = sr.shape[0] // (py1 - py0)
                 output = np.empty((height * scale, width * scale, sr.shape[-1]), dtype=np.float32)
@@ -68,6 +96,44 @@ def _predict(model, lr, tile, tile_pad):
             output[y0 * scale:y1 * scale, x0 * scale:x1 * scale] = \
                 sr[top:top + (y1 - y0) * scale, left:left + (x1 - x0) * scale]
     return output
+
+
+def _available_memory():
+    """Bytes of memory free for a new allocation: MemAvailable of /proc/meminfo, else 4 GiB."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 4 * 2**30
+
+
+def choose_tile(model, shape, tile_pad=16, memory=None):
+    """A tile size for `resolve_single` from the image size and free memory (`--tile 0` on the command line).
+
+    The model's activations are estimated at 4 bytes x its widest layer x (8 live maps at LR size + 2 at SR
+    size) per LR pixel; the image runs whole (None) when that fits in half of `memory` (default: the memory
+    available now), else in the largest tiles (a multiple of 16, at least 32) that do.
+
+    Args:
+        model: the super-resolution model (a Keras model; other callables count as 64 channels, x4).
+        shape: (H, W, ...) of the LR image.
+        tile_pad: the context around each tile.
+        memory: bytes to plan with, or None.
+
+    Returns:
+        The tile size, or None for whole-image inference.
+    """
+    widest = max([getattr(layer, "filters", 0) or 0 for layer in getattr(model, "layers", [])] or [64]) or 64
+    scale = getattr(getattr(model, "spec", None), "scale", 4)
+    per_pixel = 4 * widest * (8 + 2 * scale * scale)
+    budget = (_available_memory() if memory is None else memory) / 2
+    if shape[0] * shape[1] * per_pixel <= budget:
+        return None
+    side = int((budget / per_pixel) ** 0.5) - 2 * tile_pad
+    return max(32, side // 16 * 16)
 
 
 # The eight symmetries of the square as (rot90 turns, flip left-right first), for the self-ensemble.
@@ -114,9 +180,7 @@ def resolve_single(model, lr, tile=None, tile_pad=16, self_ensemble=False):
     Returns:
         The (H * scale, W * scale, 3) uint8 image as a numpy array.
     """
-    lr = np.asarray(lr)
-    if lr.ndim != 3:
-        raise UserInputError(f"`lr` must be one (H, W, C) image. Received shape: {lr.shape}")
+    lr = _checked_pixels(lr, "resolve_single", "lr", rank=3)
     if 0 in lr.shape:
         raise UserInputError(f"`lr` is empty: an image needs at least one row, column and channel. Received shape: "
                              f"{lr.shape}")
@@ -134,7 +198,7 @@ def resolve_single(model, lr, tile=None, tile_pad=16, self_ensemble=False):
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
-def resolve_photo(model, image, outscale=None, alpha="bicubic", tile=None, tile_pad=16):
+def resolve_photo(model, image, outscale=None, alpha="bicubic", tile=None, tile_pad=16, on_tile=None):
     """Super-resolves an image as it came from its file, as Real-ESRGAN's inference does: grey, grey + alpha, RGB
     or RGBA, 8- or 16-bit, with any final scale.
 
@@ -166,13 +230,13 @@ def resolve_photo(model, image, outscale=None, alpha="bicubic", tile=None, tile_
     colour_channels = 1 if image.shape[-1] <= 2 else 3
     colour, alpha_values = values[..., :colour_channels], values[..., colour_channels:]
     _check_tiling(tile, tile_pad)
-    out = _predict(model, np.repeat(colour, 3, axis=-1) if colour_channels == 1 else colour, tile, tile_pad)
+    out = _predict(model, np.repeat(colour, 3, axis=-1) if colour_channels == 1 else colour, tile, tile_pad, on_tile)
     if colour_channels == 1:
         out = np.tensordot(out, LUMA, axes=([-1], [0]))[..., None]
     if alpha_values.shape[-1]:
         size = out.shape[:2]
         if alpha == "model":
-            up = _predict(model, np.repeat(alpha_values, 3, axis=-1), tile, tile_pad) @ LUMA
+            up = _predict(model, np.repeat(alpha_values, 3, axis=-1), tile, tile_pad, on_tile) @ LUMA
         else:
             from PIL import Image  # Pillow's bicubic (Keys, a = -0.5) on float values
 

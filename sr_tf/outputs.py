@@ -90,6 +90,14 @@ def check_folder(path, overwrite=False, entries=SAVED_MODEL_ENTRIES, what="a Sav
     return True
 
 
-def with_suffix(path, extension):
-    """`path` with its extension replaced by `extension` (e.g. '.png')."""
-    return os.path.splitext(os.fspath(path))[0] + extension
+def check_folder_path(path):
+    """Checks that `path`, where a command writes files, is not an existing file (it may be new or a folder).
+
+    Raises:
+        OutputExistsError: naming the file.
+    """
+    path = os.fspath(path)
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise OutputExistsError(f"{path} is a file; the output is a folder of images: name a folder, e.g. "
+                                f"{os.path.splitext(path)[0]}_upscaled/")
+    return path

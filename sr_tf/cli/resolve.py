@@ -1,15 +1,21 @@
 """Command line: super-resolve image files or folders.
 
-    python -m sr_tf.resolve --weights weights/edsr-16-x4/edsr-16-x4.keras photo.jpg photos/ -o out/
+    python -m sr_tf.resolve photo.jpg photos/ -o out/                      # realesr-general-x4v3, downloaded once
+    python -m sr_tf.resolve -n realesrgan-x4plus -i photos/ -o photos/upscaled/ --ext jpg -t 0
+    python -m sr_tf.resolve --weights realesr-animevideov3-x2.param frames/ -o out/      # an ncnn model
     python -m sr_tf.resolve --model edsr --weights weights/edsr-16-x4/weights.h5 photo.jpg -o out/
 
-A `.keras` file carries its architecture (its spec); legacy `.h5` weights need --model, and the architecture
-flags when they are not the tutorial's published ones.
+A preset's published weights are downloaded once into the Keras cache (SR_TF_WEIGHTS_URL: a mirror;
+SR_TF_OFFLINE=1: never download). A `.keras` file carries its architecture (its spec), and a PyTorch or ncnn file
+implies it; legacy `.h5` weights need --model, and the architecture flags when they are not the tutorial's
+published ones.
 
-Each input file is written to OUT_DIR as PNG; files of a folder keep their layout below it. Outputs never collide:
+Every image format Pillow reads is taken, in folders as one by one (each other file a walk passes is named with the
+reason). Each input is written to OUT_DIR as PNG (or --ext jpg / webp, with --suffix after its name); files of a
+folder keep their layout below it, and OUT_DIR inside an input folder is left out of the walk. Outputs never collide:
 inputs that would share an output name keep their folders relative to the inputs' common parent (and, if still
 equal, their extension: photo_jpg.png). An existing output is kept unless --overwrite is given, and an output that
-would replace an input is refused. What a file holds is kept: grey stays grey, 16-bit PNGs give 16-bit PNGs,
+would replace an input is refused; a re-run skips the outputs that exist and says so (exit 0). What a file holds is kept: grey stays grey, 16-bit PNGs give 16-bit PNGs,
 and an alpha channel is upscaled bicubically (or by the model, with --alpha model). --outscale resizes the result
 to any final scale. A file that cannot be read or processed is reported and skipped; the exit
 status is 1 if any file failed, 2 for bad arguments.
@@ -22,24 +28,37 @@ import collections
 import os
 import sys
 
+import numpy as np
+
+from sr_tf.cli.common import int_range, nonnegative_int, positive_float, positive_int, run_command, unit_float
 from sr_tf.cli.startup import add_verbose
-from sr_tf.cli.common import nonnegative_int, positive_float, positive_int, run_command, unit_float
 from sr_tf.errors import UserInputError
+from sr_tf.specs.published import DEFAULT_PRESET, PUBLISHED
+
+
+OUTPUT_EXTENSIONS = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
 
 
 def _parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m sr_tf.resolve", description=__doc__.split("\n\n")[0])
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders (searched recursively)")
-    parser.add_argument("-o", "--output-dir", required=True, metavar="OUT_DIR")
-    parser.add_argument("--model", choices=["srgan", "edsr", "wdsr"], help="architecture of .h5 weights")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--weights", help="a whole .keras model, official PyTorch weights (.pth, .safetensors: "
-                                          "Real-ESRGAN's RRDBNet and SRVGGNetCompact), or .h5 / .weights.h5 weights")
+    parser.add_argument("inputs", nargs="*", metavar="INPUT", help="image files or folders (searched recursively)")
+    parser.add_argument("-i", "--input", action="append", default=[], dest="more_inputs", metavar="INPUT",
+                        help="an image file or folder (may be repeated; the same as a positional INPUT)")
+    parser.add_argument("-o", "--output-dir", required=True, metavar="OUT_DIR",
+                        help="the folder to write to (may lie inside an input folder: it is left out of the walk)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("-n", "--name", metavar="PRESET",
+                        help="a preset with published weights, downloaded once into the Keras cache: "
+                             f"{', '.join(sorted(PUBLISHED))} (default {DEFAULT_PRESET} when no model is given)")
+    source.add_argument("--weights", help="a whole .keras model, official PyTorch weights (.pth, .safetensors), an "
+                                          "ncnn model (.param, its .bin beside it), or .h5 / .weights.h5 weights")
     source.add_argument("--tflite", metavar="FILE", help="a .tflite file written by python -m sr_tf.export")
     source.add_argument("--saved-model", metavar="DIR", help="a SavedModel written by python -m sr_tf.export")
     source.add_argument("--onnx", metavar="FILE", help="an .onnx file written by python -m sr_tf.export (needs the "
                                                       "onnx extra)")
-    parser.add_argument("--scale", type=int, choices=[2, 3, 4, 8], default=None, help="upscaling factor (default 4)")
+    parser.add_argument("--model", choices=["srgan", "edsr", "wdsr"], help="architecture of .h5 weights")
+    parser.add_argument("--scale", type=int, choices=[2, 3, 4, 8], default=None,
+                        help="upscaling factor of .h5 weights (default: the published weights': 4)")
     parser.add_argument("--num-filters", type=positive_int, default=None)
     parser.add_argument("--num-res-blocks", type=positive_int, default=None,
                         help="residual blocks (default: the tutorial's published weights: 16, or 32 for wdsr)")
@@ -49,54 +68,95 @@ def _parse_args(argv):
                                               "PSNR-trained ones), blended by --gan-strength")
     parser.add_argument("--gan-strength", type=unit_float, default=None,
                         help="0 (the --weights model) .. 1 (the --gan-weights model): network interpolation")
-    parser.add_argument("--tile", type=positive_int, default=None, help="tile size in LR pixels (bounds memory)")
-    parser.add_argument("--tile-pad", type=nonnegative_int, default=16, help="context pixels around each tile")
-    parser.add_argument("--outscale", type=positive_float, default=None,
+    parser.add_argument("-t", "--tile", type=nonnegative_int, default=None,
+                        help="tile size in LR pixels (bounds memory); 0: chosen from the image size and the free "
+                             "memory (default: whole images)")
+    parser.add_argument("--tile-pad", type=nonnegative_int, default=16, help="context pixels around each tile "
+                                                                             "(default %(default)s)")
+    parser.add_argument("-s", "--outscale", type=positive_float, default=None,
                         help="final scale (e.g. 3.5): the model's output resized with antialiasing (default: the "
                              "model's scale)")
     parser.add_argument("--alpha", choices=["bicubic", "model"], default="bicubic",
                         help="how an alpha channel is upscaled (default %(default)s)")
+    parser.add_argument("--ext", choices=sorted(OUTPUT_EXTENSIONS), default="png",
+                        help="output format (default %(default)s; jpg keeps no alpha channel and 8 bits only)")
+    parser.add_argument("--quality", type=int_range(1, 100), default=95,
+                        help="jpg / webp quality, 1..100 (default %(default)s)")
+    parser.add_argument("--suffix", default=None,
+                        help="appended to each output's name (photo_out.png for --suffix out; default none)")
     parser.add_argument("--overwrite", action="store_true", help="replace output files that exist already")
-    return add_verbose(parser).parse_args(argv)
+    args = add_verbose(parser).parse_args(argv)
+    args.inputs = [*args.inputs, *args.more_inputs]
+    if not args.inputs:
+        parser.error("give at least one INPUT (a file or folder), positional or with -i")
+    return args
 
 
-def collect(inputs):
-    """(jobs, errors): jobs are (input path, output path relative to OUT_DIR, as PNG), never two alike."""
-    from sr_tf.data.io import SR_EXTENSIONS, list_images
+def _walk(folder, excluded, suffix, same_folder):
+    """(image paths, [(skipped path, reason)]) below `folder`, leaving out the folders in `excluded` (the output
+    folder) and, when outputs go into the input folder itself, the files an earlier run wrote there."""
+    from sr_tf.data.io import is_image_file
 
-    found, errors = [], []  # (path, name relative to its input, the input's parent)
+    found, skipped = [], []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if os.path.realpath(os.path.join(root, d)) not in excluded)
+        for name in sorted(names):
+            path = os.path.join(root, name)
+            if name.startswith(".tmp-"):
+                continue  # a write of this package in progress or interrupted
+            if same_folder and os.path.splitext(name)[0].endswith(f"_{suffix}"):
+                skipped.append((path, f"an output of an earlier run (--suffix {suffix})"))
+                continue
+            reason = is_image_file(path)
+            if reason is True:
+                found.append(path)
+            else:
+                skipped.append((path, reason))
+    return found, skipped
+
+
+def collect(inputs, output_dir=".", suffix=None, ext=".png"):
+    """(jobs, errors, skipped): jobs are (input path, output path relative to OUT_DIR), never two alike; skipped
+    are (path, reason) for each file a folder walk passed over."""
+    output = os.path.realpath(output_dir)
+    found, errors, skipped = [], [], []  # found: (path, name relative to its input, the input's parent)
     for item in inputs:
         if os.path.isdir(item):
-            try:
-                found.extend((p, os.path.relpath(p, item), os.path.abspath(item)) for p in
-                             list_images(item, SR_EXTENSIONS))
-            except ValueError as e:
-                errors.append(str(e))
+            same = os.path.realpath(item) == output
+            if same and not suffix:
+                raise UserInputError(f"-o {output_dir} is the input folder {item}: outputs would take the inputs' "
+                                     "names; give --suffix (e.g. --suffix out) or another -o.")
+            paths, passed = _walk(item, {output} - {os.path.realpath(item)}, suffix, same)
+            skipped += passed
+            if not paths:
+                errors.append(f"No image files found in {item} or its sub-folders.")
+            found.extend((p, os.path.relpath(p, item), os.path.abspath(item)) for p in paths)
         elif os.path.exists(item):
             found.append((item, os.path.basename(item), os.path.dirname(os.path.abspath(item))))
         else:
             errors.append(f"Input not found: {item}")
     if not found:
-        return [], errors
+        return [], errors, skipped
     common = os.path.commonpath([root for _, _, root in found])
+    tail = (f"_{suffix}" if suffix else "") + ext
 
-    def png(relative):
-        return os.path.splitext(relative)[0] + ".png"
+    def named(relative):
+        return os.path.splitext(relative)[0] + tail
 
-    names = [png(relative) for _, relative, _ in found]
+    names = [named(relative) for _, relative, _ in found]
     for attempt in ("folders", "extension"):
         counts = collections.Counter(names)
         for i, (path, relative, root) in enumerate(found):
             if counts[names[i]] > 1:
                 if attempt == "folders":
-                    names[i] = png(os.path.relpath(os.path.abspath(path), common))
+                    names[i] = named(os.path.relpath(os.path.abspath(path), common))
                 else:
-                    stem, ext = os.path.splitext(names[i][:-4] + os.path.splitext(path)[1])
-                    names[i] = f"{stem}_{ext[1:].lower()}.png"
+                    stem = names[i][:-len(tail)]
+                    names[i] = f"{stem}_{os.path.splitext(path)[1][1:].lower()}{tail}"
     clashes = [name for name, n in collections.Counter(names).items() if n > 1]
     if clashes:
         raise UserInputError(f"Several inputs would be written to {clashes[0]}; rename them or resolve them apart.")
-    return [(path, name) for (path, _, _), name in zip(found, names)], errors
+    return [(path, name) for (path, _, _), name in zip(found, names)], errors, skipped
 
 
 def _refuse_overwriting_inputs(jobs, output_dir):
@@ -105,13 +165,14 @@ def _refuse_overwriting_inputs(jobs, output_dir):
         destination = os.path.realpath(os.path.join(output_dir, name))
         if destination in inputs:
             raise UserInputError(f"Output {os.path.join(output_dir, name)} would replace the input {destination}; "
-                                 "choose another -o/--output-dir.")
+                                 "choose another -o/--output-dir or a --suffix.")
 
 
 def load_model(args):
-    """The model to run: Keras (--weights, with --model), a TFLite file, a SavedModel or an ONNX file."""
+    """The model to run: a preset by name (-n, or the default), Keras (--weights, with --model), an ncnn model, a
+    TFLite file, a SavedModel or an ONNX file."""
     from sr_tf.deploy import OnnxModel, SavedModelSR, TFLiteModel
-    from sr_tf.models import PYTORCH_SUFFIXES, load_sr_model
+    from sr_tf.models import PYTORCH_SUFFIXES, from_preset, load_sr_model
 
     if (args.gan_weights is None) != (args.gan_strength is None):
         raise UserInputError("--gan-weights and --gan-strength go together (the GAN-trained weights and how much "
@@ -119,16 +180,24 @@ def load_model(args):
                              f"{args.gan_strength}")
     if args.gan_weights is not None and args.weights is None:
         raise UserInputError("--gan-weights blends into the Keras model of --weights; it does not apply to "
-                             "--tflite, --saved-model or --onnx files (export the blended model instead).")
+                             "-n, --tflite, --saved-model or --onnx files (export the blended model instead).")
     if args.tflite is not None:
         return TFLiteModel(args.tflite)
     if args.saved_model is not None:
         return SavedModelSR(args.saved_model)
     if args.onnx is not None:
         return OnnxModel(args.onnx)
+    if args.weights is None:
+        name = args.name or DEFAULT_PRESET
+        if args.name is None:
+            print(f"Model: {name} (the default; -n names another: {', '.join(sorted(PUBLISHED))})")
+        return from_preset(name)
+    if args.weights.endswith(".param"):
+        return load_ncnn(args.weights)
     if args.model is None and not args.weights.endswith((".keras", *PYTORCH_SUFFIXES)):
-        raise UserInputError("--model is needed with .h5 weights (srgan, edsr or wdsr); a .keras file carries its "
-                             "architecture, and a PyTorch .pth / .safetensors file implies it.")
+        raise UserInputError(f"--model is needed with .h5 weights (srgan, edsr or wdsr). Received: --weights "
+                             f"{args.weights}; a .keras file carries its architecture, a PyTorch .pth / "
+                             ".safetensors file or an ncnn .param implies it.")
     architecture = dict(scale=args.scale, num_filters=args.num_filters, num_res_blocks=args.num_res_blocks,
                         wdsr_type=args.wdsr_type)
     model = load_sr_model(args.model, args.weights, **architecture)
@@ -139,35 +208,79 @@ def load_model(args):
     return interpolate_weights(model, load_sr_model(args.model, args.gan_weights, **architecture), args.gan_strength)
 
 
+def load_ncnn(path):
+    """The model of an ncnn `.param` file (its `.bin` beside it), saying in one line when the graph ends in a resize."""
+    from sr_tf.models import from_ncnn
+
+    model = from_ncnn(path)
+    if model.final_scale is not None:
+        print(f"{path}: the x{model.spec.scale} network followed by a bicubic resize to x{model.final_scale:g}; the "
+              f"network is read and its output resized (as --outscale {model.final_scale:g})")
+    return model
+
+
+def _write(destination, image, ext, quality):
+    """Writes the result in the chosen format, atomically (8 bits and no alpha where the format has none)."""
+    from sr_tf.atomic import atomic_write
+    from sr_tf.data.io import save_png
+    from sr_tf.errors import warn
+
+    if ext == "png":
+        return save_png(destination, image)
+    from PIL import Image
+
+    if image.dtype == np.uint16:
+        image = np.clip(np.round(image / 257.0), 0, 255).astype(np.uint8)
+    if ext == "jpg" and image.shape[-1] in (2, 4):
+        warn(f"{destination}: JPEG keeps no alpha channel; it was left out (--ext png or webp keep it)")
+        image = image[..., :-1]
+    pil = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
+    atomic_write(destination, lambda tmp: pil.save(tmp, format="JPEG" if ext == "jpg" else "WEBP", quality=quality))
+
+
 def run(args):
-    """Super-resolves every input; returns 0, or 1 when some file failed or was kept."""
-    from sr_tf.data.io import read_image_channels, save_png
-    from sr_tf.inference import resolve_photo
+    """Super-resolves every input; returns 0, or 1 when some file failed."""
+    from sr_tf.data.io import read_image_channels
+    from sr_tf.inference import choose_tile, resolve_photo, tile_count
+    from sr_tf.outputs import check_folder_path
     from sr_tf.progress import progress
 
-    jobs, errors = collect(args.inputs)
+    check_folder_path(args.output_dir)
+    jobs, errors, skipped = collect(args.inputs, args.output_dir, args.suffix, OUTPUT_EXTENSIONS[args.ext])
+    for path, reason in skipped:
+        print(f"skipped {path}: {reason}")
     for message in errors:
         print(f"error: {message}", file=sys.stderr)
     if not jobs:
         return 1
     _refuse_overwriting_inputs(jobs, args.output_dir)
-    model = load_model(args)
-    bar = progress(len(jobs), unit_name="image")
-    written = 0
-    for path, name in jobs:
+    todo = [(path, name) for path, name in jobs if args.overwrite or not os.path.exists(
+        os.path.join(args.output_dir, name))]
+    kept = len(jobs) - len(todo)
+    if kept:
+        print(f"{kept} of {len(jobs)} outputs exist in {args.output_dir} and are kept (--overwrite replaces them)")
+    model = load_model(args) if todo else None
+    outscale = args.outscale if args.outscale is not None else getattr(model, "final_scale", None)
+    bar = progress(len(todo), unit_name="image")
+    written = failed = 0
+    for path, name in todo:
         destination = os.path.join(args.output_dir, name)
         try:
-            if os.path.exists(destination) and not args.overwrite:
-                raise UserInputError(f"{destination} exists; pass --overwrite to replace it")
             image = read_image_channels(path)
-            save_png(destination, resolve_photo(model, image, outscale=args.outscale, alpha=args.alpha,
-                                                tile=args.tile, tile_pad=args.tile_pad))
+            tile = choose_tile(model, image.shape, args.tile_pad) if args.tile == 0 else args.tile
+            tiles = tile_count(image.shape, tile)
+            tile_bar = progress(tiles, unit_name="tile") if tiles >= 4 else None
+            result = resolve_photo(model, image, outscale=outscale, alpha=args.alpha, tile=tile,
+                                   tile_pad=args.tile_pad, on_tile=(lambda: tile_bar.add(1)) if tile_bar else None)
+            _write(destination, result, args.ext, args.quality)
             written += 1
-        except Exception as e:  # noqa: BLE001 - report and go on with the batch
-            print(f"\nerror: {path}: {e}", file=sys.stderr)
+        except UserInputError as e:  # a bad file: reported, and the batch goes on
+            print(f"\nerror: {path}: {str(e).removeprefix(f'Cannot read image {path}: ')}", file=sys.stderr)
+            failed += 1
         bar.add(1)
-    failed = len(jobs) - written + len(errors)
-    print(f"{written} of {len(jobs)} images written to {args.output_dir}" + (f"; {failed} failed" if failed else ""))
+    failed += len(errors)
+    print(f"{written} of {len(jobs)} images written to {args.output_dir}" + (f"; {kept} kept" if kept else "")
+          + (f"; {failed} failed" if failed else ""))
     return 1 if failed else 0
 
 

@@ -1,6 +1,7 @@
 """The data of the super-resolution training commands (train_srgan.py's pretrain, gan, edsr, wdsr, rrdb and
 realesrgan) and of `evaluate`: their options, their datasets, and what the checkpoint folder records of them."""
 
+import argparse
 import os
 
 from sr_tf.data import DIV2K, ImageFolder
@@ -32,11 +33,24 @@ def datasets(args, scale, hr_crop_size=96, seed=None):
         kwargs = dict(scale=scale, downgrade=args.downgrade, images_dir=args.images_dir, caches_dir=args.caches_dir,
                       hr_crop_size=hr_crop_size, degradation=args.degradation)
         train, valid = DIV2K(subset="train", **kwargs), DIV2K(subset="valid", **kwargs)
+    for folder in (train, valid):
+        report_cropped(folder)
     train_ds = train.dataset(batch_size=args.batch_size, random_transform=True, seed=seed)
     valid_ds = None
     if valid is not None:  # the tutorial validates on the first 10 validation images
         valid_ds = valid.dataset(batch_size=1, random_transform=False, repeat_count=1).take(10)
     return train_ds, valid_ds
+
+
+def report_cropped(folder):
+    """Prints which HR images of an `ImageFolder` were cropped to a multiple of the scale, and by how much."""
+    cropped = getattr(folder, "cropped", None)
+    if not cropped:
+        return
+    shown = ", ".join(f"{os.path.basename(path)} {w}x{h} -> {w2}x{h2}" for path, (h, w), (h2, w2) in cropped[:3])
+    more = f" and {len(cropped) - 3} more" if len(cropped) > 3 else ""
+    print(f"Cropped {len(cropped)} of {len(folder.hr_files)} HR images at the bottom/right to a multiple of "
+          f"{folder.scale}: {shown}{more}")
 
 
 def data_record(args, scale):
@@ -64,7 +78,9 @@ def add_data_args(p):
     p.add_argument("--lr-dir", help="folder of LR images matching --hr-dir by file name")
     p.add_argument("--valid-hr-dir", help="folder of HR validation images")
     p.add_argument("--valid-lr-dir", help="folder of LR validation images")
-    p.add_argument("--crop-to-scale", action="store_true", help="crop HR images to a multiple of the scale")
+    p.add_argument("--crop-to-scale", action=argparse.BooleanOptionalAction, default=True,
+                   help="crop each HR image at the bottom and right to a multiple of the scale, saying which files "
+                        "lost how many pixels (default); --no-crop-to-scale refuses such images instead")
     p.add_argument("--degradation", choices=["bicubic", "matlab", "realesrgan"], default=None,
                    help="make LR from HR images: bicubic (folders' default), MATLAB bicubic, or Real-ESRGAN's "
                         "blur/resize/noise/JPEG model per patch (default for DIV2K: its downloaded LR images)")

@@ -3,6 +3,7 @@ the published protocol; `compare_with_bicubic` also scores the demo."""
 
 import numpy as np
 
+from sr_tf.cli.sr_data import report_cropped
 from sr_tf.data import DIV2K, ImageFolder
 from sr_tf.errors import UserInputError
 from sr_tf.inference import resolve_single
@@ -93,6 +94,7 @@ def run_evaluate(args):
         source = ImageFolder(args.hr_dir, scale=args.scale, lr_dir=args.lr_dir, hr_crop_size=args.scale,
                              crop_to_scale=args.crop_to_scale, skip_unreadable=True,
                              degradation="bicubic" if args.degradation is None else args.degradation)
+        report_cropped(source)
     else:
         source = DIV2K(scale=args.scale, subset="valid", downgrade=args.downgrade, images_dir=args.images_dir,
                        caches_dir=args.caches_dir, degradation=args.degradation)

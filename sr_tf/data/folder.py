@@ -137,6 +137,8 @@ class ImageFolder(PairedImages):
 
     def _check_sizes(self):
         s = self.scale
+        self.cropped = [(path, (h, w), (h - h % s, w - w % s)) for path, (h, w) in zip(self.hr_files, self.hr_sizes)
+                        if self.crop_to_scale and (h % s or w % s)]  # (path, size, size after the crop)
         for i, (path, (h, w)) in enumerate(zip(self.hr_files, self.hr_sizes)):
             if self.lr_files:
                 lh, lw = image_size(self.lr_files[i])

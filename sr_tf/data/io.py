@@ -196,6 +196,26 @@ def file_signature(path):
     return f"{os.path.abspath(path)}|{stat.st_size}|{stat.st_mtime_ns}"
 
 
+def image_extensions():
+    """The file extensions of every format Pillow can read (from its registry: '.png', '.jpg', '.webp', '.bmp',
+    '.tif', ...), lower case."""
+    Image.init()
+    return tuple(sorted(ext for ext, name in Image.registered_extensions().items() if name in Image.OPEN))
+
+
+def is_image_file(path):
+    """True if `path` is an image Pillow reads (by extension, or else by its content), else the reason why not."""
+    if os.fspath(path).lower().endswith(image_extensions()):
+        return True
+    try:
+        with Image.open(path) as image:
+            image.size
+        return True
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        extension = os.path.splitext(path)[1] or "no extension"
+        return f"not an image Pillow reads ({extension})"
+
+
 def list_images(directory, extensions=SR_EXTENSIONS):
     """Lists image files below `directory`, recursively and sorted, by extension (case-insensitive).
 

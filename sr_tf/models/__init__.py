@@ -7,6 +7,8 @@
     model.spec                                          # Edsr(scale=2, num_filters=64, num_res_blocks=8, ...)
     model = models.load_model("run.keras")             # rebuilt from the file alone, spec included
     model = models.from_pytorch("RealESRGAN_x4plus.pth") # official PyTorch weights, read without PyTorch
+    model = models.from_preset("realesr-general-x4v3")  # a preset with its published weights, downloaded once
+    model = models.from_ncnn("realesr-animevideov3-x4.param")  # an ncnn model (.param + .bin)
 
 Every model a builder returns remembers its spec, also through a `.keras` file.
 """
@@ -17,7 +19,9 @@ from sr_tf import specs
 from sr_tf.errors import UserInputError
 from sr_tf.models import edsr, srgan, wdsr  # noqa: F401 (the tutorial's modules)
 from sr_tf.models.interpolation import interpolate_weights  # noqa: F401 (re-exported)
+from sr_tf.models.hub import from_preset  # noqa: F401 (public)
 from sr_tf.models.legacy import spec_from_layers
+from sr_tf.models.ncnn import from_ncnn  # noqa: F401 (public)
 from sr_tf.models.pytorch import from_pytorch  # noqa: F401 (public)
 from sr_tf.specs.sr import LEGACY_PRESETS
 from sr_tf.weights_io import load_keras_model, load_weights

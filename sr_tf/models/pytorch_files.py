@@ -158,6 +158,10 @@ def _read_legacy_pth(path, f):
 def _read_pth(path):
     if not zipfile.is_zipfile(path):
         with open(path, "rb") as f:
+            if f.read(4) == b"PK\x03\x04":
+                raise UserInputError(f"{path} is cut short: a zip archive (torch.save's format) without its end, "
+                                     "e.g. an interrupted download. Download it again.")
+            f.seek(0)
             try:
                 if _NoGlobals(f).load() == LEGACY_MAGIC:
                     return _read_legacy_pth(path, f)

@@ -115,5 +115,8 @@ register_preset("realesrgan-x4plus-anime-6b", "Real-ESRGAN x4plus anime (RRDBNet
 register_preset("realesr-general-x4v3", "Real-ESRGAN general x4v3 (SRVGGNetCompact, 32 convolutions of 64): "
                 "realesr-general-x4v3.pth, the small model for phones", SRVGGNetCompact(num_conv=32),
                 RECIPES["realesrgan"])
+register_preset("realesr-general-wdn-x4v3", "Real-ESRGAN general x4v3, weak denoise (SRVGGNetCompact, 32 "
+                "convolutions of 64): realesr-general-wdn-x4v3.pth, blended with realesr-general-x4v3 for the "
+                "denoise strength", SRVGGNetCompact(num_conv=32), RECIPES["realesrgan"])
 register_preset("realesr-animevideov3", "Real-ESRGAN anime video v3 (SRVGGNetCompact, 16 convolutions of 64): "
                 "realesr-animevideov3.pth", SRVGGNetCompact(), RECIPES["realesrgan"])
