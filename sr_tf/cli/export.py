@@ -22,6 +22,7 @@ import sys
 from sr_tf.cli.startup import add_verbose
 from sr_tf.cli.common import load_keras_file, positive_int, run_command
 from sr_tf.errors import UserInputError
+from sr_tf.specs.published import PUBLISHED
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")  # sr_tf.deploy's, written here so that --help needs no TF
 
@@ -38,8 +39,12 @@ def parser():
     """The argument parser of `python -m sr_tf.export`."""
     p = argparse.ArgumentParser(prog="python -m sr_tf.export", description=__doc__.split("\n\n")[0])
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--weights", help="super-resolution weights (.h5, .weights.h5; needs --model) or a .keras "
-                                          "model")
+    source.add_argument("-n", "--name", metavar="PRESET",
+                        help="a preset with published weights, downloaded once into the Keras cache: "
+                             f"{', '.join(sorted(PUBLISHED))}")
+    source.add_argument("--weights", help="a .keras model, official PyTorch weights (.pth, .safetensors), an ncnn "
+                                          "model (.param, its .bin beside it), or .h5 / .weights.h5 weights (these "
+                                          "need --model)")
     source.add_argument("--fastgan", help="a FastGAN generator (.keras) written by train_fastgan.py (the same as "
                                           "--weights with that file)")
     p.add_argument("--model", choices=["srgan", "edsr", "wdsr"], help="architecture of .h5 weights")
@@ -67,8 +72,16 @@ def parser():
 
 def load(args):
     """The Keras model named by --weights (and --model for .h5 weights)."""
-    from sr_tf.models import PYTORCH_SUFFIXES, load_sr_model, spec_of
+    from sr_tf.models import PYTORCH_SUFFIXES, from_ncnn, from_preset, load_sr_model, spec_of
 
+    if args.name is not None:
+        return from_preset(args.name)
+    if args.weights.endswith(".param"):
+        model = from_ncnn(args.weights)
+        if model.final_scale is not None:
+            print(f"{args.weights}: the x{model.spec.scale} network followed by a bicubic resize to "
+                  f"x{model.final_scale:g}; the network is exported (resize its output to x{model.final_scale:g})")
+        return model
     if args.weights.endswith(".keras"):
         model = load_keras_file(args.weights, "Model", "a training command's weights folder or a model.save(...) file")
         spec = spec_of(model, args.weights)
