@@ -125,10 +125,65 @@ def prepare_folder(folder):
     for fixture, official in [("rrdbnet_x4.pth", "RealESRGAN_x4plus.pth"), ("srvgg_x4.pth", "realesr-general-x4v3.pth"),
                               ("srvgg_wdn_x4.pth", "realesr-general-wdn-x4v3.pth")]:
         shutil.copy(os.path.join(reference, fixture), os.path.join(folder, official))
+    _prepare_mirror(folder)
     rng = np.random.default_rng(0)  # an RGBA logo and a 16-bit grey scan
     save_image(os.path.join(folder, "logo.png"), rng.integers(0, 256, (32, 40, 4), dtype=np.uint8))
     save_png(os.path.join(folder, "scan16.png"), rng.integers(0, 65536, (30, 24, 1), dtype=np.uint16))
     assert Image.open(os.path.join(folder, "photo.png")).size == (64, 48)
+
+
+def _prepare_mirror(folder):
+    """`mirror/`: what the docs' `from_preset` / `-n` calls download, in the published layouts (the tutorial's
+    archive around the EDSR weights above; realesr-general-x4v3.pth with random weights of its architecture)."""
+    import tarfile
+
+    from torch_files import write_pth
+
+    from sr_tf import specs
+
+    mirror = os.path.join(folder, "mirror")
+    os.makedirs(mirror)
+    with tarfile.open(os.path.join(mirror, "weights-edsr-16-x4.tar.gz"), "w:gz") as archive:
+        archive.add(os.path.join(folder, "weights", "edsr-16-x4", "weights.h5"), arcname="weights/edsr-16-x4/weights.h5")
+    spec, rng, state = specs.preset("realesr-general-x4v3").architecture, np.random.default_rng(1), {}
+    for i in range(spec.num_conv + 2):
+        out = spec.num_feat if i <= spec.num_conv else 3 * spec.scale ** 2
+        state[f"body.{2 * i}.weight"] = rng.normal(0, 0.01, (out, 3 if i == 0 else spec.num_feat, 3, 3))
+        state[f"body.{2 * i}.bias"] = np.zeros(out)
+        if i <= spec.num_conv:
+            state[f"body.{2 * i + 1}.weight"] = np.full(spec.num_feat, 0.25)
+    write_pth(os.path.join(mirror, "realesr-general-x4v3.pth"), state, wrap="params")
+
+
+@contextlib.contextmanager
+def serving_mirror(folder):
+    """Within the block, `folder/mirror` is served on 127.0.0.1 as SR_TF_WEIGHTS_URL, with an empty Keras cache."""
+    import functools
+    import http.server
+    import socketserver
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), functools.partial(
+        Quiet, directory=os.path.join(folder, "mirror")))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    saved = {k: os.environ.get(k) for k in ("SR_TF_WEIGHTS_URL", "KERAS_HOME", "SR_TF_OFFLINE")}
+    os.environ.update(SR_TF_WEIGHTS_URL=f"http://127.0.0.1:{server.server_address[1]}",
+                      KERAS_HOME=os.path.join(folder, ".keras"))
+    os.environ.pop("SR_TF_OFFLINE", None)
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _lines(code):
@@ -190,7 +245,8 @@ def check_page(page, reader_folder, tmp_path):
 
     folder = tmp_path / "reader"
     shutil.copytree(reader_folder, folder)
-    log = run_page(page, str(folder))
+    with serving_mirror(str(folder)):
+        log = run_page(page, str(folder))
     assert any(not line.startswith("(not run") for line in log), log
 
 

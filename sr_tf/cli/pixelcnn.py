@@ -68,7 +68,7 @@ class PixelCNNFamily(Family):
         self.data = args.data
         self.run = self.recipe.run_name(self.architecture, data=self.data)
         print(f"Preset {preset.name}: {self.architecture.describe()}" +
-              (f"; defaults for --dataset {args.data}: {', '.join(chosen).replace('_', '-')}" if chosen else ""))
+              (f"; defaults for --data {args.data}: {', '.join(chosen).replace('_', '-')}" if chosen else ""))
 
     def build_trainer(self, args, checkpoint_dir, strategy):
         with strategy.scope():
@@ -113,7 +113,8 @@ def report(model, splits, args, labelled):
     baseline, alpha = histogram_baseline(quantize(splits.train[0], args.levels), quantize(splits.test[0], args.levels),
                                          args.levels)
     print(f"Test bits/dim: {test:.4f}   per-pixel histogram baseline: {baseline:.4f} (smoothing {alpha}); "
-          f"{'better' if test < baseline else 'NOT better'} than the baseline by {baseline - test:.4f}")
+          + (f"{baseline - test:.4f} bits/dim better than the baseline" if test < baseline else
+             f"{test - baseline:.4f} bits/dim worse than the baseline"))
     return test, baseline
 
 

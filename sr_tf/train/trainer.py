@@ -185,8 +185,9 @@ class Trainer:
         check_data(read_record(self._record_path("data")), self.data, self.checkpoint_dir)
         path = restore_newest_readable(self.checkpoint, checkpoints)
         if path is not None:
-            print(f"Restored {path} at step {int(self.step.numpy())} "
-                  f"(best {self.score_name} {float(self.best_score.numpy()):.4f}).")
+            best = float(self.best_score.numpy())
+            print(f"Restored {path} at step {int(self.step.numpy())}" +
+                  (f" (best {self.score_name} {best:.4f})." if math.isfinite(best) else " (not validated yet)."))
             return path
         raise UserInputError(f"No checkpoint in {self.checkpoint_dir} can be read ({len(checkpoints)} damaged). "
                              "Use another checkpoint_dir=, or delete the damaged folder to start again.")
