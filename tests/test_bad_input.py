@@ -64,8 +64,8 @@ def test_resolve_outputs_never_collide_and_never_overwrite(tmp_path, rng, edsr_w
     assert written == ["a/photo.png", "b/photo_jpg.png", "b/photo_png.png"]
     before = (out / "a" / "photo.png").read_bytes()
     (out / "a" / "photo.png").write_bytes(b"the user's own file")
-    assert resolve_cli.main([*inputs, "-o", str(out), "--weights", edsr_weights, *RESOLVE]) == 1
-    assert "exists; pass --overwrite" in _error(capsys)
+    assert resolve_cli.main([*inputs, "-o", str(out), "--weights", edsr_weights, *RESOLVE]) == 0  # a skip
+    assert "3 of 3 outputs exist" in capsys.readouterr().out
     assert (out / "a" / "photo.png").read_bytes() == b"the user's own file"  # kept
     assert resolve_cli.main([*inputs, "-o", str(out), "--weights", edsr_weights, *RESOLVE, "--overwrite"]) == 0
     assert (out / "a" / "photo.png").read_bytes() == before
@@ -77,7 +77,9 @@ def test_resolve_refuses_to_replace_an_input(tmp_path, rng, edsr_weights, capsys
     for extra in ([], ["--overwrite"]):
         status = resolve_cli.main([str(tmp_path / "photos"), "-o", str(tmp_path / "photos"), "--weights",
                                    edsr_weights, *RESOLVE, *extra])
-        assert status == 2 and "would replace the input" in _error(capsys)
+        assert status == 2 and "is the input folder" in _error(capsys)
+    assert resolve_cli.main([photo, "-o", str(tmp_path / "photos"), "--weights", edsr_weights, *RESOLVE]) == 2
+    assert "would replace the input" in _error(capsys)
     assert open(photo, "rb").read() == original
 
 
@@ -174,7 +176,7 @@ def test_zero_and_negative_values_are_errors_not_defaults(capsys):
                              (fastgan_cli.main, ["train", "--evaluate-every", "0"], "--evaluate-every"),
                              (fastgan_cli.main, ["train", "--ema-decay", "1.5"], "--ema-decay"),
                              (resolve_cli.main, ["x.png", "-o", "o", "--model", "edsr", "--weights", "w.h5", "--tile",
-                                                 "0"], "--tile")]:
+                                                 "-1"], "-t/--tile")]:
         with pytest.raises(SystemExit) as info:
             main(argv)
         err = _error(capsys)

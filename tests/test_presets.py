@@ -48,6 +48,7 @@ CASES = {
     "realesrgan-x2plus": (dict(num_feat=8, num_block=1, num_grow_ch=4), lambda rng: _lr(rng)[:, :4, :4]),
     "realesrgan-x4plus-anime-6b": (dict(num_feat=8, num_block=1, num_grow_ch=4), _lr),
     "realesr-general-x4v3": (dict(num_feat=8, num_conv=2), _lr),
+    "realesr-general-wdn-x4v3": (dict(num_feat=8, num_conv=2), _lr),
     "realesr-animevideov3": (dict(num_feat=8, num_conv=1), _lr),
     "fastgan-256": (FASTGAN_TINY, None),
     "fastgan-1024": (FASTGAN_TINY, None),
@@ -76,7 +77,8 @@ def test_preset_model(name, tmp_path, rng):
                                              ("srgan-x4", 1_554_883), ("realesrgan-x4plus", 16_697_987),
                                              ("realesrgan-x2plus", 16_703_171),
                                              ("realesrgan-x4plus-anime-6b", 4_467_779),
-                                             ("realesr-general-x4v3", 1_213_296), ("realesr-animevideov3", 621_424)])
+                                             ("realesr-general-x4v3", 1_213_296), ("realesr-general-wdn-x4v3", 1_213_296),
+                                             ("realesr-animevideov3", 621_424)])
 def test_full_size_presets_have_the_published_parameter_counts(name, parameters):
     assert models.build(name).count_params() == parameters
 
