@@ -90,6 +90,22 @@ def check_folder(path, overwrite=False, entries=SAVED_MODEL_ENTRIES, what="a Sav
     return True
 
 
+def remove_entries(folder, entries=SAVED_MODEL_ENTRIES):
+    """Removes the entries of `folder` named in `entries` (what a format writes), then the folder itself when
+    nothing else is left in it: anything else found there stays."""
+    import shutil
+
+    for name in os.listdir(folder):
+        if name in entries:
+            target = os.path.join(folder, name)
+            if os.path.isdir(target) and not os.path.islink(target):
+                shutil.rmtree(target)
+            else:
+                os.remove(target)
+    if not os.listdir(folder):
+        os.rmdir(folder)
+
+
 def check_folder_path(path):
     """Checks that `path`, where a command writes files, is not an existing file (it may be new or a folder).
 

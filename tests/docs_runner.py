@@ -137,7 +137,7 @@ def _prepare_mirror(folder):
     archive around the EDSR weights above; realesr-general-x4v3.pth with random weights of its architecture)."""
     import tarfile
 
-    from torch_files import write_pth
+    from torch_files import srvgg_state, write_pth
 
     from sr_tf import specs
 
@@ -145,13 +145,7 @@ def _prepare_mirror(folder):
     os.makedirs(mirror)
     with tarfile.open(os.path.join(mirror, "weights-edsr-16-x4.tar.gz"), "w:gz") as archive:
         archive.add(os.path.join(folder, "weights", "edsr-16-x4", "weights.h5"), arcname="weights/edsr-16-x4/weights.h5")
-    spec, rng, state = specs.preset("realesr-general-x4v3").architecture, np.random.default_rng(1), {}
-    for i in range(spec.num_conv + 2):
-        out = spec.num_feat if i <= spec.num_conv else 3 * spec.scale ** 2
-        state[f"body.{2 * i}.weight"] = rng.normal(0, 0.01, (out, 3 if i == 0 else spec.num_feat, 3, 3))
-        state[f"body.{2 * i}.bias"] = np.zeros(out)
-        if i <= spec.num_conv:
-            state[f"body.{2 * i + 1}.weight"] = np.full(spec.num_feat, 0.25)
+    state = srvgg_state(specs.preset("realesr-general-x4v3").architecture, np.random.default_rng(1))
     write_pth(os.path.join(mirror, "realesr-general-x4v3.pth"), state, wrap="params")
 
 

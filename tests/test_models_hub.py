@@ -9,7 +9,7 @@ import tarfile
 import numpy as np
 import pytest
 from helpers import random_image, write_png
-from torch_files import write_pth
+from torch_files import srvgg_state, write_pth
 
 from sr_tf import specs
 from sr_tf.errors import ResourceUnavailableError, UserInputError
@@ -62,14 +62,7 @@ def test_params_ema_layout_and_the_real_default_by_name_through_resolve(mirror, 
     from sr_tf.cli import resolve as resolve_cli
 
     root, requests = mirror
-    spec = specs.preset("realesr-general-x4v3").architecture
-    state = {}
-    for i in range(spec.num_conv + 2):
-        out = spec.num_feat if i <= spec.num_conv else 3 * spec.scale ** 2
-        state[f"body.{2 * i}.weight"] = rng.normal(0, 0.01, (out, 3 if i == 0 else spec.num_feat, 3, 3))
-        state[f"body.{2 * i}.bias"] = np.zeros(out)
-        if i <= spec.num_conv:
-            state[f"body.{2 * i + 1}.weight"] = np.full(spec.num_feat, 0.25)
+    state = srvgg_state(specs.preset("realesr-general-x4v3").architecture, rng)
     write_pth(str(root / "realesr-general-x4v3.pth"), state, wrap="params")
     photo = write_png(str(tmp_path / "photo.png"), random_image(rng, 6, 5))
     assert resolve_cli.main(["-n", "realesr-general-x4v3", photo, "-o", str(tmp_path / "out")]) == 0

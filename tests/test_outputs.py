@@ -7,7 +7,7 @@ import pytest
 from helpers import assert_one_line_errors
 
 from sr_tf.errors import UserInputError
-from sr_tf.outputs import OutputExistsError, check_file, check_folder
+from sr_tf.outputs import OutputExistsError, check_file, check_folder, remove_entries
 
 
 def _keep(path, text="mine"):
@@ -110,3 +110,17 @@ def test_the_export_commands_quantizations_are_the_libraries():
     from sr_tf.deploy import QUANTIZATIONS
 
     assert written_for_help == QUANTIZATIONS
+
+
+def test_removing_an_old_export_removes_only_its_own_entries(tmp_path):
+    old = tmp_path / "old"
+    (old / "variables").mkdir(parents=True)
+    _keep(str(old / "saved_model.pb"))
+    _keep(str(old / "variables" / "variables.index"))
+    _keep(str(old / "arrived.txt"))
+    remove_entries(str(old))
+    assert os.listdir(old) == ["arrived.txt"] and _kept(str(old / "arrived.txt"))
+    os.remove(old / "arrived.txt")
+    (old / "assets").mkdir()
+    remove_entries(str(old))
+    assert not old.exists()

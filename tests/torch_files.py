@@ -48,3 +48,15 @@ def write_pth(path, state, wrap="params_ema"):
             archive.writestr(f"archive/data/{key}", data)
         archive.writestr("archive/version", "3\n")
     return path
+
+
+def srvgg_state(spec, rng):
+    """A state dict of SRVGGNetCompact `spec` in the authors' key names (`body.<i>.weight`), small random weights."""
+    state = {}
+    for i in range(spec.num_conv + 2):
+        out = spec.num_feat if i <= spec.num_conv else 3 * spec.scale ** 2
+        state[f"body.{2 * i}.weight"] = rng.normal(0, 0.01, (out, 3 if i == 0 else spec.num_feat, 3, 3))
+        state[f"body.{2 * i}.bias"] = np.zeros(out)
+        if i <= spec.num_conv:
+            state[f"body.{2 * i + 1}.weight"] = np.full(spec.num_feat, 0.25)
+    return state

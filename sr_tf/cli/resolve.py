@@ -188,7 +188,7 @@ def load_model(args):
     if args.onnx is not None:
         return OnnxModel(args.onnx)
     if args.weights is None:
-        name = args.name or DEFAULT_PRESET
+        name = DEFAULT_PRESET if args.name is None else args.name
         if args.name is None:
             print(f"Model: {name} (the default; -n names another: {', '.join(sorted(PUBLISHED))})")
         return from_preset(name)

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from sr_tf.atomic import TMP_PREFIX
 from sr_tf.deploy.convert import check_against_keras, probe_image
-from sr_tf.outputs import check_folder
+from sr_tf.outputs import check_folder, remove_entries
 
 __all__ = ["write_saved_model", "to_saved_model"]
 
@@ -59,13 +59,19 @@ def write_saved_model(model, path, specs, output_name, probe, overwrite=False):
             return signature(**feed)[output_name].numpy().astype(np.float32)
 
         check_against_keras(model, run, "none", probe, to_pixels=True)
-        if exists:
-            check_folder(path, overwrite)  # again: nothing of the user's may have arrived meanwhile
-            os.replace(path, previous)
-        os.replace(temporary, path)
+        if not exists:
+            os.replace(temporary, path)
+            return path
+        check_folder(path, overwrite)  # again: nothing of the user's may have arrived meanwhile
+        os.replace(path, previous)
+        try:
+            os.replace(temporary, path)
+        except OSError:
+            os.replace(previous, path)  # the old model back where it was
+            raise
+        remove_entries(previous)
     finally:
-        shutil.rmtree(temporary, ignore_errors=True)
-        shutil.rmtree(previous, ignore_errors=True)  # held only a SavedModel's entries (checked above)
+        shutil.rmtree(temporary, ignore_errors=True)  # this call's own folder
     return path
 
 

@@ -25,17 +25,6 @@ _REAL_ESRGAN = "https://github.com/xinntao/Real-ESRGAN/releases/download"
 _TUTORIAL = "https://martin-krasser.de/sisr"
 
 
-@dataclasses.dataclass(frozen=True)
-class Published:
-    """A preset's published weights: the file's name and address, its SHA-256 (or the start of it, as BasicSR's
-    file names give; None where none is published) and, for an archive, the member that holds the weights."""
-
-    file: str
-    url: str
-    sha256: str = None
-    member: str = None
-
-
 PUBLISHED = {
     "realesrgan-x4plus": Published("RealESRGAN_x4plus.pth", f"{_REAL_ESRGAN}/v0.1.0/RealESRGAN_x4plus.pth"),
     "realesrnet-x4plus": Published("RealESRNet_x4plus.pth", f"{_REAL_ESRGAN}/v0.1.1/RealESRNet_x4plus.pth"),
