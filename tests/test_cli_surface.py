@@ -182,3 +182,4 @@ def test_the_sr_tf_command_runs_each_tool(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["export", "--help"])
     assert stop.value.code == 0 and "--overwrite" in capsys.readouterr().out
+

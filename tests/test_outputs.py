@@ -124,3 +124,21 @@ def test_removing_an_old_export_removes_only_its_own_entries(tmp_path):
     (old / "assets").mkdir()
     remove_entries(str(old))
     assert not old.exists()
+
+
+def test_sample_complete_and_walk_keep_an_existing_file(tmp_path, capsys, monkeypatch):
+    from sr_tf.cli import fastgan as fastgan_cli
+    from sr_tf.cli import pixelcnn as pixelcnn_cli
+
+    monkeypatch.chdir(tmp_path)
+    mine = _keep("mine.png")
+    cases = [
+        (["sample", "--weights", "any.keras", "-o", "mine.png"], "mine.png exists; pass --overwrite"),
+        (["sample", "--weights", "any.keras", "-o", "."], ". is a folder"),
+    ]
+    assert_one_line_errors(pixelcnn_cli.main, cases, capsys)
+    cases = [(["generate", "--weights", "any.keras", "--interpolate", "1,2", "-o", "mine.png"],
+              "mine.png exists; pass --overwrite"),
+             (["generate", "--weights", "any.keras", "-o", "mine.png"], "mine.png is a file")]
+    assert_one_line_errors(fastgan_cli.main, cases, capsys)
+    assert _kept(mine)

@@ -14,6 +14,7 @@ from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_train
 from sr_tf.data.gan import decode_resized, gan_dataset
 from sr_tf.data.io import SAMPLES_DIR, image_grid, readable_images, save_image
 from sr_tf.errors import InputFileNotFoundError, UserInputError
+from sr_tf.outputs import check_file, check_folder_path
 from sr_tf.inference import generate_images
 from sr_tf.losses import RECON_LOSSES
 from sr_tf.metrics import frechet_distance, inception_features, inception_model, kernel_distance
@@ -132,12 +133,16 @@ def run_generate(args):
 
     if args.interpolate is not None and args.noise is not None:
         raise UserInputError("--interpolate and --noise choose the latent vectors in two ways; pass one.")
+    if args.interpolate is None:
+        check_folder_path(args.output)
+    else:
+        output = args.output if args.output.lower().endswith(".png") else os.path.join(args.output, "walk.png")
+        check_file(output, args.overwrite, example="walk.png")
     generator = load_generator(args.weights)
     deployed = deploy_generator(generator, noise="input", batch_size=1)
     if args.interpolate is not None:
         seed_a, seed_b = args.interpolate
         frames = [render(deployed, inputs) for inputs in latent_walk(deployed, seed_a, seed_b, args.frames)]
-        output = args.output if args.output.lower().endswith(".png") else os.path.join(args.output, "walk.png")
         save_image(output, image_grid(np.stack(frames), columns=len(frames)))
         print(f"Wrote a walk of {len(frames)} frames from seed {seed_a} to seed {seed_b} to {output}")
         return 0
@@ -147,9 +152,13 @@ def run_generate(args):
         inputs = [[row[None], *noise_inputs(deployed, args.seed, index=i)[1:]] for i, row in enumerate(z)]
     os.makedirs(args.output, exist_ok=True)
     prefix = f"seed{args.seed}" if args.noise is None else os.path.splitext(os.path.basename(args.noise))[0]
-    for i, x in enumerate(inputs):
-        save_image(os.path.join(args.output, f"{prefix}-{i:05d}.png"), render(deployed, x))
-    print(f"Wrote {len(inputs)} images to {args.output}")
+    paths = [os.path.join(args.output, f"{prefix}-{i:05d}.png") for i in range(len(inputs))]
+    kept = 0 if args.overwrite else sum(os.path.exists(p) for p in paths)
+    for path, x in zip(paths, inputs):
+        if args.overwrite or not os.path.exists(path):
+            save_image(path, render(deployed, x))
+    print(f"Wrote {len(inputs) - kept} images to {args.output}" +
+          (f"; {kept} existed and were kept (--overwrite replaces them)" if kept else ""))
     return 0
 
 
@@ -251,6 +260,7 @@ def parser():
                    help="a latent walk from image 0 of seed A to image 0 of seed B (spherical interpolation)")
     p.add_argument("--frames", type=int_range(2), default=8, help="frames of the walk (default %(default)s)")
     p.add_argument("--noise", metavar="FILE.npy", help="latent vectors (k, nz) to generate from, one image each")
+    p.add_argument("--overwrite", action="store_true", help="replace images (or the walk's .png) that exist")
 
     p = sub.add_parser("evaluate", help="FID and KID of a trained generator against a folder of images")
     p.add_argument("--weights", default=default_weights, help="a -generator.keras file written by train")

@@ -14,6 +14,7 @@ from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_train
 from sr_tf.data.io import image_grid, save_image
 from sr_tf.data.pixelcnn import levels_to_uint8, load_digits, load_folder, load_mnist, pixelcnn_dataset, quantize
 from sr_tf.errors import UserInputError
+from sr_tf.outputs import check_file
 from sr_tf.metrics import bits_per_dim, bits_per_image, histogram_baseline
 from sr_tf.models import pixelcnn as pixelcnn_lib
 from sr_tf.specs.pixelcnn import PRESET_OF, PixelCNNRecipe
@@ -132,6 +133,8 @@ def load_model(path):
 
 def run_evaluate(args):
     """evaluate: test bits/dim of a saved model next to the per-pixel baseline."""
+    if args.per_image is not None:
+        check_file(args.per_image, args.overwrite, example="bits_per_image.csv")
     model = load_model(args.weights)
     height, width, channels, args.levels = sampling.image_geometry(model)
     if args.data == "folder":
@@ -175,8 +178,9 @@ def write_samples(model, path, n=16, seed=0, temperature=1.0, labels=None, metho
 
 def run_sample(args):
     """sample: writes a grid of samples from a saved model."""
-    model = load_model(args.weights)
     output = args.output if args.output is not None else os.path.splitext(args.weights)[0] + f"-samples-seed{args.seed}.png"
+    check_file(output, args.overwrite, example="samples.png")
+    model = load_model(args.weights)
     write_samples(model, output, n=args.n, seed=args.seed, temperature=args.temperature, labels=args.label,
                   method=args.method)
     return 0
@@ -198,6 +202,7 @@ def run_complete(args):
     if args.observed_rows > height:
         raise UserInputError(f"--observed-rows must be at most the image height {height}. "
                              f"Received: {args.observed_rows}")
+    check_file(args.output, args.overwrite, example="completions.png")
     n = min(args.n, len(images))
     original = quantize(images[:n], levels)
     conditional = len(model.inputs) > 1
@@ -268,6 +273,7 @@ def parser():
     p.add_argument("--weights", required=True, help="a .keras file written by train")
     p.add_argument("--per-image", metavar="CSV", help="also write each test image's bits/dim (an out-of-distribution "
                                                       "score: higher is less like the training data)")
+    p.add_argument("--overwrite", action="store_true", help="replace the --per-image file if it exists")
 
     p = sub.add_parser("complete", help="keep the top rows of test images, sample the rest (PNG grid)")
     _add_data_args(p)
@@ -277,6 +283,7 @@ def parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--method", choices=["fast", "naive"], default="fast")
     p.add_argument("-o", "--output", default="completions.png", help="PNG path (default %(default)s)")
+    p.add_argument("--overwrite", action="store_true", help="replace the -o file if it exists")
 
     p = sub.add_parser("sample", help="write a PNG grid of samples")
     p.add_argument("--weights", required=True, help="a .keras file written by train")
@@ -286,6 +293,7 @@ def parser():
     p.add_argument("--label", type=nonnegative_int, help="class label for a conditional model")
     p.add_argument("--method", choices=["fast", "naive"], default="fast")
     p.add_argument("-o", "--output", help="PNG path (default: next to the weights)")
+    p.add_argument("--overwrite", action="store_true", help="replace the -o file if it exists")
     return add_verbose(root)
 
 
