@@ -12,6 +12,7 @@ import tensorflow as tf
 from sr_tf.errors import UserInputError
 from sr_tf.layers import mixture_head
 from sr_tf.ops import Draws
+from sr_tf.specs.fastgan import RECON_LOSSES
 from sr_tf.models.common import imagenet_application
 from sr_tf.models.realesrgan import vgg19_preactivation
 
@@ -20,7 +21,6 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 VGG16_NOTOP_FILE = "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 # The VGG16 activations LPIPS compares (relu1_2, relu2_2, relu3_3, relu4_3, relu5_3).
 LPIPS_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")
-RECON_LOSSES = ("perceptual", "l1", "mse")
 
 
 def per_example_mean(values):

@@ -183,3 +183,20 @@ def test_the_sr_tf_command_runs_each_tool(capsys):
         main(["export", "--help"])
     assert stop.value.code == 0 and "--overwrite" in capsys.readouterr().out
 
+
+
+def test_the_constants_written_for_help_are_the_libraries():
+    from sr_tf.cli import common
+    from sr_tf.train import distribute
+
+    assert (common.STRATEGIES, common.COLLECTIVE_TIMEOUT) == (distribute.STRATEGIES, distribute.COLLECTIVE_TIMEOUT)
+
+
+@pytest.mark.parametrize("script", ["train_srgan.py", "train_pixelcnn.py", "train_fastgan.py"])
+def test_training_help_needs_no_tensorflow(script):
+    code = (f"import runpy, sys\nsys.argv = [{script!r}, '--help']\n"
+            f"try:\n    runpy.run_path({os.path.join(REPO, script)!r}, run_name='__main__')\n"
+            "except SystemExit as e:\n    assert e.code == 0\n"
+            "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert run.returncode == 0 and "usage:" in run.stdout, run.stderr

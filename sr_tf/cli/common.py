@@ -9,6 +9,11 @@ import sys
 from sr_tf.errors import InputFileNotFoundError, UserInputError, printing_warnings
 from sr_tf.weights_io import load_keras_model
 
+# sr_tf.train.distribute's strategy names and collective timeout, written here so that --help needs no TensorFlow
+# (tests/test_cli_surface.py checks that they are equal)
+STRATEGIES = ("auto", "one", "mirrored", "multiworker")
+COLLECTIVE_TIMEOUT = 300.0
+
 EXIT_ERROR = 2  # bad input: a message naming the file or value, no traceback
 EXIT_INTERRUPTED = 130  # Ctrl-C: a checkpoint was saved; re-running resumes (the shell's status for SIGINT)
 EXIT_TERMINATED = 143  # SIGTERM (a scheduler's stop): the same, with the shell's status for SIGTERM
@@ -207,8 +212,6 @@ steps_per_execution.__name__ = "'auto' or int"
 def add_training_options(parser, distributed=True):
     """The options every training command shares: XLA, mixed precision, progress lines, steps per
     `tf.function` call and (with `distributed`) the distribution strategy."""
-    from sr_tf.train.distribute import COLLECTIVE_TIMEOUT, STRATEGIES
-
     parser.add_argument("--jit", action="store_true", help="XLA-compile the train step")
     parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16 with loss scaling (GPU)")
     add_log_interval(parser)

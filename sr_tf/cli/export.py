@@ -17,7 +17,6 @@ exported deterministic: its spatial noise becomes inputs next to z (`--noise inp
 
 import argparse
 import re
-import sys
 
 from sr_tf.cli.startup import add_verbose
 from sr_tf.cli.common import load_keras_file, positive_int, run_command

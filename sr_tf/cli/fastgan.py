@@ -3,23 +3,17 @@
 import argparse
 import os
 
-import keras
 import numpy as np
 
+
 from sr_tf import specs
+from sr_tf.specs.fastgan import IM_SIZES, RECON_LOSSES
 from sr_tf.cli.startup import add_verbose
 from sr_tf.cli.common import (float_range, int_range, load_keras_file, nonnegative_int, pipeline_seed, positive_int,
                               run_command, trainer_options)
 from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_training, write_artifacts
-from sr_tf.data.gan import decode_resized, gan_dataset
-from sr_tf.data.io import SAMPLES_DIR, image_grid, readable_images, save_image
 from sr_tf.errors import InputFileNotFoundError, UserInputError
 from sr_tf.outputs import check_file, check_folder_path
-from sr_tf.inference import generate_images
-from sr_tf.losses import RECON_LOSSES
-from sr_tf.metrics import frechet_distance, inception_features, inception_model, kernel_distance
-from sr_tf.models import fastgan
-from sr_tf.train import FastGANTrainer
 from sr_tf.weights_io import save_weights
 
 WEIGHTS_DIR = specs.FastGANRecipe.weights_dir
@@ -32,11 +26,15 @@ RECIPE_FLAGS = ("policy", "recon_loss", "ema_decay", "sample_every")
 
 def name_of_data(args):
     """The training images as the checkpoint folder records them: the bundled samples or a folder's path."""
+    from sr_tf.data.io import SAMPLES_DIR
+
     return "bundled samples" if os.path.abspath(args.data) == SAMPLES_DIR else os.path.abspath(args.data)
 
 
 def data_name(args):
     """The data's part of the run name: 'samples' or the folder's name."""
+    from sr_tf.data.io import SAMPLES_DIR
+
     return "samples" if os.path.abspath(args.data) == SAMPLES_DIR else os.path.basename(os.path.normpath(args.data))
 
 
@@ -47,6 +45,7 @@ class FastGANFamily(Family):
     score_text = "FID: {:.2f}"
 
     def prepare(self, args):
+        from sr_tf.data.io import SAMPLES_DIR
         if args.preset is None:
             args.preset = "fastgan-demo" if args.data is None else "fastgan-256"
         preset = specs.preset(args.preset)
@@ -66,6 +65,9 @@ class FastGANFamily(Family):
             print(f"No --data: smoke demo on the 4 bundled photos in {SAMPLES_DIR}")
 
     def build_trainer(self, args, checkpoint_dir, strategy):
+        from sr_tf.metrics import inception_model
+        from sr_tf.models import fastgan
+        from sr_tf.train import FastGANTrainer
         with strategy.scope():
             generator = self.architecture.build()
             discriminator = fastgan.discriminator(**self.architecture.discriminator_arguments())
@@ -86,6 +88,7 @@ class FastGANFamily(Family):
                               **trainer_options(args, strategy))
 
     def datasets(self, args, trainer):
+        from sr_tf.data.gan import gan_dataset
         size = self.architecture.im_size
         dataset, files = gan_dataset(args.data, size, batch_size=args.batch_size, cache_dir=args.cache_dir,
                                      seed=pipeline_seed(args.seed, trainer))
@@ -107,6 +110,8 @@ def run_train(args):
 def save_results(trainer, prefix):
     """Writes `<prefix>-generator.keras` (the EMA generator with its spec), `-generator.weights.h5`,
     `-discriminator.weights.h5` and `-samples.png`, each atomically; returns their paths."""
+    from sr_tf.data.io import image_grid, save_image
+
     folder, run = os.path.split(prefix)
     paths = write_artifacts(folder, f"{run}-generator", trainer.models["generator_ema"])
     paths.append(f"{prefix}-discriminator.weights.h5")
@@ -129,6 +134,7 @@ def run_generate(args):
     Image i of a seed is drawn from (seed, i) alone, spatial noise included (the generator runs as its
     deterministic copy, `sr_tf.deploy.deploy_generator`), so a walk's ends equal `generate --seed A` / `--seed B`.
     """
+    from sr_tf.data.io import image_grid, save_image
     from sr_tf.deploy import deploy_generator, latent_walk, noise_inputs, render
 
     if args.interpolate is not None and args.noise is not None:
@@ -164,6 +170,7 @@ def run_generate(args):
 
 def load_noise(path, nz):
     """Latent vectors (k, nz) float32 from a .npy file, with one-line errors naming the file and the shape."""
+
     if not os.path.isfile(path):
         raise InputFileNotFoundError(f"Noise file not found: {path}")
     try:
@@ -193,6 +200,12 @@ def seed_pair(text):
 
 def run_evaluate(args):
     """evaluate: FID and KID between generated images and a folder's images (resized to the model's size)."""
+    import keras
+    from sr_tf.data.gan import decode_resized
+    from sr_tf.data.io import readable_images
+    from sr_tf.inference import generate_images
+    from sr_tf.metrics import frechet_distance, inception_features, inception_model, kernel_distance
+
     generator = load_generator(args.weights)
     size = int(generator.output_shape[0][1])
     files = readable_images(args.path)
@@ -231,7 +244,7 @@ def parser():
         default = f"default {values[0]}" + (f"; smoke demo {values[1]}" if values[1] != values[0] else "")
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=type, help=f"{help} ({default})", **kwargs)
 
-    option("im_size", help="image side", choices=fastgan.IM_SIZES)
+    option("im_size", help="image side", choices=IM_SIZES)
     option("ngf", type=positive_int, help="generator width")
     option("ndf", type=positive_int, help="discriminator width")
     option("nz", type=positive_int, help="noise length")

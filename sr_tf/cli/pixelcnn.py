@@ -5,26 +5,24 @@ import os
 
 import numpy as np
 
-from sr_tf import sampling, specs
+
+from sr_tf import specs
 from sr_tf.atomic import atomic_write_text
 from sr_tf.cli.startup import add_verbose
 from sr_tf.cli.common import (int_range, load_keras_file, nonnegative_int, pipeline_seed, positive_float, positive_int,
                               run_command, trainer_options)
 from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_training, write_artifacts
-from sr_tf.data.io import image_grid, save_image
-from sr_tf.data.pixelcnn import levels_to_uint8, load_digits, load_folder, load_mnist, pixelcnn_dataset, quantize
 from sr_tf.errors import UserInputError
 from sr_tf.outputs import check_file
-from sr_tf.metrics import bits_per_dim, bits_per_image, histogram_baseline
-from sr_tf.models import pixelcnn as pixelcnn_lib
-from sr_tf.specs.pixelcnn import PRESET_OF, PixelCNNRecipe
-from sr_tf.train import PixelCNNTrainer
+from sr_tf.specs.pixelcnn import HEADS, PRESET_OF, PixelCNNRecipe
 
 WEIGHTS_DIR = PixelCNNRecipe.weights_dir
 
 
 def load_splits(args):
     """The train/valid/test `Splits` of the chosen dataset."""
+    from sr_tf.data.pixelcnn import load_digits, load_folder, load_mnist
+
     if args.data == "mnist":
         return load_mnist(args.data_dir)
     if args.data == "digits":
@@ -72,6 +70,7 @@ class PixelCNNFamily(Family):
               (f"; defaults for --data {args.data}: {', '.join(chosen).replace('_', '-')}" if chosen else ""))
 
     def build_trainer(self, args, checkpoint_dir, strategy):
+        from sr_tf.train import PixelCNNTrainer
         with strategy.scope():
             model = self.architecture.build()
         train_images = self.splits.train[0]
@@ -104,12 +103,16 @@ class PixelCNNFamily(Family):
 
 
 def _dataset(split, args, labelled, **kwargs):
+    from sr_tf.data.pixelcnn import pixelcnn_dataset
     images, labels = split
     return pixelcnn_dataset(images, labels if labelled else None, levels=args.levels, **kwargs)
 
 
 def report(model, splits, args, labelled):
     """Prints and returns (test bits/dim, per-pixel histogram baseline bits/dim)."""
+    from sr_tf.data.pixelcnn import quantize
+    from sr_tf.metrics import bits_per_dim, histogram_baseline
+
     test = bits_per_dim(model, _dataset(splits.test, args, labelled, batch_size=256, shuffle=False, repeat_count=1))
     baseline, alpha = histogram_baseline(quantize(splits.train[0], args.levels), quantize(splits.test[0], args.levels),
                                          args.levels)
@@ -133,6 +136,8 @@ def load_model(path):
 
 def run_evaluate(args):
     """evaluate: test bits/dim of a saved model next to the per-pixel baseline."""
+    import sr_tf.sampling as sampling
+
     if args.per_image is not None:
         check_file(args.per_image, args.overwrite, example="bits_per_image.csv")
     model = load_model(args.weights)
@@ -153,6 +158,8 @@ def run_evaluate(args):
 
 def write_per_image(model, split, args, labelled, path):
     """Writes a CSV of the test images' bits/dim (index, label if any, bits_per_dim), atomically."""
+    from sr_tf.metrics import bits_per_image
+
     scores = bits_per_image(model, _dataset(split, args, labelled, batch_size=256, shuffle=False, repeat_count=1))
     labels = split[1]
     lines = ["index,label,bits_per_dim" if labels is not None else "index,bits_per_dim"]
@@ -166,6 +173,11 @@ def write_per_image(model, split, args, labelled, path):
 
 def write_samples(model, path, n=16, seed=0, temperature=1.0, labels=None, method="fast"):
     """Samples n images and writes them as one PNG grid (levels scaled to 0..255); returns the path."""
+    import sr_tf.sampling as sampling
+
+    from sr_tf.data.io import image_grid, save_image
+    from sr_tf.data.pixelcnn import levels_to_uint8
+
     levels = sampling.image_geometry(model)[3]
     samples = sampling.sample(model, n, seed=seed, temperature=temperature, labels=labels, method=method,
                                   progress=True)
@@ -189,6 +201,11 @@ def run_sample(args):
 def run_complete(args):
     """complete: keeps the top rows of the first --n test images, samples the rest, and writes one grid of rows
     original | occluded (unobserved rows grey) | completion."""
+    import sr_tf.sampling as sampling
+
+    from sr_tf.data.io import image_grid, save_image
+    from sr_tf.data.pixelcnn import levels_to_uint8, quantize
+
     model = load_model(args.weights)
     height, width, channels, levels = sampling.image_geometry(model)
     args.levels = levels
@@ -240,6 +257,7 @@ def _per_preset(field):
 
 def parser():
     """The command-line parser of train_pixelcnn.py."""
+
     root = argparse.ArgumentParser(prog="train_pixelcnn.py", description="Train, evaluate and sample PixelCNNs.")
     sub = root.add_subparsers(dest="command", required=True)
 
@@ -258,7 +276,7 @@ def parser():
     p.add_argument("--hidden", type=positive_int, help="h: channels (pixelcnn's residual stream has 2h); " +
                    _per_preset("hidden"))
     p.add_argument("--no-batchnorm", action="store_true", help="pixelcnn without BatchNormalization")
-    p.add_argument("--head", choices=pixelcnn_lib.HEADS, default="softmax",
+    p.add_argument("--head", choices=HEADS, default="softmax",
                    help="softmax: a levels-way categorical per value; logistic_mixture: PixelCNN++'s discretized "
                         "mixture of logistics per pixel (default %(default)s)")
     p.add_argument("--num-mixtures", type=positive_int,

@@ -4,14 +4,15 @@ realesrgan) and of `evaluate`: their options, their datasets, and what the check
 import argparse
 import os
 
-from sr_tf.data import DIV2K, ImageFolder
-from sr_tf.data.io import SAMPLE_HELD_OUT, SAMPLE_TRAIN, sample_files
 from sr_tf.errors import UserInputError
 
 
 def datasets(args, scale, hr_crop_size=96, seed=None):
     """(train dataset, validation dataset) from DIV2K, the user's folders, or the bundled samples; `seed` seeds
     the training pipeline's crops, flips and order."""
+    from sr_tf.data import DIV2K, ImageFolder
+    from sr_tf.data.io import SAMPLE_HELD_OUT, SAMPLE_TRAIN, sample_files
+
     if args.data == "folder" and args.hr_dir is None:
         raise UserInputError("--data folder needs --hr-dir.")
     degradation = "bicubic" if args.degradation is None else args.degradation

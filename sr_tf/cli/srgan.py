@@ -13,7 +13,6 @@ from sr_tf.cli.common import add_log_interval, float_range, int_range, pipeline_
 from sr_tf.cli import realesrgan
 from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_training, write_artifacts
 from sr_tf.cli.sr_data import add_data_args, data_record, datasets
-from sr_tf.models import srgan
 from sr_tf.specs.sr import LEGACY_PRESETS, RECIPES
 from sr_tf.weights_io import load_weights, save_weights
 
@@ -64,6 +63,7 @@ class SrFamily(Family):
         self.run = self.recipe.run_name(self.architecture)
 
     def build_trainer(self, args, checkpoint_dir, strategy):
+        from sr_tf.models import srgan
         from sr_tf.cli.common import trainer_options
         from sr_tf.train import SrganTrainer, PixelLossTrainer
 
@@ -189,9 +189,9 @@ def add_demo_parser(sub):
 
 def main(argv=None):
     """Entry point of train_srgan.py; returns the exit status."""
+    args = parser().parse_args(argv)  # before TensorFlow loads: --help answers at once
     from sr_tf.cli.sr_demo import run_demo
     from sr_tf.cli.sr_evaluate import run_evaluate
 
-    args = parser().parse_args(argv)
     commands = {"evaluate": run_evaluate, "demo": run_demo, **{c: realesrgan.run for c in realesrgan.COMMANDS}}
     return run_command(commands.get(args.command, run_training_command), args)

@@ -20,9 +20,9 @@ from sr_tf.layers import DiscretizedLogisticMixture, FusedBatchNormalization, Ma
 from sr_tf.layers.mixture import num_params
 from sr_tf.models.common import Model, with_spec
 from sr_tf.specs import GatedPixelCNN, PixelCNN
+from sr_tf.specs.pixelcnn import HEADS  # noqa: F401 (its public home was here)
 
 
-HEADS = ("softmax", "logistic_mixture")
 
 
 def _check_common(input_shape, levels, hidden, head="softmax", num_mixtures=10):

@@ -27,6 +27,9 @@ class FastGAN(Architecture):
         return dict(im_size=self.im_size, ndf=self.ndf, decoder_width=self.decoder_width)
 
 
+IM_SIZES = (64, 128, 256, 512, 1024)  # the image sides the official code builds
+RECON_LOSSES = ("perceptual", "l1", "mse")  # the decoders' reconstruction losses (losses.reconstruction_loss)
+
 @dataclasses.dataclass(frozen=True)
 class FastGANRecipe(Recipe):
     """FastGAN training (the official code's settings unless noted): Adam(2e-4, 0.5, 0.999), DiffAugment

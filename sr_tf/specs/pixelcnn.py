@@ -5,6 +5,8 @@ import dataclasses
 
 from sr_tf.specs.base import Architecture, Recipe, register_family, register_preset
 
+HEADS = ("softmax", "logistic_mixture")  # the output heads: a categorical per value, PixelCNN++'s mixture
+
 
 @dataclasses.dataclass(frozen=True)
 class PixelCNNArchitecture(Architecture):
