@@ -208,6 +208,21 @@ def _read_legacy(group, path):
     return saved
 
 
+def legacy_shapes(path):
+    """The weight shapes of a legacy Keras-2 `.h5` file, layer by layer ([[shape, ...], ...]), or None when it is
+    not such a file."""
+    try:
+        with h5py.File(os.fspath(path), "r") as f:
+            return [[tuple(v.shape) for v in values] for _, values in _read_legacy(_legacy_group(f), path)]
+    except (OSError, UserInputError):
+        return None
+
+
+def model_legacy_shapes(model):
+    """The weight shapes of `model` in the order a legacy `.h5` file stores them (see `legacy_shapes`)."""
+    return [[tuple(w.shape) for w in _legacy_weights(layer)] for layer in model.layers if _legacy_weights(layer)]
+
+
 def _assign_legacy(model, saved, path):
     layers = [layer for layer in model.layers if _legacy_weights(layer)]
     pairs = list(zip(layers, saved))

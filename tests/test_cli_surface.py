@@ -200,3 +200,31 @@ def test_training_help_needs_no_tensorflow(script):
             "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'\n")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert run.returncode == 0 and "usage:" in run.stdout, run.stderr
+
+
+def test_a_legacy_h5_of_another_size_says_which_flags_fit(tmp_path, capsys):
+    from sr_tf.cli import resolve as resolve_cli
+    from sr_tf.models import build, load_sr_model
+    from sr_tf.weights_io import save_weights
+
+    weights = str(tmp_path / "small.h5")
+    save_weights(build("edsr", scale=2, num_filters=8, num_res_blocks=3), weights)
+    with pytest.raises(UserInputError, match=r"It fits edsr\(scale=2, num_filters=8, num_res_blocks=3"):
+        load_sr_model("edsr", weights)
+    photo = str(tmp_path / "p.png")
+    from PIL import Image
+
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(photo)
+    assert resolve_cli.main([photo, "-o", str(tmp_path / "o"), "--model", "edsr", "--weights", weights]) == 2
+    assert "--scale 2 --num-filters 8 --num-res-blocks 3" in capsys.readouterr().err
+    assert load_sr_model("edsr", weights, scale=2, num_filters=8, num_res_blocks=3).spec.num_res_blocks == 3
+
+
+def test_an_unreadable_image_is_named_once(tmp_path):
+    from sr_tf.data.io import read_image
+
+    bad = tmp_path / "photo.png"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(UserInputError) as info:
+        read_image(str(bad))
+    assert str(info.value).count("photo.png") == 1, str(info.value)

@@ -80,7 +80,8 @@ def _with_image(path, action):
         with Image.open(path) as image:
             return action(image)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise UserInputError(f"Cannot read image {path}: {e}") from e
+        reason = " ".join(str(e).replace(repr(path), "").replace(path, "").split()).strip(" :") or type(e).__name__
+        raise UserInputError(f"Cannot read image {path}: {reason}") from e
 
 
 def _decode(image):

@@ -20,7 +20,7 @@ from sr_tf.errors import UserInputError
 from sr_tf.models import edsr, srgan, wdsr  # noqa: F401 (the tutorial's modules)
 from sr_tf.models.interpolation import interpolate_weights  # noqa: F401 (re-exported)
 from sr_tf.models.hub import from_preset  # noqa: F401 (public)
-from sr_tf.models.legacy import spec_from_layers
+from sr_tf.models.legacy import fitting_architecture, spec_from_layers
 from sr_tf.models.ncnn import from_ncnn  # noqa: F401 (public)
 from sr_tf.models.pytorch import from_pytorch  # noqa: F401 (public)
 from sr_tf.specs.sr import LEGACY_PRESETS
@@ -30,6 +30,7 @@ from sr_tf.weights_io import load_keras_model, load_weights
 PYTORCH_SUFFIXES = (".pth", ".pt", ".safetensors")
 # The family names train_srgan.py and the tutorial use for the super-resolution families.
 SR_MODELS = ("srgan", "edsr", "wdsr")
+ARCHITECTURE_FIELDS = ("scale", "num_filters", "num_res_blocks")  # what build_sr_model takes (and wdsr_type)
 SR_FAMILY = {"srgan": "srresnet", "srresnet": "srresnet", "edsr": "edsr", "wdsr": "wdsr"}
 
 
@@ -106,7 +107,16 @@ def load_sr_model(name, weights, **architecture):
     if name is None:
         raise UserInputError(f"Weights files carry no architecture: say which model they are for. Received: {weights}")
     model = build_sr_model(name, **architecture)
-    load_weights(model, weights)
+    try:
+        load_weights(model, weights)
+    except UserInputError as e:
+        fits = fitting_architecture(LEGACY_PRESETS[_sr_family(name)], weights)
+        if fits is None:
+            raise
+        differ = [k for k in ARCHITECTURE_FIELDS if getattr(fits, k) != getattr(model.spec, k, None)]
+        api = ", ".join(f"{k}={getattr(fits, k)}" for k in differ)
+        flags = " ".join(f"--{k.replace('_', '-')} {getattr(fits, k)}" for k in differ)
+        raise UserInputError(f"{e} It fits {fits.describe()}: pass {api} (on the command line {flags}).") from None
     return model
 
 

@@ -86,3 +86,29 @@ def spec_from_layers(model, path="the model"):
         raise UserInputError(f"{path} holds a model named {model.name!r}, which is none of sr_tf's models "
                              f"({', '.join(READERS)}) and carries no sr_tf spec.")
     return READERS[model.name](model)
+
+
+def fitting_architecture(preset, path, scales=(2, 3, 4, 8)):
+    """The architecture of `preset`'s family (the tutorial's EDSR, WDSR or SRResNet) that a legacy `.h5` file fits:
+    its width read from the first layer, its scale and depth solved from the number of layers with weights and
+    checked on every shape; None when no such architecture fits (or the file is not a legacy `.h5`)."""
+    from sr_tf import specs
+    from sr_tf.weights_io import legacy_shapes, model_legacy_shapes
+
+    saved = legacy_shapes(path)
+    if not saved or not saved[0]:
+        return None
+    base = specs.architecture(preset)
+    width = saved[0][0][-1]
+    wide = {"num_filters": width} if hasattr(base, "num_filters") else {}
+    for scale in scales:
+        counts = [len(model_legacy_shapes(base.replace(scale=scale, num_res_blocks=b, **wide).build()))
+                  for b in (1, 2)]
+        per_block = counts[1] - counts[0]
+        blocks, rest = divmod(len(saved) - counts[0], per_block) if per_block else (-1, 1)
+        if rest or blocks < 0:
+            continue
+        candidate = base.replace(scale=scale, num_res_blocks=blocks + 1, **wide)
+        if model_legacy_shapes(candidate.build()) == saved:
+            return candidate
+    return None
