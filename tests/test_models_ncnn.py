@@ -139,3 +139,42 @@ def test_a_hand_written_graph_reads_and_bad_files_are_one_line_errors(tmp_path, 
     os.remove(str(tmp_path / "m.bin"))
     with pytest.raises(UserInputError, match="m.bin"):
         from_ncnn(str(tmp_path / "m.param"))
+
+
+def test_float32_table_and_int8_weight_encodings_read_as_ncnn_reads_them(tmp_path, rng):
+    """The same tiny network stored with raw float32, a 256-value table and int8 (with scales) weights."""
+    kernels = [rng.normal(0, 0.1, n).astype("<f4") for n in (108, 144, 432)]
+    biases = [rng.normal(0, 0.1, out).astype("<f4") for out in (4, 4, 12)]
+    slopes = np.full(4, 0.25, "<f4").tobytes()
+
+    def stored(encode, int8=False):
+        parts = []
+        for k, (kernel, bias) in enumerate(zip(kernels, biases)):
+            parts += [encode(kernel), bias.tobytes()]
+            if int8:
+                parts += [np.full(len(bias), 64.0, "<f4").tobytes(), np.ones(1, "<f4").tobytes()]
+            if k < 2:
+                parts.append(slopes)
+        return b"".join(parts)
+
+    raw = stored(lambda w: b"\0\0\0\0" + w.tobytes())
+    table = np.linspace(-0.5, 0.5, 256).astype("<f4")
+    indices = [np.abs(w[:, None] - table[None]).argmin(1).astype("u1") for w in kernels]
+    coded = iter(indices)
+
+    def by_table(w):
+        i = next(coded)
+        return b"\x01\x02\x03\x04" + table.tobytes() + i.tobytes() + b"\0" * ((-len(i)) % 4)
+
+    quantized = stored(by_table)
+    int8 = stored(lambda w: struct.pack("<I", 0x000D4B38) + np.clip(np.round(w * 64), -127, 127).astype("i1").tobytes()
+                  + b"\0" * ((-len(w)) % 4), int8=True)
+    int8_graph = [line.replace("5=1 6=", "5=1 8=1 6=") if line.startswith("Convolution") else line for line in TINY]
+    states = [read_ncnn(_write(str(tmp_path), TINY, raw, "raw"))[0],
+              read_ncnn(_write(str(tmp_path), TINY, quantized, "table"))[0],
+              read_ncnn(_write(str(tmp_path), int8_graph, int8, "int8"))[0]]
+    np.testing.assert_array_equal(states[0]["body.0.weight"].ravel(), kernels[0])
+    np.testing.assert_array_equal(states[1]["body.2.weight"].ravel(), table[indices[1]])
+    np.testing.assert_allclose(states[2]["body.4.weight"].ravel(), kernels[2], atol=0.5 / 64)
+    for state in states:
+        np.testing.assert_array_equal(state["body.4.bias"], biases[2])

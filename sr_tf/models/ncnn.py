@@ -5,8 +5,9 @@ The `.param` text is read layer by layer; the family and its sizes are detected 
 Convolution / PReLU pairs, PixelShuffle, a nearest Interp of the input and an Add; RRDBNet: 15 leaky-ReLU
 convolutions per block between Split, Concat and Eltwise layers, two nearest x2 Interps). Any other layer is
 refused, naming it. The `.bin` is read as ncnn reads it: each convolution's weights behind a 4-byte tag (float16,
-int8 with its table, or raw float32), then its biases and the PReLU slopes as raw float32; the bytes consumed must
-equal the file's size. The weights become a PyTorch-layout state dict (the authors' key names), which
+int8, a 256-value table, or raw float32), then its biases (and, for int8, its scales) and the PReLU slopes as raw
+float32; the bytes consumed must equal the file's size. int8 weights are divided by their per-channel scales: the
+float weights of the int8 model, whose run-time quantization of activations is not reproduced. The weights become a PyTorch-layout state dict (the authors' key names), which
 `sr_tf.models.pytorch` detects and assigns: a model read from ncnn equals the same weights read from a `.pth`.
 
 realesr-animevideov3's x2 and x3 files hold the x4 network followed by a bicubic Interp (0.5, 0.75): such a graph
@@ -138,25 +139,25 @@ class _Bin:
         return np.frombuffer(self.take(4 * count, what), "<f4").copy()
 
     def tagged(self, count, what):
-        """`count` weights behind their 4-byte tag: float16, int8 (with a 256-float table) or float32."""
-        tag = int.from_bytes(self.take(4, what), "little")
+        """`count` weights behind their 4-byte tag, as ncnn's ModelBin reads them: float16, int8 (its scales
+        follow the layer's biases), raw float32 (tag 0 or 0x0002C056), or uint8 indices into a table of 256
+        floats (any other tag whose bytes do not sum to 0). Returns (values, is_int8)."""
+        flag = self.take(4, what)
+        tag = int.from_bytes(flag, "little")
         if tag == TAG_FLOAT16:
             values = np.frombuffer(self.take(2 * count, what), "<f2").astype(np.float32)
             self.take((-2 * count) % 4, what)  # padded to 4 bytes
-            return values
+            return values, False
         if tag == TAG_INT8:
             values = np.frombuffer(self.take(count, what), "i1").astype(np.float32)
             self.take((-count) % 4, what)
-            return values
-        if tag in (TAG_RAW, 0):
-            return self.raw(count, what)
-        if sum(tag.to_bytes(4, "little")) and tag.to_bytes(4, "little")[0]:  # a 256-value table, uint8 indices
-            self.offset -= 4
-            table = self.raw(256, what)
-            indices = np.frombuffer(self.take(count, what), "u1")
-            self.take((-count) % 4, what)
-            return table[indices]
-        raise UserInputError(f"{self.path}: {what} has the unknown weight tag {tag:#010x}.")
+            return values, True
+        if tag == TAG_RAW or sum(flag) == 0:
+            return self.raw(count, what), False
+        table = self.raw(256, what)
+        indices = np.frombuffer(self.take(count, what), "u1")
+        self.take((-count) % 4, what)
+        return table[indices], False
 
 
 def read_ncnn(param_path, bin_path=None):
@@ -184,10 +185,19 @@ def read_ncnn(param_path, bin_path=None):
             if size % (out * kernel_h * kernel_w):
                 raise UserInputError(f"{param_path}: layer {name} has {size} weights for {out} outputs of "
                                      f"{kernel_h}x{kernel_w}.")
-            values = weights.tagged(size, f"layer {name}'s weights")
-            state[f"{key}.weight"] = values.reshape(out, -1, kernel_h, kernel_w)
+            values, is_int8 = weights.tagged(size, f"layer {name}'s weights")
+            values = values.reshape(out, -1, kernel_h, kernel_w)
             if _int(params, "5"):
                 state[f"{key}.bias"] = weights.raw(out, f"layer {name}'s biases")
+            int8_scales = _int(params, "8")
+            if is_int8 and not int8_scales:
+                raise UserInputError(f"{param_path}: layer {name} stores int8 weights without scales (8=0).")
+            if int8_scales:  # weight scales per output channel, then the input's scale (and the output's above 100)
+                scales = weights.raw(out, f"layer {name}'s int8 weight scales")
+                weights.raw(1 + (int8_scales > 100), f"layer {name}'s int8 blob scales")
+                if is_int8:
+                    values = values / np.where(scales == 0, 1, scales)[:, None, None, None]
+            state[f"{key}.weight"] = values
         elif kind == "PReLU":
             state[f"body.{prelu}.weight"] = weights.raw(_int(params, "0", 1), f"layer {name}'s slopes")
             prelu += 2
