@@ -221,21 +221,18 @@ def load_ncnn(path):
 
 def _write(destination, image, ext, quality):
     """Writes the result in the chosen format, atomically (8 bits and no alpha where the format has none)."""
-    from sr_tf.atomic import atomic_write
-    from sr_tf.data.io import save_png
+    from sr_tf.data.io import save_image, save_png
     from sr_tf.errors import warn
+    from sr_tf.ops import to_uint8
 
     if ext == "png":
         return save_png(destination, image)
-    from PIL import Image
-
     if image.dtype == np.uint16:
-        image = np.clip(np.round(image / 257.0), 0, 255).astype(np.uint8)
+        image = to_uint8(image, scale=1.0 / 257.0)
     if ext == "jpg" and image.shape[-1] in (2, 4):
         warn(f"{destination}: JPEG keeps no alpha channel; it was left out (--ext png or webp keep it)")
         image = image[..., :-1]
-    pil = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
-    atomic_write(destination, lambda tmp: pil.save(tmp, format="JPEG" if ext == "jpg" else "WEBP", quality=quality))
+    return save_image(destination, image, quality=quality)
 
 
 def run(args):

@@ -267,13 +267,14 @@ def image_grid(images, columns=None, zoom=1, padding=1):
     return grid
 
 
-def save_image(path, image):
-    """Writes a uint8 (H, W, 1 or 3) image as PNG (or by extension), creating folders; written atomically."""
+def save_image(path, image, **options):
+    """Writes a uint8 (H, W, C) image, C in 1..4, as PNG (or by the path's extension, e.g. .jpg or .webp, with
+    Pillow's `options` such as quality=95), creating folders; written atomically."""
     path = os.fspath(path)
     image = np.asarray(image)
     pil = Image.fromarray(image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image)
     image_format = Image.registered_extensions().get(os.path.splitext(path)[1].lower(), "PNG")
-    return atomic_write(path, lambda tmp: pil.save(tmp, format=image_format))
+    return atomic_write(path, lambda tmp: pil.save(tmp, format=image_format, **options))
 
 
 def resize_square(rgb, size, grey=False):
