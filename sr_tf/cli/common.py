@@ -134,6 +134,18 @@ def load_keras_file(path, what, written_as, families=None, command=None, model_n
     return model
 
 
+def load_ncnn(path, what_happens):
+    """The model of an ncnn `.param` file (`sr_tf.models.from_ncnn`), saying in one line when its graph ends in a
+    resize and `what_happens` to that resize (e.g. "its output is resized to x2")."""
+    from sr_tf.models import from_ncnn
+
+    model = from_ncnn(path)
+    if model.final_scale is not None:
+        print(f"{path}: the x{model.spec.scale} network followed by a bicubic resize to x{model.final_scale:g}; "
+              + what_happens.format(scale=f"{model.final_scale:g}"))
+    return model
+
+
 def fill_unset(args, defaults):
     """Sets each option of `defaults` (a dict or dataclass) that `args` leaves None; returns the chosen ones as
     '--name value' text."""

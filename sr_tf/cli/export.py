@@ -19,7 +19,7 @@ import argparse
 import re
 
 from sr_tf.cli.startup import add_verbose
-from sr_tf.cli.common import load_keras_file, positive_int, run_command
+from sr_tf.cli.common import load_keras_file, load_ncnn, positive_int, run_command
 from sr_tf.errors import UserInputError
 from sr_tf.specs.published import PUBLISHED
 
@@ -71,16 +71,12 @@ def parser():
 
 def load(args):
     """The Keras model named by --weights (and --model for .h5 weights)."""
-    from sr_tf.models import PYTORCH_SUFFIXES, from_ncnn, from_preset, load_sr_model, spec_of
+    from sr_tf.models import PYTORCH_SUFFIXES, from_preset, load_sr_model, spec_of
 
     if args.name is not None:
         return from_preset(args.name)
     if args.weights.endswith(".param"):
-        model = from_ncnn(args.weights)
-        if model.final_scale is not None:
-            print(f"{args.weights}: the x{model.spec.scale} network followed by a bicubic resize to "
-                  f"x{model.final_scale:g}; the network is exported (resize its output to x{model.final_scale:g})")
-        return model
+        return load_ncnn(args.weights, "the network is exported (resize its output to x{scale})")
     if args.weights.endswith(".keras"):
         model = load_keras_file(args.weights, "Model", "a training command's weights folder or a model.save(...) file")
         spec = spec_of(model, args.weights)

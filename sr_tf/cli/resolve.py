@@ -30,7 +30,7 @@ import sys
 
 import numpy as np
 
-from sr_tf.cli.common import int_range, nonnegative_int, positive_float, positive_int, run_command, unit_float
+from sr_tf.cli.common import int_range, load_ncnn, nonnegative_int, positive_float, positive_int, run_command, unit_float
 from sr_tf.cli.startup import add_verbose
 from sr_tf.errors import UserInputError
 from sr_tf.specs.published import DEFAULT_PRESET, PUBLISHED
@@ -193,7 +193,7 @@ def load_model(args):
             print(f"Model: {name} (the default; -n names another: {', '.join(sorted(PUBLISHED))})")
         return from_preset(name)
     if args.weights.endswith(".param"):
-        return load_ncnn(args.weights)
+        return load_ncnn(args.weights, "the network is read and its output resized (as --outscale {scale})")
     if args.model is None and not args.weights.endswith((".keras", *PYTORCH_SUFFIXES)):
         raise UserInputError(f"--model is needed with .h5 weights (srgan, edsr or wdsr). Received: --weights "
                              f"{args.weights}; a .keras file carries its architecture, a PyTorch .pth / "
@@ -206,17 +206,6 @@ def load_model(args):
     from sr_tf.models import interpolate_weights
 
     return interpolate_weights(model, load_sr_model(args.model, args.gan_weights, **architecture), args.gan_strength)
-
-
-def load_ncnn(path):
-    """The model of an ncnn `.param` file (its `.bin` beside it), saying in one line when the graph ends in a resize."""
-    from sr_tf.models import from_ncnn
-
-    model = from_ncnn(path)
-    if model.final_scale is not None:
-        print(f"{path}: the x{model.spec.scale} network followed by a bicubic resize to x{model.final_scale:g}; the "
-              f"network is read and its output resized (as --outscale {model.final_scale:g})")
-    return model
 
 
 def _write(destination, image, ext, quality):
