@@ -7,7 +7,7 @@ at tiny sizes, so the docs cannot rot. Used by tests/test_docs_*.py.
   this package's (`python train_*.py ...`, `python -m sr_tf.resolve|export ...`) runs its `main` in this process
   (no interpreter and TensorFlow start-up each) and must exit 0; any other line runs in bash.
 - `TINY` adds flags right after a training command's subcommand (the page's own flags come later and win),
-  `REPLACE` shortens the few values a page spells out, and `NOT_RUN` lists, in one place, the blocks that cannot
+  `TINY_PRESETS` shrinks the presets the training commands start from while a page runs, `REPLACE` shortens the few values a page spells out, and `NOT_RUN` lists, in one place, the blocks that cannot
   run here, with the reason.
 """
 
@@ -26,17 +26,25 @@ from helpers import REPO
 LANGUAGES = ("python", "bash", "sh", "shell")
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 
-# Flags that make a training command tiny; inserted after the subcommand, so a page's own flags win.
+# Flags that make a training command short; inserted after the subcommand, so a page's own flags win.
 TINY = {
     "train_srgan.py demo": "--steps 2 --evaluate-every 1 --batch-size 2",
     "train_srgan.py edsr": "--steps 2 --evaluate-every 1 --batch-size 2",
-    "train_srgan.py rrdb": "--steps 2 --evaluate-every 1 --batch-size 2 --num-feat 8 --num-block 1 --num-grow-ch 4 "
-                           "--hr-crop-size 32",
-    "train_srgan.py realesrgan": "--steps 2 --evaluate-every 1 --batch-size 2 --num-feat 8 --num-block 1 "
-                                 "--num-grow-ch 4 --hr-crop-size 32 --discriminator-features 4 --vgg-weights none",
-    "train_pixelcnn.py train": "--steps 2 --evaluate-every 1 --batch-size 8 --num-res-blocks 1 --hidden 8",
-    "train_fastgan.py train": "--steps 1 --evaluate-every 1 --sample-every 1 --batch-size 2 --ngf 4 --ndf 4 --nz 8 "
-                              "--decoder-width 4",
+    "train_srgan.py rrdb": "--steps 2 --evaluate-every 1 --batch-size 2 --hr-crop-size 32",
+    "train_srgan.py realesrgan": "--steps 2 --evaluate-every 1 --batch-size 2 --hr-crop-size 32 "
+                                 "--discriminator-features 4 --vgg-weights none",
+    "train_pixelcnn.py train": "--steps 2 --evaluate-every 1 --batch-size 8",
+    "train_fastgan.py train": "--steps 1 --evaluate-every 1 --sample-every 1 --batch-size 2",
+}
+# The presets the training commands start from, made tiny while a page runs (not by architecture flags, which
+# would name the runs after the settings that differ from the preset, unlike the names the pages show).
+_RRDB, _FASTGAN = dict(num_feat=8, num_block=1, num_grow_ch=4), dict(ngf=4, ndf=4, nz=8, decoder_width=4)
+TINY_PRESETS = {
+    "realesrnet-x4plus": _RRDB, "realesrgan-x4plus": _RRDB, "esrgan-x4": _RRDB,
+    "pixelcnn-mnist": dict(num_res_blocks=1, hidden=8), "pixelcnn-digits": dict(num_res_blocks=1, hidden=8),
+    "pixelcnn-folder": dict(num_res_blocks=1, hidden=8), "gated-pixelcnn-mnist": dict(num_layers=1, hidden=8),
+    "gated-pixelcnn-digits": dict(num_layers=1, hidden=8), "gated-pixelcnn-folder": dict(num_layers=1, hidden=8),
+    "fastgan-256": _FASTGAN, "fastgan-1024": _FASTGAN, "fastgan-demo": _FASTGAN,
 }
 # Values a page spells out that are too large for a test: (page, text, replacement).
 REPLACE = [
@@ -244,12 +252,30 @@ def check_page(page, reader_folder, tmp_path):
     assert any(not line.startswith("(not run") for line in log), log
 
 
+@contextlib.contextmanager
+def tiny_presets():
+    """Within the block, the presets of `TINY_PRESETS` hold their tiny architectures (in this process)."""
+    import dataclasses
+
+    from sr_tf import specs
+
+    saved = {name: specs.PRESETS[name] for name in TINY_PRESETS}
+    for name, changes in TINY_PRESETS.items():
+        specs.PRESETS[name] = dataclasses.replace(saved[name], architecture=saved[name].architecture.replace(**changes))
+    try:
+        yield
+    finally:
+        specs.PRESETS.update(saved)
+
+
 def run_page(page, folder):
     """Runs every block of `page` in `folder` (prepared by `prepare_folder`); returns the log of what ran."""
     import keras
 
     namespace, log, previous, earlier = {"__name__": "__docs__"}, [], os.getcwd(), []
     os.chdir(folder)
+    stack = contextlib.ExitStack()
+    stack.enter_context(tiny_presets())
     try:
         for language, code, reason in blocks(page):
             if reason:
@@ -267,6 +293,7 @@ def run_page(page, folder):
             else:
                 run_shell(code, folder, log)
     finally:
+        stack.close()
         os.chdir(previous)
         keras.mixed_precision.set_global_policy("float32")
     return log

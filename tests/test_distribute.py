@@ -106,7 +106,7 @@ def test_train_pixelcnn_two_workers_equal_one_process(tmp_path):
     results, single = workers_and_one_process(args, ["--checkpoint-dir", "multi", "--weights-dir", "wmulti"],
                                               ["--checkpoint-dir", "one", "--weights-dir", "wone"], tmp_path)
     check_workers(results)
-    name = "pixelcnn-digits-4.weights.h5"
+    name = "pixelcnn-digits-4-num-res-blocks-1-hidden-8.weights.h5"
     assert_weights_close(h5_arrays(tmp_path / "wmulti" / name), h5_arrays(tmp_path / "wone" / name),
                          learning_rate=1e-3, steps=6, zero_gradient=r"masked_conv2d(_\d+)?/vars/1$")
     assert_losses_equal(losses_at(results[0][1], 3), losses_at(single, 3))
@@ -173,5 +173,5 @@ def test_sigterm_to_one_worker_stops_both_at_one_step_and_a_restart_resumes_ther
     for status, out in results:
         assert status == 0 and f"at step {last} " in out, out[-3000:]
     check_workers(results)
-    assert_weights_in_checkpoint(h5_arrays(tmp_path / "w" / "pixelcnn-digits-4.weights.h5").values(),
-                                 tmp_path / "ckpt")
+    weights = tmp_path / "w" / "pixelcnn-digits-4-num-res-blocks-1-hidden-8.weights.h5"
+    assert_weights_in_checkpoint(h5_arrays(weights).values(), tmp_path / "ckpt")

@@ -119,5 +119,5 @@ def test_every_training_script_takes_mixed_precision_and_jit(tmp_path, monkeypat
             assert model.dtype_policy.name == "mixed_float16" or any(
                 layer.dtype_policy.name == "mixed_float16" for layer in model.layers), (name, model.name)
             assert all(w.dtype == "float32" for w in model.weights), (name, model.name)
-    assert (tmp_path / "sr.h5").exists() and (tmp_path / "pxw" / "pixelcnn-digits-4.keras").exists()
-    assert (tmp_path / "ganw" / "fastgan-imgs-64-generator.keras").exists()
+    assert (tmp_path / "sr.h5").exists() and (tmp_path / "pxw" / "pixelcnn-digits-4-num-res-blocks-1-hidden-4.keras").exists()
+    assert (tmp_path / "ganw" / "fastgan-imgs-64-ngf-4-ndf-4-nz-8-decoder-width-4-generator.keras").exists()

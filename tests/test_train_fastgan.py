@@ -115,6 +115,10 @@ def test_trainer_score_is_fid_of_ema_samples_against_the_dataset(tmp_path, rng):
     assert trainer.is_improvement(score - 1.0) and not trainer.is_improvement(score + 1.0)  # lower is better
 
 
+# The run's name: the data, the size the template shows, then the settings that differ from fastgan-256.
+RUN = "fastgan-faces-64-ngf-4-ndf-4-nz-8-decoder-width-4"
+
+
 def test_train_fastgan_cli_trains_resumes_generates_and_evaluates(tmp_path, rng, capsys):
     root = write_gan_folder(tmp_path / "faces", rng, n=3)
     ckpt, weights = str(tmp_path / "ckpt"), str(tmp_path / "weights")
@@ -126,9 +130,9 @@ def test_train_fastgan_cli_trains_resumes_generates_and_evaluates(tmp_path, rng,
     result = run_cli(common + ["--iterations", "2"])
     assert result.returncode == 0, result.stderr[-3000:]
     assert "reconstruction loss l1" in result.stdout and "--recon-loss perceptual" in result.stdout
-    generator_file = os.path.join(weights, "fastgan-faces-64-generator.keras")
+    generator_file = os.path.join(weights, f"{RUN}-generator.keras")
     for suffix in ("-generator.keras", "-generator.weights.h5", "-discriminator.weights.h5", "-samples.png"):
-        assert os.path.exists(os.path.join(weights, "fastgan-faces-64" + suffix))
+        assert os.path.exists(os.path.join(weights, RUN + suffix))
     assert sorted(os.listdir(os.path.join(ckpt, "samples"))) == ["000001-rec.png", "000001.png",
                                                                    "000002-rec.png", "000002.png"]
 

@@ -88,8 +88,8 @@ def test_train_pixelcnn_cli_train_resume_evaluate_sample(tmp_path, capsys, monke
     assert pixelcnn_cli.main(["train", "--steps", "10", *common]) == 0
     assert "at step 5" in capsys.readouterr().out  # resumed
     assert_restored(saved, restored, 5)
-    model_path = str(tmp_path / "weights" / "pixelcnn-digits-4.keras")
-    assert os.path.exists(tmp_path / "weights" / "pixelcnn-digits-4.weights.h5")
+    model_path = str(tmp_path / "weights" / "pixelcnn-digits-4-num-res-blocks-1-hidden-8.keras")
+    assert os.path.exists(tmp_path / "weights" / "pixelcnn-digits-4-num-res-blocks-1-hidden-8.weights.h5")
     csv = tmp_path / "scores.csv"
     assert pixelcnn_cli.main(["evaluate", "--dataset", "digits", "--weights", model_path, "--per-image",
                               str(csv)]) == 0
@@ -141,7 +141,7 @@ def test_sample_with_a_label_from_the_command_line(tmp_path, capsys):
               "2", "--batch-size", "16", "--steps", "2", "--weights-dir", str(tmp_path / "weights")]
     assert pixelcnn_cli.main(["train", "--model", "gated", "--conditional", "--checkpoint-dir",
                               str(tmp_path / "c1"), *common]) == 0
-    conditional = str(tmp_path / "weights" / "gated-conditional-digits-4.keras")
+    conditional = str(tmp_path / "weights" / "gated-conditional-digits-4-num-layers-1-hidden-8.keras")
     unconditional = str(tmp_path / "unconditional.keras")  # (untrained: only its lack of a label input matters)
     save_model(P.pixelcnn((8, 8, 1), num_res_blocks=1, hidden=4, levels=4), unconditional)
     capsys.readouterr()
@@ -171,7 +171,7 @@ def test_logistic_mixture_head_from_the_command_line(tmp_path, capsys):
               "--batch-size", "32", "--weights-dir", str(tmp_path / "weights")]
     assert pixelcnn_cli.main(["train", "--head", "logistic_mixture", "--num-mixtures", "3", "--steps", "40",
                               "--checkpoint-dir", str(tmp_path / "ckpt"), *common]) == 0
-    path = str(tmp_path / "weights" / "pixelcnn-digits-256-mix3.keras")
+    path = str(tmp_path / "weights" / "pixelcnn-digits-256-mix3-num-res-blocks-1-hidden-16.keras")
     model = load_keras_file(path, "Model", "")
     assert sampling.image_geometry(model) == (8, 8, 1, 256) and model.output.shape[-1] == 9
     capsys.readouterr()

@@ -161,12 +161,12 @@ def test_rrdb_command_saves_the_ema_generator(tmp_path):
             "--batch-size", "2", "--hr-crop-size", "32", "--num-feat", "8", "--num-block", "1", "--num-grow-ch", "4",
             "--checkpoint-dir", str(tmp_path / "ckpt"), "--weights-dir", str(tmp_path / "out")]
     assert srgan_cli.main(args) == 0
-    saved = load_model(str(tmp_path / "out" / "realesrnet-x4.keras"))
+    saved = load_model(str(tmp_path / "out" / "realesrnet-x4-num-feat-8-num-block-1-num-grow-ch-4.keras"))
     assert saved.spec == specs.RRDBNet(**TINY_RRDB)
     restored = RealEsrnetTrainer(specs.RRDBNet(**TINY_RRDB).build(), str(tmp_path / "ckpt"))
     assert int(restored.step) == 2
     for w, ema in zip(saved.weights, restored.models["generator_ema"].weights):
         np.testing.assert_array_equal(w.numpy(), ema.numpy())
     assert any(not np.array_equal(w.numpy(), g.numpy()) for w, g in zip(saved.weights, restored.generator.weights))
-    assert os.path.exists(tmp_path / "out" / "realesrnet-x4.weights.h5")
+    assert os.path.exists(tmp_path / "out" / "realesrnet-x4-num-feat-8-num-block-1-num-grow-ch-4.weights.h5")
 

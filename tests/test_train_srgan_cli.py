@@ -78,8 +78,8 @@ def test_pretrain_and_gan_at_x2_use_their_own_files(workdir):
     assert status == 2 and "x2, x4 or x8" in stderr and "Traceback" not in stderr
 
 
-@pytest.mark.parametrize("command,weights", [("edsr", "weights/edsr-1-x2/weights.h5"),
-                                             ("wdsr", "weights/wdsr-b-1-x2/weights.h5")])
+@pytest.mark.parametrize("command,weights", [("edsr", "weights/edsr-1-x2-num-filters-4/weights.h5"),
+                                             ("wdsr", "weights/wdsr-b-1-x2-num-filters-4/weights.h5")])
 def test_edsr_wdsr_resume_and_evaluate(workdir, command, weights, monkeypatch):
     data = ["--scale", "2", "--hr-dir", "hr", "--valid-hr-dir", "valid", "--evaluate-every", "1"]
     args = [command, *data, *TINY, "--checkpoint-dir", f"ck_{command}"]

@@ -120,7 +120,7 @@ def run(args):
         return run_fastgan(args, model)
     if args.noise is not None:
         raise UserInputError(f"--noise applies to --fastgan (a FastGAN generator). Received: --noise {args.noise} "
-                             f"with {args.weights}")
+                             f"with {args.weights if args.weights is not None else '-n ' + args.name}")
     if args.format == "saved_model":
         to_saved_model(model, args.output, input_size=args.input_size, overwrite=args.overwrite)
         print(f"Wrote {args.output} (serving_default: uint8 lr (1, H, W, 3) -> uint8 sr)")

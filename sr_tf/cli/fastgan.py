@@ -58,7 +58,8 @@ class FastGANFamily(Family):
         for name in RECIPE_FLAGS:
             setattr(args, name, getattr(self.recipe, name))
         self.data = data_name(args)
-        self.run = self.recipe.run_name(self.architecture, data=self.data)
+        self.reference = preset.architecture
+        self.run = self.recipe.run_name(self.architecture, data=self.data, reference=self.reference)
         chosen = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k)}" for k in unset)
         print(f"Preset {preset.name}: {self.architecture.describe()}" + (f"; {chosen}" if chosen else ""))
         if args.data == SAMPLES_DIR:

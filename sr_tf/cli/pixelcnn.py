@@ -65,7 +65,8 @@ class PixelCNNFamily(Family):
                   if getattr(args, k) is None]
         self.recipe = apply_recipe(args, preset.recipe.replace(learning_rate=args.learning_rate))
         self.data = args.data
-        self.run = self.recipe.run_name(self.architecture, data=self.data)
+        self.reference = preset.architecture
+        self.run = self.recipe.run_name(self.architecture, data=self.data, reference=self.reference)
         print(f"Preset {preset.name}: {self.architecture.describe()}" +
               (f"; defaults for --data {args.data}: {', '.join(chosen).replace('_', '-')}" if chosen else ""))
 

@@ -58,7 +58,8 @@ class RealEsrganFamily(Family):
         self.recipe = apply_recipe(args, recipe.replace(hr_crop_size=args.hr_crop_size))
         if args.degradation is None:
             args.degradation = self.recipe.degradation
-        self.run = self.recipe.run_name(self.architecture)
+        self.reference = preset.architecture
+        self.run = self.recipe.run_name(self.architecture, reference=self.reference)
 
     def build_trainer(self, args, checkpoint_dir, strategy):
         from sr_tf.models.realesrgan import unet_discriminator, vgg_style_discriminator

@@ -71,6 +71,17 @@ def check_resume(args, checkpoint_dir):
                              "choose another --checkpoint-dir, or delete that folder.")
 
 
+def note_earlier_folder(family, checkpoint_dir):
+    """Says so when the folder earlier versions gave this run (its name without the settings that differ from
+    the preset) holds checkpoints and the run's own folder does not: that folder may hold another architecture,
+    so it is not resumed unless named."""
+    earlier = os.path.join(".ckpt", family.recipe.run_name(family.architecture, family.data))
+    if (earlier != checkpoint_dir and os.path.exists(os.path.join(earlier, "checkpoint"))
+            and not os.path.exists(os.path.join(checkpoint_dir, "checkpoint"))):
+        print(f"Note: this run's checkpoints go to {checkpoint_dir}; {earlier} (the name earlier versions gave "
+              f"runs of this preset with any settings) is not resumed. To resume it: --checkpoint-dir {earlier}")
+
+
 def write_artifacts(folder, name, model, legacy=None):
     """Writes `<folder>/<name>.keras` (the model with its spec) and `<name>.weights.h5`, and the legacy Keras-2
     `.h5` named `legacy` when given, each atomically; returns the paths."""
@@ -84,13 +95,13 @@ def write_artifacts(folder, name, model, legacy=None):
     return paths
 
 
-def destination(recipe, architecture, args, data=None):
+def destination(recipe, architecture, args, data=None, reference=None):
     """(folder, name, legacy file name or None) of a run's final files: `--weights-dir` or the recipe's folder, the
     recipe's artifact name and, for a recipe with a legacy `.h5` (super-resolution), its name; `--weights-out
     FILE.h5` (super-resolution) names the legacy file, and the others go beside it with its stem."""
-    folder = recipe.weights_folder(architecture, data) if args.weights_dir is None else args.weights_dir
-    name = recipe.artifact_name(architecture, data)
-    legacy = recipe.legacy_name(architecture, data) if hasattr(recipe, "legacy_name") else None
+    folder = recipe.weights_folder(architecture, data, reference) if args.weights_dir is None else args.weights_dir
+    name = recipe.artifact_name(architecture, data, reference)
+    legacy = recipe.legacy_name(architecture, data, reference) if hasattr(recipe, "legacy_name") else None
     if getattr(args, "weights_out", None) is not None:
         folder, legacy = os.path.split(args.weights_out)
         name = os.path.splitext(legacy)[0]
@@ -108,6 +119,7 @@ class Family:
 
     score_text = "score"  # how the best validation score prints, e.g. "PSNR {:.2f} dB"
     data = None  # the data's name in run and file names (PixelCNN's dataset, FastGAN's folder)
+    reference = None  # the architecture of the preset the run started from (settings that differ name the run)
 
     def prepare(self, args):
         """Chooses the preset, architecture and recipe from the arguments (and reads the data it needs for that),
@@ -126,7 +138,7 @@ class Family:
 
     def destination(self, args):
         """(folder, name, legacy name or None) of the run's final files (see the module's `destination`)."""
-        return destination(self.recipe, self.architecture, args, self.data)
+        return destination(self.recipe, self.architecture, args, self.data, self.reference)
 
     def train_options(self, args):
         """Extra keyword arguments of `trainer.train`."""
@@ -156,6 +168,8 @@ def run_training(family, args):
     if args.mixed_precision:
         enable_mixed_precision()
     checkpoint_dir = os.path.join(".ckpt", family.run) if args.checkpoint_dir is None else args.checkpoint_dir
+    if args.checkpoint_dir is None:
+        note_earlier_folder(family, checkpoint_dir)
     check_resume(args, checkpoint_dir)
     trainer = family.build_trainer(args, checkpoint_dir, strategy)
     train_ds, valid_ds = family.datasets(args, trainer)

@@ -60,7 +60,8 @@ class SrFamily(Family):
         args.scale = self.architecture.scale
         recipe = RECIPES[self.command] if args.preset is None else preset.recipe
         self.recipe = apply_recipe(args, recipe)
-        self.run = self.recipe.run_name(self.architecture)
+        self.reference = preset.architecture
+        self.run = self.recipe.run_name(self.architecture, reference=self.reference)
 
     def build_trainer(self, args, checkpoint_dir, strategy):
         from sr_tf.models import srgan
@@ -74,9 +75,9 @@ class SrFamily(Family):
             if self.command != "gan":
                 return PixelLossTrainer(generator, self.recipe.loss, rate, checkpoint_dir, **common)
             if args.generator_weights is None:
-                pretrain = RECIPES["pretrain"]
-                args.generator_weights = os.path.join(pretrain.weights_folder(self.architecture),
-                                                      pretrain.legacy_name(self.architecture))
+                pretrain, reference = RECIPES["pretrain"], self.reference
+                args.generator_weights = os.path.join(pretrain.weights_folder(self.architecture, None, reference),
+                                                      pretrain.legacy_name(self.architecture, None, reference))
             if args.generator_weights:
                 load_weights(generator, args.generator_weights)
             discriminator = srgan.discriminator(num_filters=64, hr_size=96)

@@ -22,6 +22,13 @@ def _tuples(value):
     return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
+def _name_value(value):
+    """A setting's value as it reads in a file name: (8, 8, 1) -> '8x8x1', None -> 'none', 0.1 -> '0.1'."""
+    if isinstance(value, tuple):
+        return "x".join(_name_value(v) for v in value)
+    return str(value).lower()
+
+
 @dataclasses.dataclass(frozen=True)
 class Architecture:
     """Base of the families' architecture specs: `dataclasses.asdict(spec)` are the builder's arguments."""
@@ -91,17 +98,36 @@ class Recipe:
     def __post_init__(self):
         object.__setattr__(self, "learning_rate", _tuples(self.learning_rate))
 
-    def run_name(self, architecture, data=None):
-        """The run's name, e.g. 'edsr-16-x4' or 'pixelcnn-digits-256'."""
-        return self.run.format(**architecture.name_fields(), data=data)
+    def run_name(self, architecture, data=None, reference=None):
+        """The run's name, e.g. 'edsr-16-x4' or 'pixelcnn-digits-256'. With `reference` (the architecture of the
+        preset the run started from), every setting that differs from it and that the template does not show
+        already is appended as '-<setting>-<value>' ('edsr-4-x4-num-filters-32'), so runs that differ only
+        there do not share a checkpoint folder or final files."""
+        fields = architecture.name_fields()
+        name = self.run.format(**fields, data=data)
+        if reference is None:
+            return name
+        if reference.family != architecture.family:
+            name += f"-{architecture.family}"
+        for field in dataclasses.fields(architecture):
+            value, preset_value = getattr(architecture, field.name), getattr(reference, field.name, None)
+            if value == preset_value:
+                continue
+            if hasattr(reference, field.name):
+                other = dataclasses.replace(architecture, **{field.name: preset_value}).name_fields()
+                if self.run.format(**other, data=data) != self.run.format(**fields, data=data):
+                    continue  # the template shows this setting already
+            name += f"-{field.name.replace('_', '-')}-{_name_value(value)}"
+        return name
 
-    def artifact_name(self, architecture, data=None):
+    def artifact_name(self, architecture, data=None, reference=None):
         """The final files' name without suffix, e.g. 'edsr-16-x4', 'pre_generator' or 'pixelcnn-digits-256'."""
-        return self.artifact.format(**architecture.name_fields(), run=self.run_name(architecture, data))
+        return self.artifact.format(**architecture.name_fields(), run=self.run_name(architecture, data, reference))
 
-    def weights_folder(self, architecture, data=None):
+    def weights_folder(self, architecture, data=None, reference=None):
         """The folder of the run's final artifacts, e.g. 'weights/edsr-16-x4'."""
-        return self.weights_dir.format(**architecture.name_fields(), data=data, run=self.run_name(architecture, data))
+        return self.weights_dir.format(**architecture.name_fields(), data=data,
+                                       run=self.run_name(architecture, data, reference))
 
     def replace(self, **changes):
         """A copy with `changes` (None values are left as they are: unset options)."""
@@ -116,6 +142,16 @@ class Preset:
     description: str
     architecture: Architecture
     recipe: Recipe
+
+
+def starting_preset(recipe, architecture):
+    """The architecture of the first registered preset of `architecture`'s family whose recipe has `recipe`'s run
+    template (`edsr-16-x4`'s for an EDSR trained by the EDSR recipe), or None: what a run of this recipe starts
+    from when no preset is named, so that a trainer's default `.ckpt/<run>` is the command line's."""
+    for registered in PRESETS.values():
+        if registered.architecture.family == architecture.family and registered.recipe.run == recipe.run:
+            return registered.architecture
+    return None
 
 
 def register_family(cls):

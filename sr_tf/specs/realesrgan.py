@@ -81,7 +81,7 @@ class RealEsrganRecipe(SrRecipe):
     degradation: str = "realesrgan"
     legacy: str = None
 
-    def legacy_name(self, architecture, data=None):
+    def legacy_name(self, architecture, data=None, reference=None):
         """None: these families have no Keras-2 `.h5` of their own."""
         return None
 

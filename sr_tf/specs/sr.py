@@ -87,9 +87,10 @@ class SrRecipe(Recipe):
     legacy: str = "weights.h5"
     lr_decay_at: float = 1.0
 
-    def legacy_name(self, architecture, data=None):
+    def legacy_name(self, architecture, data=None, reference=None):
         """The legacy `.h5` file's name, e.g. 'weights.h5' or 'pre_generator.h5'."""
-        return self.legacy.format(**architecture.name_fields(), artifact=self.artifact_name(architecture, data))
+        return self.legacy.format(**architecture.name_fields(),
+                                  artifact=self.artifact_name(architecture, data, reference))
 
 
 RECIPES = {

@@ -8,12 +8,15 @@ by 255 and the recipes' loss weights are the authors'. The models saved, scored 
 generators (the authors' `params_ema`) when the recipe keeps an average.
 """
 
+import os
+
 import keras
 import tensorflow as tf
 
 from sr_tf.data.degradations import usm_sharpen
 from sr_tf.losses import PerceptualLoss, bce_with_logits, per_example_mean, ragan_discriminator, ragan_generator
 from sr_tf.models import spec_of
+from sr_tf.specs.base import starting_preset
 from sr_tf.specs.realesrgan import RECIPES
 from sr_tf.train.sr import SuperResolutionTrainer, learning_rate_schedule
 from sr_tf.train.ema import moving_average_copy, update_moving_average
@@ -44,7 +47,9 @@ class RealEsrnetTrainer(SuperResolutionTrainer):
     def _start(self, models, checkpoint_dir, learning_rate, recipe, **kwargs):
         self.recipe = RECIPES[self.recipe_name] if recipe is None else recipe
         if checkpoint_dir is None:
-            checkpoint_dir = f".ckpt/{self.recipe.run_name(spec_of(models['generator']))}"
+            spec = spec_of(models["generator"])
+            run = self.recipe.run_name(spec, reference=starting_preset(self.recipe, spec))
+            checkpoint_dir = os.path.join(".ckpt", run)
         optimizers = {name: _adam(learning_rate, self.recipe) for name in models}
         super().__init__(models, optimizers, checkpoint_dir, **kwargs)
 

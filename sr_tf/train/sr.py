@@ -12,6 +12,7 @@ from sr_tf.errors import UserInputError
 from sr_tf.inference import evaluate, resolve
 from sr_tf.losses import per_example_mean
 from sr_tf.models import spec_of, srgan
+from sr_tf.specs.base import starting_preset
 from sr_tf.specs.sr import RECIPES
 from sr_tf.train.trainer import Trainer
 
@@ -32,7 +33,8 @@ def _checkpoint_dir(name, model, checkpoint_dir):
     """`checkpoint_dir`, or `.ckpt/<run>` of recipe `name` for `model`'s spec."""
     if checkpoint_dir is not None:
         return checkpoint_dir
-    return os.path.join(".ckpt", RECIPES[name].run_name(spec_of(model)))
+    spec = spec_of(model)
+    return os.path.join(".ckpt", RECIPES[name].run_name(spec, reference=starting_preset(RECIPES[name], spec)))
 
 
 class SuperResolutionTrainer(Trainer):
