@@ -10,22 +10,45 @@ import tensorflow as tf
 from sr_tf.errors import UserInputError
 from sr_tf.metrics import psnr
 from sr_tf.ops import to_uint8
+from sr_tf.precision import choose, precision_of, with_precision
 
 __all__ = ["resolve", "resolve_single", "resolve_photo", "choose_tile", "tile_count", "evaluate", "generate_images", "to_uint8", "signed_to_uint8"]
 
 
-def resolve(model, lr_batch):
+def resolve(model, lr_batch, precision=None):
     """Runs a model on a batch of LR images and returns uint8 SR images.
 
     Args:
         model: a super-resolution `keras.Model` mapping 0..255 inputs to 0..255 outputs.
         lr_batch: (B, H, W, 3) images in 0..255, any numeric dtype.
+        precision: None (the model as built), or 'float32', 'bfloat16', 'float16' or 'auto' (see
+            `sr_tf.precision`): a model of this package runs rebuilt in that precision with its weights.
 
     Returns:
         A (B, H * scale, W * scale, 3) uint8 tensor: the output clipped to 0..255 and rounded.
     """
     lr_batch = _checked_pixels(lr_batch, "resolve", "lr_batch", rank=4)
-    return to_uint8(model(tf.cast(lr_batch, tf.float32), training=False))
+    model = _in_precision(model, precision)
+    return to_uint8(tf.cast(model(tf.cast(lr_batch, tf.float32), training=False), tf.float32))
+
+
+_COPIES = weakref.WeakKeyDictionary()  # model -> {precision: the model rebuilt in it}
+
+
+def _in_precision(model, precision):
+    """`model`, or with `precision` its copy in that precision (built once per model and precision; its weights
+    are copied from `model` at every call, so a model trained further runs as it is now)."""
+    if precision is None or not isinstance(model, keras.Model):
+        return model
+    precision = choose(precision)[0]
+    if precision_of(model) == precision:
+        return model
+    copies = _COPIES.setdefault(model, {})
+    if precision in copies:
+        copies[precision].set_weights(model.get_weights())
+    else:
+        copies[precision] = with_precision(model, precision)
+    return copies[precision]
 
 
 def _checked_pixels(images, function, name, rank):
@@ -81,12 +104,12 @@ def _predict(model, lr, tile, tile_pad, on_tile=None):
     `on_tile()` is called after each tile."""
     model = _runner(model)
     if tile is None:
-        return model(tf.cast(lr[None], tf.float32))[0].numpy()
+        return tf.cast(model(tf.cast(lr[None], tf.float32)), tf.float32)[0].numpy()
     height, width = lr.shape[:2]
     output, scale = None, None
     for y0, y1, py0, py1 in _tiles(height, tile, tile_pad):
         for x0, x1, px0, px1 in _tiles(width, tile, tile_pad):
-            sr = model(tf.cast(lr[None, py0:py1, px0:px1], tf.float32))[0].numpy()
+            sr = tf.cast(model(tf.cast(lr[None, py0:py1, px0:px1], tf.float32)), tf.float32)[0].numpy()
             if on_tile is not None:
                 on_tile()
             if output is None:
@@ -158,7 +181,7 @@ def _check_tiling(tile, tile_pad):
                              f"tile={tile!r}, tile_pad={tile_pad!r}")
 
 
-def resolve_single(model, lr, tile=None, tile_pad=16, self_ensemble=False):
+def resolve_single(model, lr, tile=None, tile_pad=16, self_ensemble=False, precision=None):
     """Super-resolves one image, optionally in overlapping tiles and with the self-ensemble.
 
     With `tile`, the image is cut into `tile` x `tile` cores, each run with `tile_pad` pixels of real context on
@@ -176,6 +199,7 @@ def resolve_single(model, lr, tile=None, tile_pad=16, self_ensemble=False):
         tile: side of the tile cores in LR pixels, or None for whole-image inference.
         tile_pad: context pixels around each tile.
         self_ensemble: average over the 8 symmetries of the square.
+        precision: None (the model as built), or 'float32', 'bfloat16', 'float16' or 'auto' (see `resolve`).
 
     Returns:
         The (H * scale, W * scale, 3) uint8 image as a numpy array.
@@ -185,6 +209,7 @@ def resolve_single(model, lr, tile=None, tile_pad=16, self_ensemble=False):
         raise UserInputError(f"`lr` is empty: an image needs at least one row, column and channel. Received shape: "
                              f"{lr.shape}")
     _check_tiling(tile, tile_pad)
+    model = _in_precision(model, precision)
     if not self_ensemble:
         return to_uint8(_predict(model, lr, tile, tile_pad))
     total = None
@@ -198,7 +223,8 @@ def resolve_single(model, lr, tile=None, tile_pad=16, self_ensemble=False):
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
-def resolve_photo(model, image, outscale=None, alpha="bicubic", tile=None, tile_pad=16, on_tile=None):
+def resolve_photo(model, image, outscale=None, alpha="bicubic", tile=None, tile_pad=16, on_tile=None,
+                  precision=None):
     """Super-resolves an image as it came from its file, as Real-ESRGAN's inference does: grey, grey + alpha, RGB
     or RGBA, 8- or 16-bit, with any final scale.
 
@@ -214,6 +240,8 @@ def resolve_photo(model, image, outscale=None, alpha="bicubic", tile=None, tile_
         outscale: the final scale (any positive number), or None for the model's.
         alpha: 'bicubic' or 'model'.
         tile, tile_pad: see `resolve_single`.
+        on_tile: called after each tile (progress).
+        precision: None (the model as built), or 'float32', 'bfloat16', 'float16' or 'auto' (see `resolve`).
 
     Returns:
         (round(H * s), round(W * s), C) of the input's dtype, s the model's scale or `outscale`.
@@ -230,6 +258,7 @@ def resolve_photo(model, image, outscale=None, alpha="bicubic", tile=None, tile_
     colour_channels = 1 if image.shape[-1] <= 2 else 3
     colour, alpha_values = values[..., :colour_channels], values[..., colour_channels:]
     _check_tiling(tile, tile_pad)
+    model = _in_precision(model, precision)
     out = _predict(model, np.repeat(colour, 3, axis=-1) if colour_channels == 1 else colour, tile, tile_pad, on_tile)
     if colour_channels == 1:
         out = np.tensordot(out, LUMA, axes=([-1], [0]))[..., None]

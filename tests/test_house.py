@@ -13,7 +13,7 @@ PACKAGE = os.path.join(REPO, "sr_tf")
 # data; metrics and sampling) do not import each other.
 LEVELS = [
     ["errors", "ops", "atomic", "progress"],
-    ["layers", "weights_io", "specs", "outputs"],
+    ["layers", "weights_io", "specs", "outputs", "precision"],
     ["models", "data"],
     ["losses"],
     ["metrics", "sampling"],

@@ -129,7 +129,7 @@ def test_resolve_cli_keeps_alpha_and_reports_bad_files(tmp_path, rng):
     grey = write_png(str(tmp_path / "in" / "grey.png"), rng.integers(0, 256, (9, 7), dtype=np.uint8))
     (tmp_path / "in" / "broken.jpg").write_text("not an image")
     result = run_cli(["-m", "sr_tf.resolve", "--model", "edsr", "--scale", "2", "--num-filters", "4",
-                      "--num-res-blocks", "2", "--weights", weights, "--tile", "4",
+                      "--num-res-blocks", "2", "--weights", weights, "--tile", "4", "--precision", "float32",
                       str(tmp_path / "in"), "-o", str(tmp_path / "out")])
     assert result.returncode == 1, result.stderr
     assert "broken.jpg" in result.stderr and "2 of 3 images written" in result.stdout
@@ -158,7 +158,7 @@ def test_resolve_cli_keeps_16_bits_and_alpha_through_tiles_and_outscale(tmp_path
     path = tmp_path / "in16.png"
     path.write_bytes(tf.io.encode_png(image).numpy())
     assert resolve_cli.main([str(path), "-o", str(tmp_path / "out"), "--weights", weights, "--tile", "4",
-                             "--tile-pad", "8", "--alpha", "model"]) == 0
+                             "--tile-pad", "8", "--alpha", "model", "--precision", "float32"]) == 0
     out = read_image_channels(tmp_path / "out" / "in16.png")
     assert out.dtype == np.uint16 and out.shape == (36, 28, 4)
     colour = model(image[None, ..., :3].astype("float32") / 257).numpy()[0] * 257  # fractions of 8 bits kept

@@ -118,7 +118,8 @@ def test_resolve_and_export_take_the_files_with_no_other_flag(tmp_path, rng, cap
     photo = write_png(str(tmp_path / "p.png"), image)
     weights = str(tmp_path / "rrdbnet_x4.pth")
     shutil.copy(os.path.join(DATA, "rrdbnet_x4.pth"), weights)
-    assert resolve_cli.main([photo, "-o", str(tmp_path / "out"), "--weights", weights, "--tile", "4"]) == 0
+    assert resolve_cli.main([photo, "-o", str(tmp_path / "out"), "--weights", weights, "--tile", "4",
+                             "--precision", "float32"]) == 0
     got = np.asarray(Image.open(tmp_path / "out" / "p.png"))
     np.testing.assert_array_equal(got, resolve_single(from_pytorch(weights), image, tile=4))
     output = str(tmp_path / "srvgg.tflite")

@@ -146,6 +146,34 @@ def load_ncnn(path, what_happens):
     return model
 
 
+def add_precision(parser, default, auto_help=""):
+    """`--precision float32|bfloat16|float16|auto` (see `sr_tf.precision`); None as the default means 'auto'."""
+    from sr_tf.precision import PRECISIONS
+
+    shown = "auto" if default is None else default
+    parser.add_argument("--precision", choices=PRECISIONS, default=default,
+                        help="float32, or mixed bfloat16 / float16 (16-bit layers, float32 weights and output)"
+                             f"{auto_help} (default {shown})")
+
+
+def resolve_precision(model, precision, other_files):
+    """`model` in `precision` (None: 'auto', whose choice is printed in one line), rebuilt with its weights when it
+    was built in another; a model that is not a Keras model (an exported file) runs as it is, and naming a precision
+    for one is a `UserInputError` ending with `other_files`."""
+    import keras
+
+    from sr_tf.precision import choose, describe_choice, with_precision
+
+    if not isinstance(model, keras.Model):
+        if precision not in (None, "auto"):
+            raise UserInputError(f"--precision {precision} applies to Keras models; {other_files}.")
+        return model
+    chosen, reason = choose("auto" if precision is None else precision)
+    if precision in (None, "auto"):
+        print(describe_choice(chosen, reason))
+    return with_precision(model, chosen)
+
+
 def fill_unset(args, defaults):
     """Sets each option of `defaults` (a dict or dataclass) that `args` leaves None; returns the chosen ones as
     '--name value' text."""
@@ -225,7 +253,9 @@ def add_training_options(parser, distributed=True):
     """The options every training command shares: XLA, mixed precision, progress lines, steps per
     `tf.function` call and (with `distributed`) the distribution strategy."""
     parser.add_argument("--jit", action="store_true", help="XLA-compile the train step")
-    parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16 with loss scaling (GPU)")
+    add_precision(parser, "float32", "; auto: bfloat16 on CPUs with AMX or AVX-512 BF16, float16 on GPUs with "
+                                     "tensor cores (with loss scaling), else float32")
+    parser.add_argument("--mixed-precision", action="store_true", help="the same as --precision float16")
     add_log_interval(parser)
     parser.add_argument("--steps-per-execution", type=steps_per_execution, default="auto",
                         help="training steps per tf.function call, or 'auto': as many as take about 0.2 s "
@@ -242,7 +272,7 @@ def add_training_options(parser, distributed=True):
 
 def trainer_options(args, strategy):
     """The `Trainer` keyword arguments the shared training options set."""
-    return dict(strategy=strategy, jit_compile=args.jit, mixed_precision=args.mixed_precision,
+    return dict(strategy=strategy, jit_compile=args.jit, precision=args.precision,
                 log_interval=args.log_interval, steps_per_execution=args.steps_per_execution)
 
 

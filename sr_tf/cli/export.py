@@ -19,7 +19,7 @@ import argparse
 import re
 
 from sr_tf.cli.startup import add_verbose
-from sr_tf.cli.common import load_keras_file, load_ncnn, positive_int, run_command
+from sr_tf.cli.common import add_precision, load_keras_file, load_ncnn, positive_int, resolve_precision, run_command
 from sr_tf.errors import UserInputError
 from sr_tf.specs.published import PUBLISHED
 
@@ -61,6 +61,7 @@ def parser():
     p.add_argument("--input-size", type=input_size, help="HxW of a fixed-size model (default: any size)")
     p.add_argument("--noise", choices=["input", "none"], default=None,
                    help="--fastgan: the generator's spatial noise maps as inputs next to z (default) or left out")
+    add_precision(p, "float32", "; saved_model only (a TFLite file's precision is --quantize)")
     p.add_argument("-o", "--output", required=True,
                    help="the .tflite or .onnx file, or the SavedModel folder (new, or empty)")
     p.add_argument("--overwrite", action="store_true",
@@ -112,6 +113,9 @@ def run(args):
     if args.representative_dir is not None and args.quantize != "int8":
         raise UserInputError("--representative-dir calibrates --quantize int8. Received: --quantize "
                              f"{args.quantize}")
+    if args.precision != "float32" and args.format != "saved_model":
+        raise UserInputError(f"--precision {args.precision} applies to --format saved_model (a TFLite file's precision "
+                             f"is --quantize: float16, dynamic or int8). Received: --format {args.format}")
     check_destination(args)
     if args.fastgan is not None:
         return run_fastgan(args, load_keras_file(args.fastgan, "Generator", "weights/fastgan/<name>-generator.keras"))
@@ -122,6 +126,7 @@ def run(args):
         raise UserInputError(f"--noise applies to --fastgan (a FastGAN generator). Received: --noise {args.noise} "
                              f"with {args.weights if args.weights is not None else '-n ' + args.name}")
     if args.format == "saved_model":
+        model = resolve_precision(model, args.precision, "")
         to_saved_model(model, args.output, input_size=args.input_size, overwrite=args.overwrite)
         print(f"Wrote {args.output} (serving_default: uint8 lr (1, H, W, 3) -> uint8 sr)")
         return 0

@@ -30,13 +30,15 @@ import sys
 
 import numpy as np
 
-from sr_tf.cli.common import int_range, load_ncnn, nonnegative_int, positive_float, positive_int, run_command, unit_float
+from sr_tf.cli.common import (add_precision, int_range, load_ncnn, nonnegative_int, positive_float, positive_int,
+                              resolve_precision, run_command, unit_float)
 from sr_tf.cli.startup import add_verbose
 from sr_tf.errors import UserInputError
 from sr_tf.specs.published import DEFAULT_PRESET, PUBLISHED
 
 
 OUTPUT_EXTENSIONS = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
+EXPORTED_PRECISION = "--tflite, --saved-model and --onnx files run in the precision they were exported in"
 
 
 def _parse_args(argv):
@@ -85,6 +87,8 @@ def _parse_args(argv):
     parser.add_argument("--suffix", default=None,
                         help="appended to each output's name (photo_out.png for --suffix out; default none)")
     parser.add_argument("--overwrite", action="store_true", help="replace output files that exist already")
+    add_precision(parser, "auto", "; auto: bfloat16 on CPUs with AMX or AVX-512 BF16, float16 on GPUs with tensor "
+                                  "cores, else float32")
     args = add_verbose(parser).parse_args(argv)
     args.inputs = [*args.inputs, *args.more_inputs]
     if not args.inputs:
@@ -232,6 +236,8 @@ def run(args):
     from sr_tf.progress import progress
 
     check_folder_path(args.output_dir)
+    if args.precision not in (None, "auto") and (args.tflite or args.saved_model or args.onnx):
+        raise UserInputError(f"--precision {args.precision} applies to Keras models; {EXPORTED_PRECISION}.")
     jobs, errors, skipped = collect(args.inputs, args.output_dir, args.suffix, OUTPUT_EXTENSIONS[args.ext])
     for path, reason in skipped:
         print(f"skipped {path}: {reason}")
@@ -245,7 +251,7 @@ def run(args):
     kept = len(jobs) - len(todo)
     if kept:
         print(f"{kept} of {len(jobs)} outputs exist in {args.output_dir} and are kept (--overwrite replaces them)")
-    model = load_model(args) if todo else None
+    model = resolve_precision(load_model(args), args.precision, EXPORTED_PRECISION) if todo else None
     outscale = args.outscale if args.outscale is not None else getattr(model, "final_scale", None)
     bar = progress(len(todo), unit_name="image")
     written = failed = 0

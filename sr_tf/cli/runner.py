@@ -85,6 +85,10 @@ def note_earlier_folder(family, checkpoint_dir):
 def write_artifacts(folder, name, model, legacy=None):
     """Writes `<folder>/<name>.keras` (the model with its spec) and `<name>.weights.h5`, and the legacy Keras-2
     `.h5` named `legacy` when given, each atomically; returns the paths."""
+    from sr_tf.precision import with_precision
+
+    if getattr(model, "spec", None) is not None:  # the files hold float32 models, whatever the run's precision
+        model = with_precision(model, "float32")
     os.makedirs(folder or ".", exist_ok=True)
     paths = [os.path.join(folder, f"{name}.keras"), os.path.join(folder, f"{name}.weights.h5")]
     save_model(model, paths[0])
@@ -158,7 +162,7 @@ def run_training(family, args):
     SIGTERM: a checkpoint at the step reached was saved either way)."""
     import keras
 
-    from sr_tf.train import enable_mixed_precision
+    from sr_tf.precision import choose, describe_choice, policy
     from sr_tf.train.distribute import check_global_batch, make_strategy
 
     strategy = make_strategy(args.strategy, args.collective_timeout)  # first (a multi-worker strategy must be)
@@ -166,13 +170,20 @@ def run_training(family, args):
     check_global_batch(args.batch_size, strategy)
     keras.utils.set_random_seed(args.seed)
     if args.mixed_precision:
-        enable_mixed_precision()
+        if args.precision not in ("float32", "float16"):
+            raise UserInputError(f"--mixed-precision is --precision float16. Received: --precision {args.precision}")
+        args.precision = "float16"
+    chosen, reason = choose(args.precision)
+    if args.precision == "auto":
+        print(describe_choice(chosen, reason))
+    args.precision = chosen
     checkpoint_dir = os.path.join(".ckpt", family.run) if args.checkpoint_dir is None else args.checkpoint_dir
     if args.checkpoint_dir is None:
         note_earlier_folder(family, checkpoint_dir)
     check_resume(args, checkpoint_dir)
-    trainer = family.build_trainer(args, checkpoint_dir, strategy)
-    train_ds, valid_ds = family.datasets(args, trainer)
+    with policy(chosen):  # the models are built in the chosen precision
+        trainer = family.build_trainer(args, checkpoint_dir, strategy)
+        train_ds, valid_ds = family.datasets(args, trainer)
     trainer.train(train_ds, valid_ds, steps=args.steps, evaluate_every=args.evaluate_every,
                   **family.train_options(args))
     if trainer.interrupted:

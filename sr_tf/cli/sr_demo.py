@@ -20,6 +20,7 @@ from sr_tf.data import ImageFolder, crop_to_multiple, downscale, read_image, sav
 from sr_tf.data import degradations
 from sr_tf.data.io import SAMPLE_HELD_OUT, SAMPLE_TRAIN, sample_files
 from sr_tf.inference import resolve_single
+from sr_tf.precision import choose, describe_choice, policy
 from sr_tf.metrics import bicubic_upscale
 from sr_tf.ops import Draws, to_uint8
 from sr_tf.train import EdsrTrainer
@@ -43,6 +44,15 @@ def held_out_variants(hr):
     return {SAMPLE_HELD_OUT: hr, "dark (x0.3)": to_uint8(hr.astype(np.float32) * 0.3), "smooth (blur 2 px)": smooth}
 
 
+def demo_precision(args):
+    """The precision `--precision` names (for 'auto' the choice, said once in one line)."""
+    chosen, reason = choose(args.precision)
+    if args.precision == "auto" and not getattr(args, "precision_said", False):
+        print(describe_choice(chosen, reason))
+        args.precision_said = True
+    return chosen
+
+
 def train_model(args, degradation, checkpoint_dir, valid_lr, valid_hr):
     """Trains the demo EDSR on the bundled photos with `degradation`; the trainer. Stopped by Ctrl-C or SIGTERM
     (a checkpoint saved), it exits with status 130 or 143.
@@ -54,11 +64,13 @@ def train_model(args, degradation, checkpoint_dir, valid_lr, valid_hr):
     train = ImageFolder(sample_files(SAMPLE_TRAIN), scale=scale, hr_crop_size=96, crop_to_scale=True,
                         degradation=degradation)
     valid_ds = tf.data.Dataset.from_tensors((valid_lr[None], valid_hr[None]))
-    model = architecture(args).build()
+    chosen = demo_precision(args)
+    with policy(chosen):
+        model = architecture(args).build()
     data = {"source": "bundled samples (demo)", "scale": scale, **({} if degradation == "bicubic" else
                                                                      {"degradation": degradation})}
     trainer = EdsrTrainer(model, checkpoint_dir, learning_rate=args.learning_rate, jit_compile=args.jit, data=data,
-                          log_interval=args.log_interval)
+                          log_interval=args.log_interval, precision=chosen)
     started = time.perf_counter()
     decay_step = int(args.steps * args.lr_decay_at)
     for end, rate in ((decay_step, args.learning_rate), (args.steps, args.learning_rate / 10)):

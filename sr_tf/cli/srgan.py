@@ -8,8 +8,8 @@ import os
 
 from sr_tf import specs
 from sr_tf.cli.startup import add_verbose
-from sr_tf.cli.common import add_log_interval, float_range, int_range, pipeline_seed, positive_float, positive_int, \
-    run_command
+from sr_tf.cli.common import (add_log_interval, add_precision, float_range, int_range, pipeline_seed, positive_float,
+                              positive_int, run_command)
 from sr_tf.cli import realesrgan
 from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_training, write_artifacts
 from sr_tf.cli.sr_data import add_data_args, data_record, datasets
@@ -185,6 +185,8 @@ def add_demo_parser(sub):
                    help="realesrgan: also train on Real-ESRGAN-degraded LR and compare both models on the "
                         "held-out photo degraded by an independent draw")
     p.add_argument("--jit", action="store_true")
+    add_precision(p, "float32", "; auto: bfloat16 on CPUs with AMX or AVX-512 BF16, float16 on GPUs with tensor "
+                                "cores, else float32")
     add_log_interval(p)
 
 

@@ -70,6 +70,12 @@ def with_spec(model, spec):
 
 
 # Mean RGB of the DIV2K training images in the 0..255 range, used by EDSR and WDSR (as in the original code).
+# The dtype of the layers that carry the image itself in every precision: the input scaled for a skip path, the last
+# convolution, the upsampled input it is added to and the 0..255 output. In bfloat16 (8 bits of mantissa) a value
+# near 1 is rounded to 1/256, a grey level; measured on the official realesr-animevideov3 weights, keeping its image
+# path in float32 halves the mean difference from float32 inference (bench/RESULTS.md), at the cost of a 3-channel
+# convolution in float32.
+IMAGE_DTYPE = "float32"
 DIV2K_RGB_MEAN = tuple(float(v) for v in np.array([0.4488, 0.4371, 0.4040]) * 255)
 
 SUPPORTED_SCALES = (2, 3, 4, 8)

@@ -3,7 +3,7 @@
 from keras import layers
 
 from sr_tf.layers import Denormalize, Normalize, PixelShuffle, Scale
-from sr_tf.models.common import DIV2K_RGB_MEAN, Model, check_positive, upsample_steps, with_spec
+from sr_tf.models.common import DIV2K_RGB_MEAN, IMAGE_DTYPE, Model, check_positive, upsample_steps, with_spec
 from sr_tf.specs import Edsr
 
 
@@ -43,6 +43,6 @@ def edsr(scale, num_filters=Edsr.num_filters, num_res_blocks=Edsr.num_res_blocks
         # Conv names as in the original, so weights saved by name stay recognisable.
         x = layers.Conv2D(num_filters * factor ** 2, 3, padding="same", name=f"conv2d_{i + 1}_scale_{factor}")(x)
         x = PixelShuffle(factor, name=f"shuffle_{i + 1}")(x)
-    x = layers.Conv2D(3, 3, padding="same", name="tail_conv")(x)
-    x = Denormalize(DIV2K_RGB_MEAN, 127.5, name="denormalize", dtype="float32")(x)
+    x = layers.Conv2D(3, 3, padding="same", name="tail_conv", dtype=IMAGE_DTYPE)(x)
+    x = Denormalize(DIV2K_RGB_MEAN, 127.5, name="denormalize", dtype=IMAGE_DTYPE)(x)
     return with_spec(Model(x_in, x, name="edsr"), Edsr(scale, num_filters, num_res_blocks, res_block_scaling))

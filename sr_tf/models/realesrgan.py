@@ -15,7 +15,7 @@ from keras import layers
 from sr_tf.layers import (BilinearUpsample, CropToScaled, Denormalize, FusedBatchNormalization, NearestUpsample,
                           Normalize, PadToMultiple, PixelShuffle, PixelUnshuffle, SpectralNormConv2D)
 from sr_tf.errors import UserInputError
-from sr_tf.models.common import Model, check_positive, check_scale, imagenet_application, with_spec
+from sr_tf.models.common import IMAGE_DTYPE, Model, check_positive, check_scale, imagenet_application, with_spec
 from sr_tf.models.pytorch_files import read_state_dict
 from sr_tf.models.srgan import VGG19_NOTOP_FILE
 from sr_tf.specs.realesrgan import RRDBNet, SRVGGNetCompact
@@ -87,10 +87,10 @@ def rrdbnet(scale=RRDBNet.scale, num_feat=RRDBNet.num_feat, num_block=RRDBNet.nu
     for i in (1, 2):
         feat = NearestUpsample(2, name=f"up{i}")(feat)
         feat = _lrelu(_conv(num_feat, f"conv_up{i}")(feat), f"conv_up{i}_lrelu")
-    out = _conv(3, "conv_last")(_lrelu(_conv(num_feat, "conv_hr")(feat), "conv_hr_lrelu"))
+    out = _conv(3, "conv_last", dtype=IMAGE_DTYPE)(_lrelu(_conv(num_feat, "conv_hr")(feat), "conv_hr_lrelu"))
     if scale < 4:
-        out = CropToScaled(scale, name="crop")([out, x_in])
-    out = Denormalize(0.0, 255.0, name="denormalize_01", dtype="float32")(out)
+        out = CropToScaled(scale, name="crop", dtype=IMAGE_DTYPE)([out, x_in])
+    out = Denormalize(0.0, 255.0, name="denormalize_01", dtype=IMAGE_DTYPE)(out)
     return with_spec(Model(x_in, out, name="rrdbnet"), RRDBNet(scale, num_feat, num_block, num_grow_ch))
 
 
@@ -107,14 +107,15 @@ def srvgg_net_compact(scale=SRVGGNetCompact.scale, num_feat=SRVGGNetCompact.num_
     check_scale(scale, (1, 2, 3, 4, 8))
     check_positive(num_feat=num_feat, num_conv=num_conv)
     x_in = layers.Input(shape=(None, None, 3), name="lr")
-    x = base = Normalize(0.0, 255.0, name="normalize_01")(x_in)
+    x = base = Normalize(0.0, 255.0, name="normalize_01", dtype=IMAGE_DTYPE)(x_in)  # (also the base's)
     for i in range(num_conv + 1):
         x = _conv(num_feat, f"body{i}_conv")(x)
         x = layers.PReLU(shared_axes=[1, 2], alpha_initializer=keras.initializers.Constant(0.25),
                          name=f"body{i}_prelu")(x)
-    x = PixelShuffle(scale, name="shuffle")(_conv(3 * scale ** 2, "conv_last")(x))
-    base = NearestUpsample(scale, name="base_up")(base)
-    out = Denormalize(0.0, 255.0, name="denormalize_01", dtype="float32")(layers.Add(name="add_base")([x, base]))
+    x = PixelShuffle(scale, name="shuffle", dtype=IMAGE_DTYPE)(_conv(3 * scale ** 2, "conv_last", dtype=IMAGE_DTYPE)(x))
+    base = NearestUpsample(scale, name="base_up", dtype=IMAGE_DTYPE)(base)
+    out = layers.Add(name="add_base", dtype=IMAGE_DTYPE)([x, base])
+    out = Denormalize(0.0, 255.0, name="denormalize_01", dtype=IMAGE_DTYPE)(out)
     return with_spec(Model(x_in, out, name="srvgg_net_compact"), SRVGGNetCompact(scale, num_feat, num_conv))
 
 

@@ -9,7 +9,7 @@ from keras import layers
 
 from sr_tf.layers import Denormalize, FusedBatchNormalization, Normalize, PixelShuffle
 from sr_tf.errors import UserInputError
-from sr_tf.models.common import Model, check_positive, imagenet_application, with_spec
+from sr_tf.models.common import IMAGE_DTYPE, Model, check_positive, imagenet_application, with_spec
 from sr_tf.specs import Srresnet
 
 LR_SIZE = 24
@@ -66,8 +66,8 @@ def generator(num_filters=Srresnet.num_filters, num_res_blocks=Srresnet.num_res_
     x = layers.Add(name="body_add")([x_1, x])
     for i in range(SCALES.index(scale) + 1):
         x = _upsample(x, num_filters * 4, name=f"up{i + 1}")
-    x = layers.Conv2D(3, kernel_size=9, padding="same", activation="tanh", name="tail_conv")(x)
-    x = Denormalize(127.5, 127.5, name="denormalize_m11", dtype="float32")(x)
+    x = layers.Conv2D(3, kernel_size=9, padding="same", activation="tanh", name="tail_conv", dtype=IMAGE_DTYPE)(x)
+    x = Denormalize(127.5, 127.5, name="denormalize_m11", dtype=IMAGE_DTYPE)(x)
     return with_spec(Model(x_in, x, name="srresnet"), Srresnet(scale, num_filters, num_res_blocks))
 
 

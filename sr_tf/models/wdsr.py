@@ -4,13 +4,13 @@ from keras import layers
 
 from sr_tf.layers import Denormalize, Normalize, PixelShuffle, Scale, WeightNormConv2D
 from sr_tf.errors import UserInputError
-from sr_tf.models.common import DIV2K_RGB_MEAN, Model, check_positive, check_scale, with_spec
+from sr_tf.models.common import DIV2K_RGB_MEAN, IMAGE_DTYPE, Model, check_positive, check_scale, with_spec
 from sr_tf.specs import Wdsr
 from sr_tf.specs.sr import WDSR_EXPANSION
 
 
-def _conv(filters, kernel_size, name, activation=None):
-    return WeightNormConv2D(filters, kernel_size, padding="same", activation=activation, name=name)
+def _conv(filters, kernel_size, name, activation=None, dtype=None):
+    return WeightNormConv2D(filters, kernel_size, padding="same", activation=activation, name=name, dtype=dtype)
 
 
 def _residual(x_in, x, scaling, name):
@@ -41,19 +41,19 @@ def wdsr(scale, num_filters, num_res_blocks, res_block_expansion, res_block_scal
     check_scale(scale)
     check_positive(num_filters=num_filters, num_res_blocks=num_res_blocks, res_block_expansion=res_block_expansion)
     x_in = layers.Input(shape=(None, None, 3), name="lr")
-    x = Normalize(DIV2K_RGB_MEAN, 127.5, name="normalize")(x_in)
+    x = Normalize(DIV2K_RGB_MEAN, 127.5, name="normalize", dtype=IMAGE_DTYPE)(x_in)  # (the skip branch's input)
     # Main branch.
     m = _conv(num_filters, 3, "head_conv")(x)
     for i in range(num_res_blocks):
         m = res_block(m, num_filters, res_block_expansion, kernel_size=3, scaling=res_block_scaling,
                       name=f"res{i + 1}")
-    m = _conv(3 * scale ** 2, 3, f"conv2d_main_scale_{scale}")(m)
-    m = PixelShuffle(scale, name="main_shuffle")(m)
+    m = _conv(3 * scale ** 2, 3, f"conv2d_main_scale_{scale}", dtype=IMAGE_DTYPE)(m)
+    m = PixelShuffle(scale, name="main_shuffle", dtype=IMAGE_DTYPE)(m)
     # Skip branch.
-    s = _conv(3 * scale ** 2, 5, f"conv2d_skip_scale_{scale}")(x)
-    s = PixelShuffle(scale, name="skip_shuffle")(s)
-    x = layers.Add(name="add")([m, s])
-    x = Denormalize(DIV2K_RGB_MEAN, 127.5, name="denormalize", dtype="float32")(x)
+    s = _conv(3 * scale ** 2, 5, f"conv2d_skip_scale_{scale}", dtype=IMAGE_DTYPE)(x)
+    s = PixelShuffle(scale, name="skip_shuffle", dtype=IMAGE_DTYPE)(s)
+    x = layers.Add(name="add", dtype=IMAGE_DTYPE)([m, s])
+    x = Denormalize(DIV2K_RGB_MEAN, 127.5, name="denormalize", dtype=IMAGE_DTYPE)(x)
     spec = Wdsr(scale, num_filters, num_res_blocks, wdsr_type, res_block_expansion, res_block_scaling)
     return with_spec(Model(x_in, x, name="wdsr"), spec)
 

@@ -46,7 +46,7 @@ class FastGANTrainer(Trainer):
         sample_every: iterations between sample and reconstruction grids (0: never).
         inception: an `sr_tf.metrics.inception_model()` for `score` (FID); None disables scoring.
         seed: seed of the fixed noise of the sample grids.
-        **kwargs: `strategy`, `jit_compile`, `mixed_precision`, `log_every` (see `Trainer`).
+        **kwargs: `strategy`, `jit_compile`, `precision`, `log_every` (see `Trainer`).
     """
 
     higher_is_better = False

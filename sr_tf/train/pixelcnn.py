@@ -26,7 +26,7 @@ class PixelCNNTrainer(Trainer):
         model: the PixelCNN.
         checkpoint_dir: see `Trainer` (default '.ckpt/pixelcnn').
         learning_rate: Adam's learning rate (1e-3 in the tutorial).
-        **kwargs: `strategy`, `jit_compile`, `mixed_precision`, `log_every` (see `Trainer`).
+        **kwargs: `strategy`, `jit_compile`, `precision`, `log_every` (see `Trainer`).
     """
 
     higher_is_better = False

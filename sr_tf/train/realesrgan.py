@@ -36,7 +36,7 @@ class RealEsrnetTrainer(SuperResolutionTrainer):
         checkpoint_dir: see `Trainer` (default '.ckpt/<run>', e.g. '.ckpt/realesrnet-x4').
         learning_rate: float or schedule (default: the recipe's).
         recipe: a `RealEsrganRecipe` (default `RECIPES['rrdb']`).
-        **kwargs: `strategy`, `jit_compile`, `mixed_precision`, `log_every`, ... (see `Trainer`).
+        **kwargs: `strategy`, `jit_compile`, `precision`, `log_every`, ... (see `Trainer`).
     """
 
     recipe_name = "rrdb"

@@ -63,7 +63,7 @@ class PixelLossTrainer(SuperResolutionTrainer):
         loss: 'l1' (mean absolute error) or 'mse'.
         learning_rate: a float or a Keras learning-rate schedule.
         checkpoint_dir: see `Trainer` (required here; the subclasses default to `.ckpt/<run>`).
-        **kwargs: `strategy`, `jit_compile`, `mixed_precision`, `log_every` (see `Trainer`).
+        **kwargs: `strategy`, `jit_compile`, `precision`, `log_every` (see `Trainer`).
     """
 
     def __init__(self, model, loss, learning_rate, checkpoint_dir=None, **kwargs):
@@ -136,7 +136,7 @@ class SrganTrainer(SuperResolutionTrainer):
             [1e-4, 1e-5])).
         vgg: a feature model to use instead of building one (tests inject random weights here).
         vgg_weights: 'imagenet', a local file path or None, when `vgg` is not given.
-        **kwargs: `strategy`, `jit_compile`, `mixed_precision`, `log_every` (see `Trainer`).
+        **kwargs: `strategy`, `jit_compile`, `precision`, `log_every` (see `Trainer`).
     """
 
     def __init__(self, generator, discriminator, checkpoint_dir=None, content_loss="VGG54", learning_rate=None,

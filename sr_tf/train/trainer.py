@@ -20,6 +20,7 @@ import keras
 import tensorflow as tf
 
 from sr_tf.errors import UserInputError
+from sr_tf.precision import choose, policy_name, training_precision
 from sr_tf.progress import LOG_INTERVAL, PlainProgress, progress
 from sr_tf.train.distribute import (PEER_FAILURES, check_models_in_scope, is_chief, is_multi_worker,
                                     mean_over_workers, shard_by_data, synchronize_batchnorm, worker_dir, worker_lost)
@@ -28,9 +29,9 @@ from sr_tf.train.records import (architecture_of, as_json, check_architecture, c
                                  restore_newest_readable, write_record)
 
 
-def enable_mixed_precision():
-    """Sets Keras's global policy to 'mixed_float16'. Call it before building models (GPU training)."""
-    keras.mixed_precision.set_global_policy("mixed_float16")
+def enable_mixed_precision(precision="float16"):
+    """Sets Keras's global policy to `precision`'s (mixed_float16; see `sr_tf.precision.policy` for a block)."""
+    keras.mixed_precision.set_global_policy(policy_name(choose(precision)[0]))
 
 
 class Trainer:
@@ -47,7 +48,8 @@ class Trainer:
             class's `default_checkpoint_dir`).
         strategy: optional `tf.distribute.Strategy` (e.g. `MirroredStrategy`, `MultiWorkerMirroredStrategy`).
         jit_compile: compile the per-replica train step with XLA.
-        mixed_precision: wrap optimizers in `LossScaleOptimizer` (build the models under 'mixed_float16').
+        mixed_precision, precision: None (as the models were built), or 'float32', 'bfloat16', 'float16' or 'auto',
+            as they were built (`sr_tf.precision.training_precision`); float16 (`mixed_precision=True`) scales losses.
         log_every: steps between TensorBoard scalar writes.
         log_interval: seconds between plain progress lines when standard output is not a terminal (a log file);
             on a terminal the progress bar is redrawn at every step.
@@ -70,13 +72,15 @@ class Trainer:
     default_checkpoint_dir = None
 
     def __init__(self, models, optimizers, checkpoint_dir=None, strategy=None, jit_compile=False,
-                 mixed_precision=False, log_every=50, data=None, log_interval=LOG_INTERVAL, steps_per_execution=AUTO):
+                 mixed_precision=False, log_every=50, data=None, log_interval=LOG_INTERVAL, steps_per_execution=AUTO,
+                 precision=None):
         self.strategy = strategy or tf.distribute.get_strategy()
         self.is_chief = is_chief(self.strategy)
         self.multi_worker = is_multi_worker(self.strategy)
         agree = functools.partial(mean_over_workers, self.strategy) if self.multi_worker else None
         self.schedule = StepSchedule(steps_per_execution, agree)
         self.models = dict(models)
+        self.precision = training_precision(self.models, precision, mixed_precision)
         if strategy is not None:
             check_models_in_scope(self.models, self.strategy)
         if self.strategy.num_replicas_in_sync > 1:
@@ -95,7 +99,7 @@ class Trainer:
             self.optimizers = {}
             for name, factory in optimizers.items():
                 optimizer = factory()
-                if mixed_precision:
+                if self.precision == "float16":
                     optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
                 self.optimizers[name] = optimizer
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
