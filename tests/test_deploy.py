@@ -110,6 +110,16 @@ def test_int8_takes_and_gives_uint8_and_stays_close_to_float_on_a_trained_model(
     int8 = to_tflite(model, quantize="int8", representative=representative_patches(2, count=8))
     details = tf.lite.Interpreter(model_content=int8).get_input_details()[0]
     assert details["dtype"] == np.uint8
+    # the raw uint8 output is the image itself (scale 1, zero point 0), as an app reading it as pixels takes it
+    interpreter = tf.lite.Interpreter(model_content=int8)
+    interpreter.resize_tensor_input(details["index"], lr.shape)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(details["index"], lr.astype(np.uint8))
+    interpreter.invoke()
+    output = interpreter.get_output_details()[0]
+    assert output["dtype"] == np.uint8 and output["quantization"] == (1.0, 0)
+    raw = interpreter.get_tensor(output["index"])
+    np.testing.assert_array_equal(raw, np.clip(np.round(tflite_run(int8, lr)), 0, 255))
     reference = psnr(full)
     assert reference > 20  # trained: far from a random model
     print(f"PSNR float32 {reference:.2f}, int8 {psnr(int8):.2f}")
@@ -231,3 +241,21 @@ def test_tflite_falls_back_to_tensorflows_interpreter_without_litert(monkeypatch
     assert type(tflite_interpreter(model_content=content)).__module__.startswith("tensorflow")
     assert with_litert.shape == (1, 12, 10, 3)
     np.testing.assert_allclose(tflite_run(content, image), with_litert, atol=1e-3)
+
+
+def test_quantized_exports_are_measured_on_photos_and_refused_below_the_threshold(tmp_path):
+    from sr_tf.deploy.quality import MIN_PSNR, QualityError, measure, photo_crops
+    from sr_tf.models import from_pytorch
+
+    model = from_pytorch(os.path.join(os.path.dirname(__file__), "data", "realesrgan_reference", "srvgg_x4.safetensors"))
+    seen = []
+    path = str(tmp_path / "m.tflite")
+    with pytest.raises(QualityError, match=r"scores PSNR \d+\.\d dB against Keras on 4 photo crops.*--force"):
+        to_tflite(model, path, quantize="dynamic", min_psnr=99.0, on_quality=seen.append)
+    assert not os.path.exists(path) and MIN_PSNR < seen[0].psnr < 99.0  # a good file, under an impossible bar
+    to_tflite(model, path, quantize="dynamic", min_psnr=None)  # forced: written whatever it scores
+    assert os.path.exists(path)
+    # a reader that takes a calibrated uint8 output (scale 1.45, zero point 49) for pixels falls far below the bar
+    crops = photo_crops(4)
+    misread = measure(model, lambda crop: np.clip(np.round(model(crop).numpy() / 1.45 + 49), 0, 255), crops)
+    assert misread.psnr < MIN_PSNR - 5

@@ -178,3 +178,18 @@ def test_float32_table_and_int8_weight_encodings_read_as_ncnn_reads_them(tmp_pat
     np.testing.assert_allclose(states[2]["body.4.weight"].ravel(), kernels[2], atol=0.5 / 64)
     for state in states:
         np.testing.assert_array_equal(state["body.4.bias"], biases[2])
+
+
+@needs_files
+def test_the_official_animevideov3_quantizes_above_the_threshold_with_its_image_as_output():
+    from sr_tf.deploy import representative_patches, tflite_interpreter, to_tflite
+    from sr_tf.deploy.quality import MIN_PSNR
+
+    model = from_ncnn(next(p for p in OFFICIAL if p.endswith("ANIMAVIDEOV3_UP4X.param")))
+    scores = {}
+    for quantize in ("dynamic", "int8"):
+        content = to_tflite(model, quantize=quantize, representative=representative_patches(4, count=8),
+                            on_quality=lambda quality, q=quantize: scores.setdefault(q, quality))
+        assert scores[quantize].psnr >= MIN_PSNR
+    interpreter = tflite_interpreter(model_content=content)
+    assert interpreter.get_output_details()[0]["quantization"] == (1.0, 0)  # the int8 file's output is the image

@@ -56,6 +56,9 @@ def parser():
                    help="tflite (default), saved_model, or onnx (needs the onnx extra: tf2onnx, onnxruntime)")
     p.add_argument("--quantize", choices=QUANTIZATIONS, default="none",
                    help="tflite: float32 (none), float16 weights, dynamic-range or full-integer int8 (default none)")
+    p.add_argument("--force", action="store_true",
+                   help="dynamic / int8: write the file even when it scores below 28 dB against Keras on photo "
+                        "crops (the export measures it and refuses such a file by default)")
     p.add_argument("--representative-dir", help="int8: folder of photos whose LR patches calibrate the "
                                                 "quantization (default: the bundled photos)")
     p.add_argument("--input-size", type=input_size, help="HxW of a fixed-size model (default: any size)")
@@ -105,6 +108,7 @@ def check_destination(args):
 def run(args):
     """Exports the model; returns 0."""
     from sr_tf.deploy import representative_patches, to_onnx, to_saved_model, to_tflite
+    from sr_tf.deploy.quality import MIN_PSNR
     from sr_tf.models import sr_scale
 
     if args.format != "tflite" and args.quantize != "none":
@@ -139,7 +143,9 @@ def run(args):
     if args.quantize == "int8":
         representative = representative_patches(sr_scale(model), args.representative_dir)
     content = to_tflite(model, args.output, quantize=args.quantize, input_size=args.input_size,
-                        representative=representative, overwrite=args.overwrite)
+                        representative=representative, overwrite=args.overwrite,
+                        min_psnr=None if args.force else MIN_PSNR,
+                        on_quality=lambda quality: print(f"{args.quantize}: {quality.describe()}"))
     report(args, content)
     return 0
 

@@ -23,17 +23,18 @@ from sr_tf.data.io import SAMPLES_DIR, list_images, read_image
 from sr_tf.data.transforms import crop_to_multiple, downscale
 from sr_tf.errors import InputFileNotFoundError, UserInputError
 from sr_tf.models import sr_scale
+from sr_tf.deploy.quality import MIN_PSNR, check_quality, measure, photo_crops
 from sr_tf.deploy.quiet import quiet_converter
 from sr_tf.outputs import check_file
 
 __all__ = ["QUANTIZATIONS", "TOLERANCE", "ExportCheckError", "probe_image", "tflite_run", "TFLiteModel",
-           "SavedModelSR", "tflite_interpreter", "interpreter_name", "representative_patches", "check_against_keras", "input_names", "to_tflite",
+           "SavedModelSR", "tflite_interpreter", "interpreter_name", "representative_patches", "check_against_keras", "input_names", "to_tflite", "pixel_output",
            "tflite_ops"]
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 # Largest difference from the Keras model (grey levels, 0..255 scale) each format may show on the probe image;
-# the integer formats are only checked for finite output of the right shape here (their quality is measured as
-# a PSNR drop on real photos, see the tests and bench/bench_export.py).
+# the integer formats are only checked for finite output of the right shape there: their check is the PSNR
+# against Keras on photo crops (`sr_tf.deploy.quality`).
 TOLERANCE = {"none": 1.0, "float16": 2.0, "dynamic": 255.0, "int8": 255.0}
 
 
@@ -211,13 +212,32 @@ def check_against_keras(model, run, quantize, probe, to_pixels=False):
     return difference
 
 
+def pixel_output(content):
+    """A full-integer flatbuffer whose uint8 output is the image itself: the output tensor's quantization set to
+    scale 1 and zero point 0, so the converter's final QUANTIZE op requantizes the int8 result to pixel values and
+    clamps it to 0..255. The converter gives the output the range calibration saw (e.g. scale 1.45 and zero point
+    49), which an app reading the output as an image gets wrong. The int8 tensor before it keeps that range, so
+    about 255 / 1.45 = 176 levels can occur: clipping to 0..255 inside the Keras graph, which would give all 256,
+    made the converter quantize the sums before the final x255 with the range after it (SRVGGNetCompact: 9 dB
+    against Keras) or, clipped before it, broke an EDSR (16 dB); the quality check refuses such files."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    for subgraph in model.subgraphs:
+        for index in subgraph.outputs:
+            tensor = subgraph.tensors[index]
+            if tensor.type == flatbuffer_utils.schema_fb.TensorType.UINT8:
+                tensor.quantization.scale, tensor.quantization.zeroPoint = [1.0], [0]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
 def input_names(model):
     """The names of a Keras model's inputs, or None for a model with one input (how `tflite_run` matches them)."""
     return [t.name for t in model.inputs] if len(model.inputs) > 1 else None
 
 
 def to_tflite(model, path=None, quantize="none", input_size=None, probe=None, representative=None,
-              uint8_input=True, overwrite=False):
+              uint8_input=True, overwrite=False, min_psnr=MIN_PSNR, on_quality=None):
     """Converts a super-resolution Keras model (float input and output in 0..255) to a TFLite flatbuffer.
 
     Args:
@@ -229,12 +249,16 @@ def to_tflite(model, path=None, quantize="none", input_size=None, probe=None, re
         representative: for 'int8', a list of float32 LR batches (1, H, W, 3) in 0..255 (default
             `representative_patches` of the bundled photos), or of lists of input arrays for a model with
             several inputs.
+            Its uint8 output is the image itself (scale 1, zero point 0).
         input_size: (height, width) for a fixed-size model; None: any size (the input is resized at run time).
         probe: the uint8 image (1, H, W, 3) the converted model is checked on (default `probe_image()`, or one of
             `input_size`), or a list of arrays for a model with several inputs.
         uint8_input: for 'int8', whether the input is uint8 too (an image) or stays float32 (e.g. noise); the
             output (an image in 0..255) is uint8 either way.
         overwrite: whether an existing file at `path` may be replaced (`sr_tf.outputs.check_file`).
+        min_psnr: for 'dynamic' and 'int8' of a one-input model, the PSNR (dB) against Keras on photo crops below
+            which nothing is written (`sr_tf.deploy.quality.MIN_PSNR`; None: written whatever it scores).
+        on_quality: called with the measured `sr_tf.deploy.quality.Quality` (e.g. to print it).
 
     Returns:
         The flatbuffer bytes.
@@ -242,6 +266,7 @@ def to_tflite(model, path=None, quantize="none", input_size=None, probe=None, re
     Raises:
         UserInputError: an unknown `quantize`.
         ExportCheckError: the converted model's output is not finite or too far from Keras (nothing written).
+        QualityError: a quantized file below `min_psnr` (nothing written).
         OutputExistsError: `path` is a folder, or a file and `overwrite` is False (checked before converting).
     """
     if path is not None:
@@ -269,9 +294,16 @@ def to_tflite(model, path=None, quantize="none", input_size=None, probe=None, re
         converter.inference_output_type = tf.uint8
     with contextlib.redirect_stdout(io.StringIO()), quiet_converter():  # Keras prints its temporary signature
         content = converter.convert()
+    if quantize == "int8":
+        content = pixel_output(content)
     if probe is None:
         probe = probe_image(*input_size) if input_size is not None else probe_image()
     check_against_keras(model, lambda inputs: tflite_run(content, inputs, input_names(model)), quantize, probe)
+    if quantize in ("dynamic", "int8") and input_names(model) is None:
+        quality = measure(model, lambda crop: tflite_run(content, crop), photo_crops(sr_scale(model), input_size))
+        if on_quality is not None:
+            on_quality(quality)
+        check_quality(quality, quantize, min_psnr)
     if path is not None:
         atomic_write(path, lambda tmp: open(tmp, "wb").write(content))
     return content
