@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """One command for a lent GPU machine: every training step, inference and sampling case this project measures,
-in float32, mixed_float16 and XLA, each bounded in time and written down as soon as it is measured.
+in float32, float16 and bfloat16 (Keras's mixed policies, as `--precision` builds them) and float32 with XLA, each bounded in time and written down as soon as it is measured.
 
 Runbook (a fresh machine with a GPU, from the repository root):
 
@@ -8,7 +8,9 @@ Runbook (a fresh machine with a GPU, from the repository root):
     python bench/gpu.py --budget 480            # writes bench/RESULTS-gpu.md and bench/results-gpu.json
 
 `--dry-run` runs every case at tiny sizes on whatever device there is (the CPU here; the precision variants once,
-on the first case), in well under two minutes: the test suite runs it, so the GPU run does not fail on a typo.
+on the first case), in well under two minutes: the test suite runs it, so the GPU run does not fail on a typo. It
+writes into a fresh temporary folder unless --output / --json name files, never into the repository (a CPU dry
+run must not be committed as GPU figures).
 `--budget SECONDS` skips the cases that would not fit (a case is not started with less than its allowance,
 `--case-seconds`, left) and says which; a case runs a fixed number of steps (`--steps`), so its time is bounded.
 
@@ -35,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-PRECISIONS = ("float32", "mixed_float16", "xla")
+PRECISIONS = ("float32", "float16", "bfloat16", "xla")  # xla: float32, jit_compile=True
 
 
 def machine():
@@ -160,13 +162,12 @@ def trainer_cases(tiny):
 def run_trainer_case(make, precision, steps, strategy=None):
     import keras
 
-    from sr_tf.train import enable_mixed_precision
+    from sr_tf.precision import policy
 
-    if precision == "mixed_float16":
-        enable_mixed_precision()
+    built = "float32" if precision == "xla" else precision
     try:
-        with tempfile.TemporaryDirectory() as folder:
-            options = dict(mixed_precision=precision == "mixed_float16", jit_compile=precision == "xla")
+        with tempfile.TemporaryDirectory() as folder, policy(built):
+            options = dict(precision=built, jit_compile=precision == "xla")
             scope = strategy.scope() if strategy is not None else _nothing()
             with scope:
                 trainer, data, gflop = make(folder, strategy=strategy, **options) if strategy is not None else \
@@ -194,6 +195,7 @@ class _nothing:
 def inference_cases(tiny):
     from sr_tf import specs
     from sr_tf.inference import resolve_single
+    from sr_tf.precision import with_precision
 
     height, width = (36, 64) if tiny else (1080, 1920)
     image = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
@@ -204,9 +206,11 @@ def inference_cases(tiny):
                                                                                      num_grow_ch=4)) if tiny else {}
         model = specs.preset(preset).architecture.replace(**overrides).build()
         for tile in (None, 16 if tiny else 256):
-            def run(model=model, tile=tile):
-                resolve_single(model, image, tile=tile, tile_pad=4 if tiny else 16)
-            cases[f"resolve {preset} {width}x{height} x4 " + ("whole" if tile is None else f"tiles {tile}")] = run
+            for precision in ("float32", "float16", "bfloat16"):
+                def run(model=with_precision(model, precision), tile=tile):
+                    resolve_single(model, image, tile=tile, tile_pad=4 if tiny else 16)
+                name = f"resolve {preset} {width}x{height} x4 " + ("whole" if tile is None else f"tiles {tile}")
+                cases[(name, precision)] = run
     return cases
 
 
@@ -290,9 +294,12 @@ def main(argv=None):
     parser.add_argument("--case-seconds", type=float, default=None,
                         help="allowance of one case (default: 60, or 2 with --dry-run)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps a case (default 10; 1 dry)")
-    parser.add_argument("--output", default=os.path.join(HERE, "RESULTS-gpu.md"))
-    parser.add_argument("--json", default=os.path.join(HERE, "results-gpu.json"))
+    parser.add_argument("--output", default=None, help="default bench/RESULTS-gpu.md (--dry-run: a temporary folder)")
+    parser.add_argument("--json", default=None, help="default bench/results-gpu.json (--dry-run: a temporary folder)")
     args = parser.parse_args(argv)
+    where = tempfile.mkdtemp(prefix="gpu-dry-run-") if args.dry_run else HERE
+    args.output = args.output or os.path.join(where, "RESULTS-gpu.md")
+    args.json = args.json or os.path.join(where, "results-gpu.json")
     import tensorflow as tf
 
     tiny = args.dry_run
@@ -323,10 +330,10 @@ def main(argv=None):
                    run_trainer_case(trainer_cases(tiny)["srresnet-pretrain"], "float32", steps, strategy), started)
     elif len(gpus) < 2:
         report.skip("MirroredStrategy", f"{len(gpus)} GPU(s): needs two or more")
-    for case, run in inference_cases(tiny).items():
-        started = fits(case)
+    for (case, precision), run in inference_cases(tiny).items():
+        started = fits(f"{case} [{precision}]")
         if started:
-            report.add(case, "float32", timed(run, 1 if tiny else 3), started)
+            report.add(case, precision, timed(run, 1 if tiny else 3), started)
     started = fits("pixelcnn fast sampling")
     if started:
         report.add("pixelcnn fast sampling, 16 images" if not tiny else "pixelcnn fast sampling (tiny)", "float32",

@@ -55,6 +55,7 @@ REPLACE = [
     ("docs/errors.md", "--steps 20 ", "--steps 6 "),
     ("docs/pixelcnn.md", "--steps 200", "--steps 2"),
     ("docs/real-world.md", "--steps 2000", "--steps 2"),
+    ("docs/precision.md", "--steps 20 ", "--steps 2 "),
 ]
 # Blocks that cannot run in the tests: (page, text the block contains) -> why.
 NOT_RUN = {
