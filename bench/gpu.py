@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """One command for a lent GPU machine: every training step, inference and sampling case this project measures,
-in float32, float16 and bfloat16 (Keras's mixed policies, as `--precision` builds them) and float32 with XLA, each bounded in time and written down as soon as it is measured.
+in float32, float16 and bfloat16 (Keras's mixed policies, as `--precision` builds them) and float32 with XLA,
+each bounded in time and written down as soon as it is measured.
 
 Runbook (a fresh machine with a GPU, from the repository root):
 
@@ -200,13 +201,14 @@ def inference_cases(tiny):
     height, width = (36, 64) if tiny else (1080, 1920)
     image = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
     cases = {}
-    for preset in ("edsr-16-x4", "realesr-general-x4v3", "realesrgan-x4plus"):
+    for i, preset in enumerate(("edsr-16-x4", "realesr-general-x4v3", "realesrgan-x4plus")):
         overrides = (dict(num_filters=4, num_res_blocks=1) if preset.startswith("edsr") else
                      dict(num_feat=8, num_conv=2) if "general" in preset else dict(num_feat=8, num_block=1,
                                                                                      num_grow_ch=4)) if tiny else {}
         model = specs.preset(preset).architecture.replace(**overrides).build()
         for tile in (None, 16 if tiny else 256):
-            for precision in ("float32", "float16", "bfloat16"):
+            # (--dry-run: the 16-bit variants once, on the first case, as for the trainers)
+            for precision in ("float32", "float16", "bfloat16") if not tiny or (i, tile) == (0, None) else ("float32",):
                 def run(model=with_precision(model, precision), tile=tile):
                     resolve_single(model, image, tile=tile, tile_pad=4 if tiny else 16)
                 name = f"resolve {preset} {width}x{height} x4 " + ("whole" if tile is None else f"tiles {tile}")
