@@ -41,7 +41,7 @@ def test_float16_within_two_grey_levels_and_dynamic_runs(rng):
     float32 = to_tflite(model)
     half = to_tflite(model, quantize="float16")
     assert np.abs(tflite_run(half, image) - expected).max() <= 2.0
-    dynamic = to_tflite(model, quantize="dynamic")
+    dynamic = to_tflite(model, quantize="dynamic", min_psnr=None)  # random weights: no quality bar
     assert np.all(np.isfinite(tflite_run(dynamic, image)))
     assert len(half) < len(float32)
 

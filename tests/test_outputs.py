@@ -99,7 +99,9 @@ def test_export_never_removes_a_users_file(tmp_path, keras_file, capsys, monkeyp
 def test_int8_export_prints_none_of_the_converters_chatter(tmp_path, keras_file, capfd):
     from sr_tf.cli import export as export_cli
 
-    assert export_cli.main(["--weights", keras_file, "--quantize", "int8", "-o", str(tmp_path / "q.tflite")]) == 0
+    # (--force: a random model's int8 file may score below the quality threshold; the chatter is what is tested)
+    assert export_cli.main(["--weights", keras_file, "--quantize", "int8", "--force", "-o",
+                            str(tmp_path / "q.tflite")]) == 0
     captured = capfd.readouterr()
     assert "fully_quantize" not in captured.err and "UserWarning" not in captured.err, captured.err
     assert "Wrote" in captured.out
