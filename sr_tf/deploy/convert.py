@@ -298,7 +298,9 @@ def to_tflite(model, path=None, quantize="none", input_size=None, probe=None, re
         content = pixel_output(content)
     if probe is None:
         probe = probe_image(*input_size) if input_size is not None else probe_image()
-    check_against_keras(model, lambda inputs: tflite_run(content, inputs, input_names(model)), quantize, probe)
+    # (an int8 file's output is pixels, clamped to 0..255: it is compared with Keras's output as pixels)
+    check_against_keras(model, lambda inputs: tflite_run(content, inputs, input_names(model)), quantize, probe,
+                        to_pixels=quantize == "int8")
     if quantize in ("dynamic", "int8") and input_names(model) is None:
         quality = measure(model, lambda crop: tflite_run(content, crop), photo_crops(sr_scale(model), input_size))
         if on_quality is not None:
