@@ -156,22 +156,29 @@ def add_precision(parser, default, auto_help=""):
                              f"{auto_help} (default {shown})")
 
 
+def chosen_precision(precision):
+    """The precision `--precision` names (None: 'auto'); for 'auto' its choice is printed in one line."""
+    from sr_tf.precision import choose, describe_choice
+
+    chosen, reason = choose("auto" if precision is None else precision)
+    if precision in (None, "auto"):
+        print(describe_choice(chosen, reason))
+    return chosen
+
+
 def resolve_precision(model, precision, other_files):
     """`model` in `precision` (None: 'auto', whose choice is printed in one line), rebuilt with its weights when it
     was built in another; a model that is not a Keras model (an exported file) runs as it is, and naming a precision
     for one is a `UserInputError` ending with `other_files`."""
     import keras
 
-    from sr_tf.precision import choose, describe_choice, with_precision
+    from sr_tf.precision import with_precision
 
     if not isinstance(model, keras.Model):
         if precision not in (None, "auto"):
             raise UserInputError(f"--precision {precision} applies to Keras models; {other_files}.")
         return model
-    chosen, reason = choose("auto" if precision is None else precision)
-    if precision in (None, "auto"):
-        print(describe_choice(chosen, reason))
-    return with_precision(model, chosen)
+    return with_precision(model, chosen_precision(precision))
 
 
 def fill_unset(args, defaults):

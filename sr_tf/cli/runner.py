@@ -11,7 +11,8 @@ each written atomically and listed at the end.
 import argparse
 import os
 
-from sr_tf.cli.common import add_training_options, interrupted_status, fill_unset, finish_worker, positive_int
+from sr_tf.cli.common import (add_training_options, chosen_precision, fill_unset, finish_worker, interrupted_status,
+                              positive_int)
 from sr_tf.errors import UserInputError
 from sr_tf.weights_io import save_model, save_weights
 
@@ -162,7 +163,7 @@ def run_training(family, args):
     SIGTERM: a checkpoint at the step reached was saved either way)."""
     import keras
 
-    from sr_tf.precision import choose, describe_choice, policy
+    from sr_tf.precision import policy
     from sr_tf.train.distribute import check_global_batch, make_strategy
 
     strategy = make_strategy(args.strategy, args.collective_timeout)  # first (a multi-worker strategy must be)
@@ -173,10 +174,7 @@ def run_training(family, args):
         if args.precision not in ("float32", "float16"):
             raise UserInputError(f"--mixed-precision is --precision float16. Received: --precision {args.precision}")
         args.precision = "float16"
-    chosen, reason = choose(args.precision)
-    if args.precision == "auto":
-        print(describe_choice(chosen, reason))
-    args.precision = chosen
+    args.precision = chosen = chosen_precision(args.precision)
     checkpoint_dir = os.path.join(".ckpt", family.run) if args.checkpoint_dir is None else args.checkpoint_dir
     if args.checkpoint_dir is None:
         note_earlier_folder(family, checkpoint_dir)

@@ -13,14 +13,14 @@ import tensorflow as tf
 import os
 
 from sr_tf import specs
-from sr_tf.cli.common import interrupted_status, pipeline_seed
+from sr_tf.cli.common import chosen_precision, interrupted_status, pipeline_seed
 from sr_tf.cli.runner import destination, print_artifacts, write_artifacts
 from sr_tf.cli.sr_evaluate import compare_with_bicubic, print_comparison
 from sr_tf.data import ImageFolder, crop_to_multiple, downscale, read_image, save_image
 from sr_tf.data import degradations
 from sr_tf.data.io import SAMPLE_HELD_OUT, SAMPLE_TRAIN, sample_files
 from sr_tf.inference import resolve_single
-from sr_tf.precision import choose, describe_choice, policy
+from sr_tf.precision import policy
 from sr_tf.metrics import bicubic_upscale
 from sr_tf.ops import Draws, to_uint8
 from sr_tf.train import EdsrTrainer
@@ -46,11 +46,9 @@ def held_out_variants(hr):
 
 def demo_precision(args):
     """The precision `--precision` names (for 'auto' the choice, said once in one line)."""
-    chosen, reason = choose(args.precision)
-    if args.precision == "auto" and not getattr(args, "precision_said", False):
-        print(describe_choice(chosen, reason))
-        args.precision_said = True
-    return chosen
+    if getattr(args, "precision_said", None) is None:
+        args.precision_said = chosen_precision(args.precision)
+    return args.precision_said
 
 
 def train_model(args, degradation, checkpoint_dir, valid_lr, valid_hr):
