@@ -78,6 +78,32 @@ def test_a_new_trainer_resumes_step_optimizer_state_and_best_score(tmp_path, rng
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-7)
 
 
+def test_workers_stop_on_their_vote_not_on_a_signal_that_lands_after_it(tmp_path, rng, monkeypatch):
+    """A SIGTERM that reaches one worker just after the workers' stop vote must wait for the next vote: stopping
+    on it at once leaves the other worker alone in the next step's collectives (seen in CI as a lost worker)."""
+    import os
+    import signal
+
+    import sr_tf.train.trainer as trainer_module
+
+    batch = fixed_batch(rng)
+    trainer = EdsrTrainer(edsr.edsr(2, num_filters=4, num_res_blocks=1), str(tmp_path), learning_rate=1e-3,
+                          steps_per_execution=1)
+    votes = []
+
+    def vote(strategy, value):  # this worker's peer has not been signalled: the vote is this worker's value
+        votes.append((int(trainer.step), value))
+        if len(votes) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # handled as the vote returns, before the loop decides
+        return value
+
+    monkeypatch.setattr(trainer_module, "mean_over_workers", vote)
+    trainer.multi_worker = True
+    trainer.train(endless(batch), steps=10, evaluate_every=100)
+    assert trainer.interrupted == "SIGTERM"
+    assert votes == [(1, 0.0), (2, 0.0), (3, 1.0)] and int(trainer.step) == 3
+
+
 def test_srgan_trainer_checkpoints_everything_and_resumes(tmp_path, rng):
     batch = fixed_batch(rng, n=2, hr_size=16, scale=4)
     vgg = srgan.vgg_22(weights=None)

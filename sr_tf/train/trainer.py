@@ -325,9 +325,9 @@ class Trainer:
                 self.log.scalars(logs, step)
             if evaluating:
                 self._evaluate_and_save(valid_dataset, save_best_only, step)
-            if self.multi_worker and mean_over_workers(self.strategy, float(stop.is_set())) > 0:
-                stop.set()  # a signalled peer stops them all at this step (a lone one would leave collectives hanging)
-            if stop.is_set():
+            # The workers vote (a lone one stopping would hang the collectives); a signal after the vote waits.
+            voted = mean_over_workers(self.strategy, float(stop.is_set())) > 0 if self.multi_worker else stop.is_set()
+            if voted:
                 self.interrupted = getattr(stop, "signal", "SIGTERM")
                 path = self.save()
                 print(f"\nInterrupted at step {step}; saved {path}. Run the same command again to resume.")
