@@ -3,14 +3,18 @@
 
 The baseline is the tutorial's code as it is written there: tf_keras (Keras 2) models with its Lambda layers
 (normalization, pixel shuffle), BatchNormalization(momentum=0.8), its Adam and its `tf.function` train steps, one
-call per step. sr_tf's side is its `Trainer.train` with the package's defaults (steps per execution 'auto', no XLA,
-float32), one `train` call a round; the checkpoint that every `train` call writes when it ends is left out (the
-tutorial's loop, timed here without its own periodic checkpoints, would otherwise be compared with one save every
-few steps: on WDSR that save alone made sr_tf's rounds 0.83x). Each case alternates rounds (original, sr_tf,
-original, ...) and reports medians.
+call per step. sr_tf's side is its `Trainer.train` with the package's defaults (steps per execution 'auto', no XLA),
+in each of `--precisions` (float32, and bfloat16 as `--precision bfloat16` builds and trains), one `train` call a
+round; the checkpoint that every `train` call writes when it ends is left out (the tutorial's loop, timed here
+without its own periodic checkpoints, would otherwise be compared with one save every few steps: on WDSR that save
+alone made sr_tf's rounds 0.83x). Each case alternates rounds (original, sr_tf in each precision, original, ...)
+and reports medians, with the fastest round in brackets (on a 2-core machine one process's step times can jump
+between two levels, e.g. 0.34 and 0.51 s, from one run to the next). bfloat16 is fast only on CPUs reporting
+amx_bf16 or avx512_bf16; the first line prints the flags, and says so where they are missing.
 
     pip install "tf_keras~=2.21.0"       # bench-only: the tutorial's Keras 2 (match TensorFlow's version)
-    python bench/bench_vs_original.py [--steps 5] [--rounds 3] [--cases pretrain,gan,edsr,wdsr] [--profile]
+    python bench/bench_vs_original.py [--steps 5] [--rounds 3] [--cases pretrain,gan,edsr,wdsr]
+                                      [--precisions float32,bfloat16] [--profile]
 
 Batch 16 of 24x24 -> 96x96 patches (the tutorial's), constant data, full-size models: SRResNet (64 filters, 16
 blocks), the 96x96 discriminator, VGG54 with random weights (weights do not change the cost), EDSR-16 x4 (64
@@ -21,6 +25,7 @@ then the convolution), in tf_keras as well.
 """
 
 import argparse
+import functools
 import os
 import platform
 import statistics
@@ -183,16 +188,26 @@ def original_steps(tiny=False):
 
 
 # ----------------------------------------------------------------------------------- sr_tf's side
-def sr_tf_trainers(folder):
-    """{case: trainer} with the package's defaults."""
+def sr_tf_trainers(folder, precision="float32"):
+    """{case: a function building that case's trainer} with the package's defaults, its models built and trained
+    in `precision` (as `--precision` does)."""
     from sr_tf.models import build, srgan
+    from sr_tf.precision import policy
     from sr_tf.train import EdsrTrainer, SrganGeneratorTrainer, SrganTrainer, WdsrTrainer
 
-    return {"pretrain": lambda: SrganGeneratorTrainer(build("srresnet-x4"), os.path.join(folder, "pretrain")),
-            "gan": lambda: SrganTrainer(build("srresnet-x4"), srgan.discriminator(), os.path.join(folder, "gan"),
-                                        vgg=srgan.vgg_54(weights=None)),
-            "edsr": lambda: EdsrTrainer(build("edsr-16-x4"), os.path.join(folder, "edsr")),
-            "wdsr": lambda: WdsrTrainer(build("wdsr-b-32-x4"), os.path.join(folder, "wdsr"))}
+    def in_precision(make):
+        def built():
+            with policy(precision):
+                return make()
+        return built
+
+    where = functools.partial(os.path.join, folder, precision)
+    return {"pretrain": in_precision(lambda: SrganGeneratorTrainer(build("srresnet-x4"), where("pretrain"),
+                                                                   precision=precision)),
+            "gan": in_precision(lambda: SrganTrainer(build("srresnet-x4"), srgan.discriminator(), where("gan"),
+                                                     vgg=srgan.vgg_54(weights=None), precision=precision)),
+            "edsr": in_precision(lambda: EdsrTrainer(build("edsr-16-x4"), where("edsr"), precision=precision)),
+            "wdsr": in_precision(lambda: WdsrTrainer(build("wdsr-b-32-x4"), where("wdsr"), precision=precision))}
 
 
 def main():
@@ -200,55 +215,72 @@ def main():
     parser.add_argument("--steps", type=int, default=5, help="steps per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cases", default="pretrain,gan,edsr,wdsr")
+    parser.add_argument("--precisions", default="float32,bfloat16", help="sr_tf's precisions (default %(default)s)")
     parser.add_argument("--profile", action="store_true",
                         help="after the timing, profile one round of each side and print where the time goes")
     args = parser.parse_args()
+    from sr_tf import precision
+
+    precisions = args.precisions.split(",")
+    for name in precisions:
+        precision.check(name)
     rng = np.random.default_rng(0)
     lr = tf.constant(rng.integers(0, 256, (16, 24, 24, 3)).astype("uint8"))
     hr = tf.constant(rng.integers(0, 256, (16, 96, 96, 3)).astype("uint8"))
     data = tf.data.Dataset.from_tensors((lr, hr)).repeat()
-    print(f"{platform.machine()}, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}; batch 16 of 24x24 -> "
+    flags = precision.bf16_flags()
+    print(f"{platform.machine()}, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, bfloat16 flags: "
+          f"{' '.join(flags) or 'none (the bfloat16 figures need amx_bf16 or avx512_bf16)'}; batch 16 of 24x24 -> "
           f"96x96; {args.steps} steps a round, medians of {args.rounds} alternating rounds")
-    print("| step | original s/step | sr_tf s/step | sr_tf vs original |\n|---|---|---|---|")
+    print("| step | original s/step | " + " | ".join(f"sr_tf {p} s/step | vs original" for p in precisions) + " |")
+    print("|---|---|" + "---|---|" * len(precisions))
     originals = original_steps()
     profiles = {}
     with tempfile.TemporaryDirectory() as folder:
-        builders = sr_tf_trainers(folder)
+        builders = {p: sr_tf_trainers(folder, p) for p in precisions}
         for case in args.cases.split(","):
-            step, trainer = originals[case], builders[case]()
-            trainer.save = lambda best=False: None  # see the module docstring
+            step, trainers = originals[case], {p: builders[p][case]() for p in precisions}
             step(lr, hr).numpy()  # tracing
-            trainer.train(data, steps=1, evaluate_every=10 ** 9)
-            times = {"original": [], "sr_tf": []}
+            for trainer in trainers.values():
+                trainer.save = lambda best=False: None  # see the module docstring
+                trainer.train(data, steps=1, evaluate_every=10 ** 9)
+            times = {"original": [], **{p: [] for p in precisions}}
             for _ in range(args.rounds):
                 started = time.perf_counter()
                 for _ in range(args.steps):
                     out = step(lr, hr)
                 out.numpy()
                 times["original"].append((time.perf_counter() - started) / args.steps)
-                started = time.perf_counter()
-                trainer.train(data, steps=int(trainer.step.numpy()) + args.steps, evaluate_every=10 ** 9)
-                times["sr_tf"].append((time.perf_counter() - started) / args.steps)
-            a, b = statistics.median(times["original"]), statistics.median(times["sr_tf"])
-            print(f"| {case} | {a:.3f} | {b:.3f} | {a / b:.2f}x |", flush=True)
+                for p, trainer in trainers.items():
+                    started = time.perf_counter()
+                    trainer.train(data, steps=int(trainer.step.numpy()) + args.steps, evaluate_every=10 ** 9)
+                    times[p].append((time.perf_counter() - started) / args.steps)
+            medians = {name: statistics.median(t) for name, t in times.items()}
+            best = {name: min(t) for name, t in times.items()}
+            a, b = medians["original"], best["original"]
+            print(f"| {case} | {a:.3f} ({b:.3f}) | " + " | ".join(
+                f"{medians[p]:.3f} ({best[p]:.3f}) | {a / medians[p]:.2f}x ({b / best[p]:.2f}x)" for p in precisions)
+                + " |", flush=True)
             if args.profile:
                 profiles[case] = (
                     op_seconds(lambda: [step(lr, hr) for _ in range(args.steps)][-1].numpy()),
-                    op_seconds(lambda: trainer.train(data, steps=int(trainer.step.numpy()) + args.steps,
-                                                     evaluate_every=10 ** 9)))
+                    {p: op_seconds(lambda t=t: t.train(data, steps=int(t.step.numpy()) + args.steps,
+                                                       evaluate_every=10 ** 9)) for p, t in trainers.items()})
     for case, (original, ours) in profiles.items():
         print_profile(case, original, ours, args.steps)
 
 
 def print_profile(case, original, ours, steps):
-    """Op time per step by part of the step (see op_profile.KIND), the original's against sr_tf's."""
-    a, b = by_kind(original), by_kind(ours)
+    """Op time per step by part of the step (see op_profile.KIND), the original's against sr_tf's in each
+    precision (`ours`: {precision: op seconds})."""
+    parts = {"original": by_kind(original), **{f"sr_tf {p}": by_kind(ops) for p, ops in ours.items()}}
     print(f"\n{case}: op time per step by part (ms, summed over the executor's threads)\n"
-          f"| part | original | sr_tf |\n|---|---|---|")
-    for kind in sorted(set(a) | set(b), key=lambda k: -a.get(k, 0)):
-        print(f"| {kind} | {1000 * a.get(kind, 0) / steps:.0f} | {1000 * b.get(kind, 0) / steps:.0f} |")
-    print(f"| total | {1000 * sum(a.values()) / steps:.0f} | {1000 * sum(b.values()) / steps:.0f} |")
-    for label, ops in (("original", original), ("sr_tf", ours)):
+          f"| part | {' | '.join(parts)} |\n|---|{'---|' * len(parts)}")
+    first = parts["original"]
+    for kind in sorted(set().union(*parts.values()), key=lambda k: -first.get(k, 0)):
+        print(f"| {kind} | " + " | ".join(f"{1000 * p.get(kind, 0) / steps:.0f}" for p in parts.values()) + " |")
+    print("| total | " + " | ".join(f"{1000 * sum(p.values()) / steps:.0f}" for p in parts.values()) + " |")
+    for label, ops in (("original", original), *((f"sr_tf {p}", o) for p, o in ours.items())):
         top = ", ".join(f"{op} {1000 * t / steps:.0f}" for op, t in ops.most_common(8))
         print(f"top ops, {label} (ms/step): {top}")
 

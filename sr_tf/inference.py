@@ -32,7 +32,7 @@ def resolve(model, lr_batch, precision=None):
     return to_uint8(tf.cast(model(tf.cast(lr_batch, tf.float32), training=False), tf.float32))
 
 
-_COPIES = weakref.WeakKeyDictionary()  # model -> {precision: the model rebuilt in it}
+_COPIES = weakref.WeakKeyDictionary()  # model -> {precision: (the model rebuilt in it, its weight copier)}
 
 
 def _in_precision(model, precision):
@@ -45,10 +45,19 @@ def _in_precision(model, precision):
         return model
     copies = _COPIES.setdefault(model, {})
     if precision in copies:
-        copies[precision].set_weights(model.get_weights())
-    else:
-        copies[precision] = with_precision(model, precision)
-    return copies[precision]
+        copy, refresh = copies[precision]
+        refresh()
+        return copy
+    copy = with_precision(model, precision)
+    pairs = list(zip(copy.weights, model.weights))
+
+    @tf.function(autograph=False)
+    def refresh():  # one graph of variable-to-variable assignments: no copy through NumPy
+        for mine, theirs in pairs:
+            mine.assign(theirs)
+
+    copies[precision] = copy, refresh
+    return copy
 
 
 def _checked_pixels(images, function, name, rank):
