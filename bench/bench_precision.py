@@ -157,12 +157,38 @@ def profile(profiled):
         print(f"  {kind}: {s:.3f} s ({s / total:.0%})")
 
 
+def inference_profile(cases=(("realesr-general-x4v3", 256), ("realesrgan-x4plus", 96))):
+    """Where one inference goes in each precision, op by op (the TensorFlow profiler; random weights: the cost
+    does not depend on them), with the wall time of the profiled call."""
+    from op_profile import op_seconds
+
+    from sr_tf.models import build
+
+    for name, size in cases:
+        x = tf.random.uniform((1, size, size, 3), 0, 255)
+        for p in ("float32", "bfloat16"):
+            with precision.policy(p):
+                model = build(name)
+            f = tf.function(lambda x, m=model: m(x, training=False))
+            f(x).numpy()
+            started = time.perf_counter()
+            f(x).numpy()
+            wall = time.perf_counter() - started
+            ops = op_seconds(lambda: f(x).numpy())
+            total = sum(ops.values())
+            top = ", ".join(f"{op} {1000 * t:.0f} ms ({t / total:.0%})" for op, t in ops.most_common(8))
+            print(f"\n{name}, {size}x{size} LR, {p}: {wall:.3f} s wall, {total:.3f} s op time; {top}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="one training case, fewer rounds")
+    parser.add_argument("--inference-profile", action="store_true", help="only the op profile of an inference")
     args = parser.parse_args()
     print(machine_line())
+    if args.inference_profile:
+        return inference_profile()
     if not precision.bf16_flags():
         print("This CPU reports neither amx_bf16 nor avx512_bf16: the bfloat16 figures below need such a CPU.")
     kernels(args.rounds)

@@ -28,6 +28,7 @@ CASES = {
     "Denormalize": (L.Denormalize, dict(mean=127.5, stddev=127.5), _x(2, 3, 3, 3), (2, 3, 3, 3), 0, True),
     "Scale": (L.Scale, dict(factor=0.1), _x(2, 3, 3, 4), (2, 3, 3, 4), 0, True),
     "FusedBatchNormalization": (L.FusedBatchNormalization, dict(momentum=0.9), _x(2, 3, 3, 4), (2, 3, 3, 4), 2, True),
+    "PReLU": (L.PReLU, dict(shared_axes=[1, 2], alpha_initializer="ones"), _x(2, 3, 3, 4), (2, 3, 3, 4), 1, True),
     "WeightNormConv2D": (L.WeightNormConv2D, dict(filters=4, kernel_size=3, padding="same"), _x(2, 5, 5, 3),
                          (2, 5, 5, 4), 3, True),
     "MaskedConv2D": (L.MaskedConv2D, dict(mask_type="B", filters=6, kernel_size=3, color_groups=3),
@@ -127,3 +128,27 @@ def test_fused_batchnorm_trains_as_keras_batchnorm(dtype):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(tf.cast(fused(x), tf.float32).numpy(), tf.cast(plain(x), tf.float32).numpy(),
                                atol=tolerance * 10, rtol=tolerance)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "mixed_bfloat16", "mixed_float16"])
+def test_prelu_gives_keras_prelus_output_and_gradients(dtype):
+    """The one-pass PReLU of the 16-bit precisions computes Keras's PReLU: the same output and gradients (of the
+    input and of the slopes), slopes above 1 and negative ones included, where max(x, a * x) would not."""
+    import keras
+    import tensorflow as tf
+
+    x = tf.constant(RNG.normal(0.0, 2.0, (2, 5, 6, 4)).astype("float32"))
+    ours, plain = L.PReLU(shared_axes=[1, 2], dtype=dtype), keras.layers.PReLU(shared_axes=[1, 2], dtype=dtype)
+    for layer in (ours, plain):
+        layer.build(x.shape)
+        layer.set_weights([np.array([0.25, 1.7, -0.4, 0.0], "float32").reshape(1, 1, 4)])
+    results = []
+    for layer in (ours, plain):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.cast(layer(x), tf.float32)
+            loss = tf.reduce_sum(y * tf.range(4, dtype=tf.float32))
+        results.append([y.numpy(), *[g.numpy() for g in tape.gradient(loss, [x, layer.alpha])]])
+    tolerance = 1e-6 if dtype == "float32" else 1e-2
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=tolerance, atol=tolerance * np.abs(b).max())

@@ -11,8 +11,8 @@ from sr_tf.layers.masked import MaskedConv2D, autoregressive_mask
 from sr_tf.layers.mixture import DiscretizedLogisticMixture, mixture_head
 from sr_tf.layers.normalization import FusedBatchNormalization
 from sr_tf.layers.sr import (PACKAGE, BilinearUpsample, CropToScaled, Denormalize, NearestUpsample, Normalize, PadToMultiple,
-                             PixelShuffle, PixelUnshuffle, Scale, WeightNormConv2D)
+                             PixelShuffle, PReLU, PixelUnshuffle, Scale, WeightNormConv2D)
 
-__all__ = ["PixelShuffle", "PixelUnshuffle", "NearestUpsample", "BilinearUpsample", "PadToMultiple", "CropToScaled", "Normalize", "Denormalize", "Scale", "WeightNormConv2D",
+__all__ = ["PixelShuffle", "PReLU", "PixelUnshuffle", "NearestUpsample", "BilinearUpsample", "PadToMultiple", "CropToScaled", "Normalize", "Denormalize", "Scale", "WeightNormConv2D",
            "MaskedConv2D", "autoregressive_mask", "DiscretizedLogisticMixture", "mixture_head", "SpectralNormConv2D",
            "SpectralNormConv2DTranspose", "GLU", "NoiseInjection", "QuadrantCrop", "crop_quadrant", "FusedBatchNormalization", "PACKAGE"]

@@ -13,7 +13,7 @@ import keras
 from keras import layers
 
 from sr_tf.layers import (BilinearUpsample, CropToScaled, Denormalize, FusedBatchNormalization, NearestUpsample,
-                          Normalize, PadToMultiple, PixelShuffle, PixelUnshuffle, SpectralNormConv2D)
+                          Normalize, PadToMultiple, PixelShuffle, PixelUnshuffle, PReLU, SpectralNormConv2D)
 from sr_tf.errors import UserInputError
 from sr_tf.models.common import IMAGE_DTYPE, Model, check_positive, check_scale, imagenet_application, with_spec
 from sr_tf.models.pytorch_files import read_state_dict
@@ -110,7 +110,7 @@ def srvgg_net_compact(scale=SRVGGNetCompact.scale, num_feat=SRVGGNetCompact.num_
     x = base = Normalize(0.0, 255.0, name="normalize_01", dtype=IMAGE_DTYPE)(x_in)  # (also the base's)
     for i in range(num_conv + 1):
         x = _conv(num_feat, f"body{i}_conv")(x)
-        x = layers.PReLU(shared_axes=[1, 2], alpha_initializer=keras.initializers.Constant(0.25),
+        x = PReLU(shared_axes=[1, 2], alpha_initializer=keras.initializers.Constant(0.25),
                          name=f"body{i}_prelu")(x)
     x = PixelShuffle(scale, name="shuffle", dtype=IMAGE_DTYPE)(_conv(3 * scale ** 2, "conv_last", dtype=IMAGE_DTYPE)(x))
     base = NearestUpsample(scale, name="base_up", dtype=IMAGE_DTYPE)(base)

@@ -7,7 +7,7 @@ built here loads the legacy Keras-2 weights its users already have.
 import keras
 from keras import layers
 
-from sr_tf.layers import Denormalize, FusedBatchNormalization, Normalize, PixelShuffle
+from sr_tf.layers import Denormalize, FusedBatchNormalization, Normalize, PixelShuffle, PReLU
 from sr_tf.errors import UserInputError
 from sr_tf.models.common import IMAGE_DTYPE, Model, check_positive, imagenet_application, with_spec
 from sr_tf.specs import Srresnet
@@ -21,13 +21,13 @@ VGG19_NOTOP_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 def _upsample(x, num_filters, name):
     x = layers.Conv2D(num_filters, kernel_size=3, padding="same", name=f"{name}_conv")(x)
     x = PixelShuffle(2, name=f"{name}_shuffle")(x)
-    return layers.PReLU(shared_axes=[1, 2], name=f"{name}_prelu")(x)
+    return PReLU(shared_axes=[1, 2], name=f"{name}_prelu")(x)
 
 
 def _res_block(x_in, num_filters, momentum, name):
     x = layers.Conv2D(num_filters, kernel_size=3, padding="same", name=f"{name}_conv1")(x_in)
     x = FusedBatchNormalization(momentum=momentum, name=f"{name}_bn1")(x)
-    x = layers.PReLU(shared_axes=[1, 2], name=f"{name}_prelu")(x)
+    x = PReLU(shared_axes=[1, 2], name=f"{name}_prelu")(x)
     x = layers.Conv2D(num_filters, kernel_size=3, padding="same", name=f"{name}_conv2")(x)
     x = FusedBatchNormalization(momentum=momentum, name=f"{name}_bn2")(x)
     return layers.Add(name=f"{name}_add")([x_in, x])
@@ -58,7 +58,7 @@ def generator(num_filters=Srresnet.num_filters, num_res_blocks=Srresnet.num_res_
     x_in = layers.Input(shape=(None, None, 3), name="lr")
     x = Normalize(0.0, 255.0, name="normalize_01")(x_in)
     x = layers.Conv2D(num_filters, kernel_size=9, padding="same", name="head_conv")(x)
-    x = x_1 = layers.PReLU(shared_axes=[1, 2], name="head_prelu")(x)
+    x = x_1 = PReLU(shared_axes=[1, 2], name="head_prelu")(x)
     for i in range(num_res_blocks):
         x = _res_block(x, num_filters, momentum=0.8, name=f"res{i + 1}")
     x = layers.Conv2D(num_filters, kernel_size=3, padding="same", name="body_conv")(x)
