@@ -7,7 +7,9 @@ Configurations, each timed in this run over the same batch after warm-up iterati
   - the same step compiled with XLA (`jit_compile=True`);
   - the perceptual reconstruction loss (VGG16 features; random weights here: weights do not change the cost);
   - with `--torch-python PYTHON`: the official iteration in PyTorch (`bench/fastgan_torch.py`, run by PYTHON, a
-    scratch environment with a CPU torch), timed in rounds alternating with the baseline's.
+    scratch environment with a CPU torch), timed in rounds alternating with sr_tf's iteration in each of
+    `--precisions` (float32 and bfloat16 by default; bfloat16 is fast only where the CPU reports amx_bf16 or
+    avx512_bf16).
 Ratios are against the baseline of the same run.
 
     python bench/bench_fastgan.py [--im-size 256] [--batch-size 8] [--iterations 3] [--skip-xla] [--skip-perceptual]
@@ -66,23 +68,34 @@ def torch_seconds(python, args):
 
 
 def side_by_side(args, batch, folder):
-    """Alternating rounds of sr_tf's baseline iteration and the PyTorch one; prints the medians and the ratio."""
-    timer = Timer(build_trainer(args, folder), batch)
-    ours, theirs = [], []
+    """Alternating rounds of sr_tf's iteration in each of `--precisions` and the PyTorch one (float32, as the
+    official code trains); prints the medians and the ratios."""
+    from sr_tf.precision import policy
+
+    timers = {}
+    for p in args.precisions.split(","):
+        with policy(p):
+            timers[p] = Timer(build_trainer(args, os.path.join(folder, p), precision=p), batch)
+    ours, theirs = {p: [] for p in timers}, []
     for r in range(args.rounds):
-        ours.append(timer(args.iterations))
+        for p, timer in timers.items():
+            ours[p].append(timer(args.iterations))
         result = torch_seconds(args.torch_python, args)
         theirs.append(result["seconds"][0])
-        print(f"round {r + 1}: sr_tf {ours[-1]:.2f} s, PyTorch {theirs[-1]:.2f} s "
-              f"(torch {result['torch']}, {result['threads']} threads)", flush=True)
-    mine, base = statistics.median(ours), statistics.median(theirs)
+        print(f"round {r + 1}: " + ", ".join(f"sr_tf {p} {t[-1]:.2f} s" for p, t in ours.items()) +
+              f", PyTorch {theirs[-1]:.2f} s (torch {result['torch']}, {result['threads']} threads)", flush=True)
+    base = statistics.median(theirs)
     print(f"\n| FastGAN iteration, {args.im_size} px, batch {args.batch_size} | s / iteration (median of "
           f"{args.rounds}) | vs PyTorch |\n|---|---|---|\n| official iteration in PyTorch (baseline) | {base:.2f} | "
-          f"1.00x |\n| sr_tf `FastGANTrainer` | {mine:.2f} | {base / mine:.2f}x |")
+          "1.00x |")
+    for p, times in ours.items():
+        mine = statistics.median(times)
+        print(f"| sr_tf `FastGANTrainer`, {p} | {mine:.2f} | {base / mine:.2f}x |")
 
 
 def build_trainer(args, folder, **kwargs):
-    """A FastGANTrainer of full-size models at `args.im_size`, seeded, writing nothing but its checkpoint folder."""
+    """A FastGANTrainer of full-size models at `args.im_size` (built in the current Keras policy), seeded, writing
+    nothing but its checkpoint folder."""
     keras.utils.set_random_seed(0)
     generator = fastgan.generator(args.im_size)
     discriminator = fastgan.discriminator(args.im_size)
@@ -99,6 +112,7 @@ def main():
     parser.add_argument("--skip-perceptual", action="store_true")
     parser.add_argument("--torch-python", help="a Python with a CPU torch: time the PyTorch baseline side by side")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the side-by-side comparison")
+    parser.add_argument("--precisions", default="float32,bfloat16", help="sr_tf's, side by side (default %(default)s)")
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} CPUs, GPUs: {len(tf.config.list_physical_devices('GPU'))}, "
           f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
