@@ -87,18 +87,26 @@ def _tiles(length, tile, pad):
 _GRAPHS = weakref.WeakKeyDictionary()
 
 
-def _runner(model):
+def _runner(model, pixels=False):
     """`model` in inference mode as one `tf.function` traced once for every image and tile size (a Keras model
     called eagerly dispatches each layer from Python: 1.5x the time of the graph for SRVGGNetCompact at 256x256 on
-    a CPU); other callables (TFLite, SavedModel, ONNX runners) as they are."""
+    a CPU); other callables (TFLite, SavedModel, ONNX runners) as they are. With `pixels`, the function takes and
+    gives uint8 pixels, the casts, rounding and clipping inside the graph (no float copy of the output)."""
     if not isinstance(model, keras.Model) or len(model.inputs) != 1:
-        return lambda x: model(x, training=False)
-    graph = _GRAPHS.get(model)
-    if graph is None:
+        run = lambda x: model(x, training=False)  # noqa: E731
+        return (lambda x: to_uint8(tf.cast(run(tf.cast(x, tf.float32)), tf.float32))) if pixels else run
+    graphs = _GRAPHS.setdefault(model, {})
+    if pixels not in graphs:
         reference = weakref.ref(model)  # the cache must not keep the model alive
-        spec = tf.TensorSpec((None, None, None, model.inputs[0].shape[-1]), tf.float32)
-        graph = _GRAPHS[model] = tf.function(lambda x: reference()(x, training=False), input_signature=[spec])
-    return graph
+        channels = model.inputs[0].shape[-1]
+        if pixels:
+            graphs[pixels] = tf.function(
+                lambda x: to_uint8(tf.cast(reference()(tf.cast(x, tf.float32), training=False), tf.float32)),
+                input_signature=[tf.TensorSpec((None, None, None, channels), tf.uint8)])
+        else:
+            graphs[pixels] = tf.function(lambda x: reference()(x, training=False),
+                                         input_signature=[tf.TensorSpec((None, None, None, channels), tf.float32)])
+    return graphs[pixels]
 
 
 def tile_count(shape, tile):
@@ -108,22 +116,27 @@ def tile_count(shape, tile):
     return -(-shape[0] // tile) * -(-shape[1] // tile)
 
 
-def _predict(model, lr, tile, tile_pad, on_tile=None):
-    """The model's float output for one (H, W, C) image, whole or assembled from tiles (see `resolve_single`);
-    `on_tile()` is called after each tile."""
-    model = _runner(model)
+def _predict(model, lr, tile, tile_pad, on_tile=None, pixels=False):
+    """The model's float output for one (H, W, C) image (with `pixels`: a uint8 image in, uint8 pixels out),
+    whole or assembled from tiles (see `resolve_single`); `on_tile()` is called after each tile."""
+    run = _runner(model, pixels)
+    dtype = tf.uint8 if pixels else tf.float32
+
+    def predict(patch):
+        return tf.cast(run(tf.cast(patch, dtype)), dtype)[0].numpy()
+
     if tile is None:
-        return tf.cast(model(tf.cast(lr[None], tf.float32)), tf.float32)[0].numpy()
+        return predict(lr[None])
     height, width = lr.shape[:2]
     output, scale = None, None
     for y0, y1, py0, py1 in _tiles(height, tile, tile_pad):
         for x0, x1, px0, px1 in _tiles(width, tile, tile_pad):
-            sr = tf.cast(model(tf.cast(lr[None, py0:py1, px0:px1], tf.float32)), tf.float32)[0].numpy()
+            sr = predict(lr[None, py0:py1, px0:px1])
             if on_tile is not None:
                 on_tile()
             if output is None:
                 scale = sr.shape[0] // (py1 - py0)
-                output = np.empty((height * scale, width * scale, sr.shape[-1]), dtype=np.float32)
+                output = np.empty((height * scale, width * scale, sr.shape[-1]), dtype=sr.dtype)
             top, left = (y0 - py0) * scale, (x0 - px0) * scale
             output[y0 * scale:y1 * scale, x0 * scale:x1 * scale] = \
                 sr[top:top + (y1 - y0) * scale, left:left + (x1 - x0) * scale]
@@ -220,7 +233,7 @@ def resolve_single(model, lr, tile=None, tile_pad=16, self_ensemble=False, preci
     _check_tiling(tile, tile_pad)
     model = _in_precision(model, precision)
     if not self_ensemble:
-        return to_uint8(_predict(model, lr, tile, tile_pad))
+        return _predict(model, lr, tile, tile_pad, pixels=True)  # rounded per pixel: the same whole or tiled
     total = None
     for k, flip in SYMMETRIES:
         out = _inverse(_predict(model, np.ascontiguousarray(_transform(lr, k, flip)), tile, tile_pad), k, flip)
