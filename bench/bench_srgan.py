@@ -131,7 +131,8 @@ def main():
         print(f"{name:24s} {base:14.3f} {fast:14.3f} {fast / base:6.2f}x")
     pipeline = pipeline_patches_per_second()
     print(f"\npipeline from cache (patches/s): sequential {pipeline['sequential']:.0f}, "
-          f"sr_tf (AUTOTUNE, prefetch) {pipeline['sr_tf']:.0f}, ratio {pipeline['sr_tf'] / pipeline['sequential']:.2f}x")
+          f"sr_tf (AUTOTUNE, prefetch) {pipeline['sr_tf']:.0f}, "
+          f"ratio {pipeline['sr_tf'] / pipeline['sequential']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -93,13 +93,20 @@ def sr_batch(batch, lr_size, scale):
 def trainer_cases(tiny):
     """{name: (build(folder, **trainer options) -> (trainer, dataset, forward GFLOP))}."""
     from bench_realesrgan import forward_gflop
+
     from sr_tf import specs
     from sr_tf.losses import PerceptualLoss
     from sr_tf.models import build, fastgan, srgan
     from sr_tf.models.realesrgan import unet_discriminator
     from sr_tf.specs.realesrgan import REALESRGAN_LAYERS
-    from sr_tf.train import (EdsrTrainer, FastGANTrainer, RealEsrganTrainer, RealEsrnetTrainer,
-                             SrganGeneratorTrainer, SrganTrainer)
+    from sr_tf.train import (
+        EdsrTrainer,
+        FastGANTrainer,
+        RealEsrganTrainer,
+        RealEsrnetTrainer,
+        SrganGeneratorTrainer,
+        SrganTrainer,
+    )
 
     batch, lr_size = (2, 8) if tiny else (16, 24)
     sr_small = dict(num_filters=4, num_res_blocks=1) if tiny else {}

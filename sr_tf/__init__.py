@@ -1,7 +1,8 @@
 """sr_tf: super-resolution (SRGAN, EDSR, WDSR) and image generation models for TensorFlow 2 / Keras 3.
 
 The tutorial's names are available at the top level: `resolve`, `resolve_single`, `evaluate`, `load_image`,
-`plot_sample`, `plot_samples`, `save_weights`, `load_weights`, and `interpolate_weights` (GAN strength). Importing any of
+`plot_sample`, `plot_samples`, `save_weights`, `load_weights`, and `interpolate_weights` (GAN strength). Importing any
+of
 them (or `sr_tf.models`, `sr_tf.layers`) registers every custom layer and model class, so
 `keras.saving.load_model(path, safe_mode=True)` reads this package's `.keras` files.
 

@@ -12,7 +12,8 @@ from sr_tf.metrics import psnr
 from sr_tf.ops import to_uint8
 from sr_tf.precision import choose, precision_of, with_precision
 
-__all__ = ["resolve", "resolve_single", "resolve_photo", "choose_tile", "tile_count", "evaluate", "generate_images", "to_uint8", "signed_to_uint8"]
+__all__ = ["resolve", "resolve_single", "resolve_photo", "choose_tile", "tile_count", "evaluate", "generate_images",
+           "to_uint8", "signed_to_uint8"]
 
 
 def resolve(model, lr_batch, precision=None):

@@ -11,10 +11,10 @@ import tensorflow as tf
 
 from sr_tf.errors import UserInputError
 from sr_tf.layers import mixture_head
-from sr_tf.ops import Draws
-from sr_tf.specs.fastgan import RECON_LOSSES
 from sr_tf.models.common import imagenet_application
 from sr_tf.models.realesrgan import vgg19_preactivation
+from sr_tf.ops import Draws
+from sr_tf.specs.fastgan import RECON_LOSSES
 
 # torchvision's input normalization (RGB 0..1), which the authors' perceptual loss uses.
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)

@@ -22,7 +22,8 @@ def plot_samples(images, titles=None, figsize=None):
         raise UserInputError("plot_samples needs at least one image. Received: images=[]")
     if titles is not None and len(titles) != len(images):
         raise UserInputError(f"One title per image: {len(images)} images. Received: titles={list(titles)}")
-    figure, axes = plt.subplots(1, len(images), figsize=(10 * len(images), 10) if figsize is None else figsize, squeeze=False)
+    figsize = (10 * len(images), 10) if figsize is None else figsize
+    figure, axes = plt.subplots(1, len(images), figsize=figsize, squeeze=False)
     for i, (axis, image) in enumerate(zip(axes[0], images)):
         axis.imshow(image, cmap="gray" if image.ndim == 2 else None)
         if titles is not None:

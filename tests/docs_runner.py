@@ -7,7 +7,8 @@ at tiny sizes, so the docs cannot rot. Used by tests/test_docs_*.py.
   this package's (`python train_*.py ...`, `python -m sr_tf.resolve|export ...`) runs its `main` in this process
   (no interpreter and TensorFlow start-up each) and must exit 0; any other line runs in bash.
 - `TINY` adds flags right after a training command's subcommand (the page's own flags come later and win),
-  `TINY_PRESETS` shrinks the presets the training commands start from while a page runs, `REPLACE` shortens the few values a page spells out, and `NOT_RUN` lists, in one place, the blocks that cannot
+  `TINY_PRESETS` shrinks the presets the training commands start from while a page runs, `REPLACE` shortens the few
+  values a page spells out, and `NOT_RUN` lists, in one place, the blocks that cannot
   run here, with the reason.
 """
 
@@ -153,7 +154,8 @@ def _prepare_mirror(folder):
     mirror = os.path.join(folder, "mirror")
     os.makedirs(mirror)
     with tarfile.open(os.path.join(mirror, "weights-edsr-16-x4.tar.gz"), "w:gz") as archive:
-        archive.add(os.path.join(folder, "weights", "edsr-16-x4", "weights.h5"), arcname="weights/edsr-16-x4/weights.h5")
+        archive.add(os.path.join(folder, "weights", "edsr-16-x4", "weights.h5"),
+                    arcname="weights/edsr-16-x4/weights.h5")
     state = srvgg_state(specs.preset("realesr-general-x4v3").architecture, np.random.default_rng(1))
     write_pth(os.path.join(mirror, "realesr-general-x4v3.pth"), state, wrap="params")
 

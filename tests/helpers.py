@@ -324,6 +324,7 @@ def run_model_test(architecture, inputs, tmp_path, legacy_h5=False, deterministi
     `deterministic=False` (a model that draws noise in every call) compares weights instead of outputs.
     """
     import keras
+
     from sr_tf.weights_io import load_weights, save_weights
 
     model = architecture.build()

@@ -36,7 +36,8 @@ while True:
     image = rng.integers(0, 256, (384, 384, 3), dtype=np.uint8)
     info = PngImagePlugin.PngInfo()
     info.add_text("digest", hashlib.sha1(image.tobytes()).hexdigest())
-    atomic.atomic_write(os.path.join(folder, "image.png"), lambda tmp: Image.fromarray(image).save(tmp, "PNG", pnginfo=info))
+    atomic.atomic_write(os.path.join(folder, "image.png"),
+                        lambda tmp: Image.fromarray(image).save(tmp, "PNG", pnginfo=info))
     values = rng.integers(0, 1000, 5000).tolist()
     atomic.atomic_write_text(os.path.join(folder, "record.json"),
                              json.dumps({"values": values, "digest": hashlib.sha1(str(values).encode()).hexdigest()}))
@@ -126,7 +127,8 @@ def test_every_writer_of_the_package_renames_a_temporary_file_into_place(tmp_pat
     save_image(targets[3], np.zeros((4, 4, 3), np.uint8))
     trainer = EdsrTrainer(model, str(tmp_path / "ckpt"), data={"source": "test"})
     trainer.save()
-    targets += [tmp_path / "w" / "tutorial.h5", tmp_path / "ckpt" / "architecture.json", tmp_path / "ckpt" / "data.json"]
+    targets += [tmp_path / "w" / "tutorial.h5", tmp_path / "ckpt" / "architecture.json",
+                tmp_path / "ckpt" / "data.json"]
     renamed = {dst: src for src, dst in renames}
     for target in targets:
         assert target.exists() and str(target) in renamed, target

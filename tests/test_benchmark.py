@@ -3,8 +3,8 @@ bicubic, HR cropped to match, and `train_srgan.py evaluate --benchmark` printing
 
 import numpy as np
 import pytest
-
 from helpers import block_mean, random_image, write_png
+
 from sr_tf.data.benchmark import find_sets, set_images
 from sr_tf.data.matlab import imresize, upscale
 from sr_tf.errors import UserInputError

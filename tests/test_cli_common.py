@@ -3,8 +3,8 @@
 import pytest
 
 from sr_tf.cli.common import EXIT_ERROR, as_command_line, fill_unset, run_command
-from sr_tf.specs.fastgan import OFFICIAL as FASTGAN
 from sr_tf.errors import InputFileNotFoundError, UserInputError
+from sr_tf.specs.fastgan import OFFICIAL as FASTGAN
 
 
 def test_user_input_errors_are_one_line_with_flags_instead_of_api_names(capsys):

@@ -107,7 +107,8 @@ def test_resolve_single_refuses_what_load_image_does_not_give():
     model = build("edsr", scale=2, num_filters=4, num_res_blocks=1)
     for bad, shown in ((np.zeros((5, 5, 3), np.float32), "float32"), (np.zeros((5, 5, 4), np.uint8), "(5, 5, 4)"),
                        (np.zeros((5, 5), np.uint8), "(5, 5)")):
-        with pytest.raises(UserInputError, match=r"resolve_single\(\) takes one \(H, W, 3\) uint8 image.*resolve_photo"):
+        with pytest.raises(UserInputError,
+                           match=r"resolve_single\(\) takes one \(H, W, 3\) uint8 image.*resolve_photo"):
             resolve_single(model, bad)
         with pytest.raises(UserInputError, match=shown.replace("(", r"\(").replace(")", r"\)")):
             resolve_single(model, bad)

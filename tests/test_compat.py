@@ -6,8 +6,8 @@ import os
 import keras
 import numpy as np
 import pytest
-
 from data.record_outputs import compat_inputs
+
 from sr_tf import load_weights
 from sr_tf.models import edsr, fastgan, pixelcnn, srgan, wdsr
 

@@ -6,9 +6,9 @@ import zipfile
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import block_mean, random_image, write_png
 from PIL import Image
 
-from helpers import block_mean, random_image, write_png
 from sr_tf.data import DIV2K, ImageFolder, cache_is_complete, downscale, read_image
 
 VALID_COMBINATIONS = [(s, d) for d in ("bicubic", "unknown") for s in (2, 3, 4)] + \

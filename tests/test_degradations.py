@@ -4,8 +4,8 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from helpers import block_mean, random_image, write_png
+
 from sr_tf.data import DIV2K, ImageFolder
 from sr_tf.data import degradations as D
 from sr_tf.data.matlab import imresize

@@ -7,8 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from helpers import assert_one_line_errors, random_image
+
 from sr_tf.errors import UserInputError
 from sr_tf.export import ExportCheckError, tflite_run, to_saved_model, to_tflite
 from sr_tf.models import build_sr_model, srgan
@@ -160,9 +160,9 @@ def test_export_command_line_tflite_saved_model_and_errors(tmp_path, rng, capsys
 
 
 def test_resolve_runs_tflite_and_saved_model_files_like_keras_with_tiles(tmp_path, rng):
+    from helpers import write_png
     from PIL import Image
 
-    from helpers import write_png
     from sr_tf.cli import resolve as resolve_cli
 
     model = tiny("edsr")
@@ -197,9 +197,9 @@ def test_official_weights_export_to_every_format_and_each_file_agrees_with_keras
     """`python -m sr_tf.export --weights <official file>` to TFLite (float32, float16, dynamic, int8), SavedModel
     and ONNX; each file, run by `python -m sr_tf.resolve` with tiles, gives Keras's image (the quantized ones
     within their tolerance)."""
+    from helpers import write_png
     from PIL import Image
 
-    from helpers import write_png
     from sr_tf.cli import export as export_cli
     from sr_tf.cli import resolve as resolve_cli
     from sr_tf.models import from_pytorch
@@ -247,7 +247,8 @@ def test_quantized_exports_are_measured_on_photos_and_refused_below_the_threshol
     from sr_tf.deploy.quality import MIN_PSNR, QualityError, measure, photo_crops
     from sr_tf.models import from_pytorch
 
-    model = from_pytorch(os.path.join(os.path.dirname(__file__), "data", "realesrgan_reference", "srvgg_x4.safetensors"))
+    model = from_pytorch(os.path.join(os.path.dirname(__file__), "data", "realesrgan_reference",
+                         "srvgg_x4.safetensors"))
     seen = []
     path = str(tmp_path / "m.tflite")
     with pytest.raises(QualityError, match=r"scores PSNR \d+\.\d dB against Keras on 4 photo crops.*--force"):

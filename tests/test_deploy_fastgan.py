@@ -8,10 +8,16 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from helpers import FASTGAN_TINY_G, assert_one_line_errors, keras_round_trip, randomize_batchnorm
-from sr_tf.deploy import (deploy_generator, fastgan_to_saved_model, fastgan_to_tflite, input_names, noise_inputs,
-                          tflite_run)
+
+from sr_tf.deploy import (
+    deploy_generator,
+    fastgan_to_saved_model,
+    fastgan_to_tflite,
+    input_names,
+    noise_inputs,
+    tflite_run,
+)
 from sr_tf.deploy.fastgan import latent_walk, render, slerp
 from sr_tf.errors import UserInputError
 from sr_tf.layers import NoiseInjection

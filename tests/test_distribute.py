@@ -8,9 +8,16 @@ import signal
 import h5py
 import numpy as np
 import pytest
-
-from helpers import (REPO, assert_weights_in_checkpoint, finish_workers, port_was_taken, run_workers, start_cli,
-                     start_workers, start_workers_until)
+from helpers import (
+    REPO,
+    assert_weights_in_checkpoint,
+    finish_workers,
+    port_was_taken,
+    run_workers,
+    start_cli,
+    start_workers,
+    start_workers_until,
+)
 
 SRGAN = os.path.join(REPO, "train_srgan.py")
 PIXELCNN = os.path.join(REPO, "train_pixelcnn.py")

@@ -4,7 +4,8 @@ tests/docs_runner.py; the `reader_folder` fixture is in conftest.py)."""
 import pytest
 from docs_runner import check_page
 
-PAGES = ["CONTRIBUTING.md", "docs/pixelcnn.md", "docs/fastgan.md", "docs/scale.md", "docs/errors.md", "docs/precision.md"]
+PAGES = ["CONTRIBUTING.md", "docs/pixelcnn.md", "docs/fastgan.md", "docs/scale.md", "docs/errors.md",
+         "docs/precision.md"]
 
 
 @pytest.mark.parametrize("page", PAGES)

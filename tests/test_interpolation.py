@@ -3,9 +3,9 @@
 
 import numpy as np
 import pytest
+from helpers import random_image, randomize_batchnorm, write_png
 from PIL import Image
 
-from helpers import random_image, randomize_batchnorm, write_png
 from sr_tf import interpolate_weights
 from sr_tf.errors import UserInputError
 from sr_tf.models import build_sr_model
@@ -68,6 +68,7 @@ def test_denoise_strength_between_two_official_srvgg_files(tmp_path, rng):
     import os
 
     from helpers import write_safetensors
+
     from sr_tf.cli import resolve as resolve_cli
     from sr_tf.models import from_pytorch
     from sr_tf.models.pytorch_files import read_state_dict

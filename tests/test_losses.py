@@ -30,7 +30,8 @@ def test_recon_loss_choice_is_explicit(monkeypatch):
         losses.reconstruction_distance("l1", perceptual_weights="vgg16.h5")
 
     monkeypatch.setattr(keras.applications, "VGG16", offline)
-    with pytest.raises(RuntimeError, match="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 .*perceptual_weights=PATH"):
+    with pytest.raises(RuntimeError,
+                       match="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 .*perceptual_weights=PATH"):
         losses.reconstruction_distance("perceptual")
 
 

@@ -31,5 +31,7 @@ def test_frechet_distance_of_a_translated_set_is_the_squared_translation(rng):
 
 def test_inception_download_failure_names_the_local_file_option(monkeypatch):
     monkeypatch.setattr(keras.applications, "InceptionV3", offline)
-    with pytest.raises(RuntimeError, match="inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5 .*inception_model\\(weights=PATH\\)"):
+    with pytest.raises(RuntimeError,
+                       match="inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5 "
+                             ".*inception_model\\(weights=PATH\\)"):
         metrics.inception_model()

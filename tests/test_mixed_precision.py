@@ -41,7 +41,8 @@ CASES = {
                                   _sr_batch(rng, lr_size=8, scale=4)),
     "pixelcnn": lambda rng, d: (PixelCNNTrainer(pixelcnn.pixelcnn((6, 6, 1), num_res_blocks=1, hidden=4, levels=4),
                                                 d, mixed_precision=True),
-                                tf.data.Dataset.from_tensors(rng.integers(0, 4, (2, 6, 6, 1)).astype("uint8")).repeat()),
+                                tf.data.Dataset.from_tensors(
+                                    rng.integers(0, 4, (2, 6, 6, 1)).astype("uint8")).repeat()),
     "fastgan": lambda rng, d: (FastGANTrainer(fastgan.generator(64, ngf=4, nz=8),
                                               fastgan.discriminator(64, ndf=4, decoder_width=4), d, sample_every=0,
                                               mixed_precision=True),
@@ -119,5 +120,6 @@ def test_every_training_script_takes_mixed_precision_and_jit(tmp_path, monkeypat
             assert model.dtype_policy.name == "mixed_float16" or any(
                 layer.dtype_policy.name == "mixed_float16" for layer in model.layers), (name, model.name)
             assert all(w.dtype == "float32" for w in model.weights), (name, model.name)
-    assert (tmp_path / "sr.h5").exists() and (tmp_path / "pxw" / "pixelcnn-digits-4-num-res-blocks-1-hidden-4.keras").exists()
+    assert (tmp_path / "sr.h5").exists()
+    assert (tmp_path / "pxw" / "pixelcnn-digits-4-num-res-blocks-1-hidden-4.keras").exists()
     assert (tmp_path / "ganw" / "fastgan-imgs-64-ngf-4-ndf-4-nz-8-decoder-width-4-generator.keras").exists()

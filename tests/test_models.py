@@ -3,8 +3,8 @@
 import keras
 import numpy as np
 import pytest
-
 from helpers import keras_round_trip, offline
+
 from sr_tf.errors import UserInputError
 from sr_tf.layers import WeightNormConv2D
 from sr_tf.models import build_sr_model, edsr, srgan, wdsr
@@ -118,7 +118,8 @@ def test_vgg_feature_models(builder, layer_name, tmp_path, rng):
 
 def test_vgg_download_failure_says_how_to_use_a_local_file(monkeypatch):
     monkeypatch.setattr(keras.applications, "VGG19", offline)
-    with pytest.raises(RuntimeError, match="vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 .*vgg_weights=PATH"):
+    with pytest.raises(RuntimeError,
+                       match="vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 .*vgg_weights=PATH"):
         srgan.vgg_54()
     with pytest.raises(FileNotFoundError, match="missing.h5"):
         srgan.vgg_22(weights="missing.h5")

@@ -78,6 +78,7 @@ def test_the_same_weights_through_the_pth_layout_give_the_same_model(tmp_path):
 @needs_files
 def test_resolve_and_export_take_a_param_file(tmp_path, capsys):
     from helpers import write_png
+
     from sr_tf.cli import export as export_cli
     from sr_tf.cli import resolve as resolve_cli
 

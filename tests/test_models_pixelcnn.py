@@ -36,7 +36,8 @@ def test_pixelcnn_parameter_count_matches_the_architecture():
 
 def dependency(model, labels, seed=0, batch=4):
     """|d logits(out position, out channel) / d input(in position, in channel)| under a random projection of the
-    levels (for the mixture head, of the per-channel conditional log-probabilities), summed over `batch` random inputs (one input can leave a small network's ReLUs all off somewhere).
+    levels (for the mixture head, of the per-channel conditional log-probabilities), summed over `batch` random inputs
+    (one input can leave a small network's ReLUs all off somewhere).
 
     Returns an array (H, W, C, H, W, C), computed in inference mode.
     """

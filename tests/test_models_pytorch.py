@@ -72,6 +72,7 @@ def test_a_pickle_that_would_run_a_command_is_refused_and_runs_nothing(tmp_path,
     with pytest.raises(UserInputError, match=r"evil.pth is not a plain PyTorch state dict.*'posix.system'"):
         from_pytorch(path)
     from helpers import random_image, write_png
+
     from sr_tf.cli import resolve as resolve_cli
 
     photo = write_png(str(tmp_path / "p.png"), random_image(np.random.default_rng(0), 4, 4))
@@ -107,9 +108,9 @@ def test_state_dicts_that_do_not_fit_name_the_key():
 
 
 def test_resolve_and_export_take_the_files_with_no_other_flag(tmp_path, rng, capsys):
+    from helpers import random_image, write_png
     from PIL import Image
 
-    from helpers import random_image, write_png
     from sr_tf import resolve_single
     from sr_tf.cli import export as export_cli
     from sr_tf.cli import resolve as resolve_cli

@@ -72,7 +72,8 @@ def test_export_never_removes_a_users_file(tmp_path, keras_file, capsys, monkeyp
     cases = [
         (["--weights", keras_file, "--format", "saved_model", "-o", "precious/"], "precious/ holds important.txt"),
         (["--weights", keras_file, "--format", "saved_model", "-o", "precious", "--overwrite"], "important.txt"),
-        (["--weights", keras_file, "--format", "onnx", "-o", "existing.onnx"], "existing.onnx exists; pass --overwrite"),
+        (["--weights", keras_file, "--format", "onnx", "-o", "existing.onnx"],
+         "existing.onnx exists; pass --overwrite"),
         (["--weights", keras_file, "-o", "model.tflite"], "model.tflite exists; pass --overwrite"),
         (["--weights", keras_file, "-o", "folder"], "folder is a folder"),
         (["--weights", keras_file, "--format", "saved_model", "-o", "."], "current folder"),

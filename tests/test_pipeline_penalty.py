@@ -27,8 +27,10 @@ from sr_tf.data.gan import gan_dataset
 from sr_tf.data.pixelcnn import load_digits, load_folder, pixelcnn_dataset
 sources = [
     ImageFolder(f"{root}/hr", scale=2, hr_crop_size=8).dataset(2, repeat_count=1),
-    ImageFolder(f"{root}/hr", scale=2, lr_dir=f"{root}/lr", hr_crop_size=8, caches_dir=f"{root}/c").dataset(2, repeat_count=1),
-    DIV2K(scale=2, subset="valid", images_dir=f"{root}/div2k", caches_dir=f"{root}/dc", hr_crop_size=8).dataset(4, repeat_count=1),
+    ImageFolder(f"{root}/hr", scale=2, lr_dir=f"{root}/lr", hr_crop_size=8,
+                caches_dir=f"{root}/c").dataset(2, repeat_count=1),
+    DIV2K(scale=2, subset="valid", images_dir=f"{root}/div2k", caches_dir=f"{root}/dc",
+          hr_crop_size=8).dataset(4, repeat_count=1),
     gan_dataset(f"{root}/hr", 8, batch_size=2, repeat=False)[0],
     gan_dataset(f"{root}/hr", 8, batch_size=2, repeat=False, cache_dir=f"{root}/g")[0],
     pixelcnn_dataset(*load_digits().train, levels=4, batch_size=64, repeat_count=1),

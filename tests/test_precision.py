@@ -84,7 +84,8 @@ def test_trainers_train_in_the_precision_the_models_were_built_in(tmp_path):
 
     from sr_tf.train import EdsrTrainer
 
-    with pytest.raises(UserInputError, match=r"built in float32: build them inside sr_tf.precision.policy\('bfloat16'\)"):
+    with pytest.raises(UserInputError,
+                       match=r"built in float32: build them inside sr_tf.precision.policy\('bfloat16'\)"):
         EdsrTrainer(build("edsr", scale=2, num_filters=4, num_res_blocks=1), str(tmp_path / "a"), precision="bfloat16")
     with precision.policy("bfloat16"):
         model = build("edsr", scale=2, num_filters=4, num_res_blocks=1)

@@ -77,7 +77,8 @@ def test_preset_model(name, tmp_path, rng):
                                              ("srgan-x4", 1_554_883), ("realesrgan-x4plus", 16_697_987),
                                              ("realesrgan-x2plus", 16_703_171),
                                              ("realesrgan-x4plus-anime-6b", 4_467_779),
-                                             ("realesr-general-x4v3", 1_213_296), ("realesr-general-wdn-x4v3", 1_213_296),
+                                             ("realesr-general-x4v3", 1_213_296),
+                                             ("realesr-general-wdn-x4v3", 1_213_296),
                                              ("realesr-animevideov3", 621_424)])
 def test_full_size_presets_have_the_published_parameter_counts(name, parameters):
     assert models.build(name).count_params() == parameters

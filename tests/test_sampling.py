@@ -6,8 +6,8 @@ import pytest
 from helpers import PIXELCNN_CASES, randomize_batchnorm, tiny_pixelcnn
 
 from sr_tf import sampling
-from sr_tf.models import pixelcnn as P
 from sr_tf.layers.mixture import value_logits
+from sr_tf.models import pixelcnn as P
 
 
 @pytest.mark.parametrize("name", PIXELCNN_CASES)
@@ -19,7 +19,8 @@ def test_fast_sampler_equals_naive_sampler(name):
         np.testing.assert_array_equal(fast, naive)
         h, w, c, levels = sampling.image_geometry(model)
         assert fast.shape == (4, h, w, c) and fast.dtype == np.uint8 and fast.max() < levels
-    assert not np.array_equal(sampling.sample(model, 4, seed=1, labels=labels), sampling.sample(model, 4, seed=2, labels=labels))
+    assert not np.array_equal(sampling.sample(model, 4, seed=1, labels=labels),
+                              sampling.sample(model, 4, seed=2, labels=labels))
 
 
 @pytest.mark.parametrize("name", PIXELCNN_CASES)

@@ -3,8 +3,8 @@ mean of the 8 back-transformed outputs otherwise, and the same with tiles."""
 
 import keras
 import numpy as np
-
 from helpers import random_image
+
 from sr_tf import resolve_single
 from sr_tf.models import edsr
 

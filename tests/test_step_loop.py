@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from helpers import block_mean
+
 from sr_tf.cli import srgan as srgan_cli
 from sr_tf.errors import UserInputError
 from sr_tf.models import edsr

@@ -5,13 +5,12 @@ import warnings
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from helpers import block_mean
+
+from sr_tf import specs
 from sr_tf.errors import UserInputError
 from sr_tf.models import edsr, srgan
-from sr_tf import specs
-from sr_tf.train import (ArchitectureMismatchError, EdsrTrainer, RealEsrnetTrainer, SrganGeneratorTrainer,
-                         SrganTrainer)
+from sr_tf.train import ArchitectureMismatchError, EdsrTrainer, RealEsrnetTrainer, SrganGeneratorTrainer, SrganTrainer
 
 
 def fixed_batch(rng, n=4, hr_size=16, scale=2):

@@ -6,8 +6,8 @@ import re
 import warnings
 
 import keras
-import pytest
 import numpy as np
+import pytest
 import tensorflow as tf
 from helpers import FASTGAN_TINY_G, random_image, run_cli, tiny_fastgan, write_gan_folder, write_png
 from PIL import Image
@@ -52,7 +52,8 @@ def test_training_writes_grids_and_checkpoints_and_resumes_at_the_right_iteratio
     before = [w.numpy().copy() for w in trainer.models["generator"].trainable_variables]
     logs = trainer.train(ds, steps=2, evaluate_every=2)
     assert set(logs) == {"d_real", "d_recon", "d_fake", "g_loss"} and all(math.isfinite(v) for v in logs.values())
-    assert any(not np.array_equal(b, w.numpy()) for b, w in zip(before, trainer.models["generator"].trainable_variables))
+    assert any(not np.array_equal(b, w.numpy()) for b, w in
+               zip(before, trainer.models["generator"].trainable_variables))
     samples = tmp_path / "ckpt" / "samples"
     grid = np.asarray(Image.open(samples / "000002.png"))
     assert grid.shape == (2 * 64 + 1, 4 * 64 + 3, 3)  # 8 samples, 4 per row, 1 px padding

@@ -80,7 +80,8 @@ def test_torchvision_vgg19_weights_are_mapped_and_normalized_as_the_authors_do(t
     np.testing.assert_array_equal(kernel, state["features.0.weight"].transpose(2, 3, 1, 0))
     image = rng.uniform(0, 255, (1, 4, 4, 3))
     normalized = (image / 255 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
-    np.testing.assert_allclose(loss.preprocess(tf.constant(image, tf.float32)).numpy(), normalized, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(loss.preprocess(tf.constant(image, tf.float32)).numpy(), normalized,
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_gan_losses_match_their_definitions(rng):

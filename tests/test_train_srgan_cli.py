@@ -3,12 +3,10 @@
 import os
 import re
 import subprocess
-import sys
 
 import numpy as np
 import pytest
-
-from helpers import REPO, assert_restored, random_image, run_cli, spy_checkpoints, write_png
+from helpers import REPO, assert_restored, random_image, spy_checkpoints, write_png
 
 SCRIPT = os.path.join(REPO, "train_srgan.py")
 TINY = ["--num-filters", "4", "--num-res-blocks", "1", "--batch-size", "2"]

@@ -18,8 +18,8 @@ exported deterministic: its spatial noise becomes inputs next to z (`--noise inp
 import argparse
 import re
 
-from sr_tf.cli.startup import add_verbose
 from sr_tf.cli.common import add_precision, load_keras_file, load_ncnn, positive_int, resolve_precision, run_command
+from sr_tf.cli.startup import add_verbose
 from sr_tf.errors import UserInputError
 from sr_tf.specs.published import PUBLISHED
 

@@ -5,15 +5,22 @@ import os
 
 import numpy as np
 
-
 from sr_tf import specs
-from sr_tf.specs.fastgan import IM_SIZES, RECON_LOSSES
-from sr_tf.cli.startup import add_verbose
-from sr_tf.cli.common import (float_range, int_range, load_keras_file, nonnegative_int, pipeline_seed, positive_int,
-                              run_command, trainer_options)
+from sr_tf.cli.common import (
+    float_range,
+    int_range,
+    load_keras_file,
+    nonnegative_int,
+    pipeline_seed,
+    positive_int,
+    run_command,
+    trainer_options,
+)
 from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_training, write_artifacts
+from sr_tf.cli.startup import add_verbose
 from sr_tf.errors import InputFileNotFoundError, UserInputError
 from sr_tf.outputs import check_file, check_folder_path
+from sr_tf.specs.fastgan import IM_SIZES, RECON_LOSSES
 from sr_tf.weights_io import save_weights
 
 WEIGHTS_DIR = specs.FastGANRecipe.weights_dir
@@ -77,7 +84,8 @@ class FastGANFamily(Family):
         recipe = self.recipe
         print(f"Generator {fastgan.count_trainable(generator):,} and discriminator "
               f"{fastgan.count_trainable(discriminator):,} trainable parameters; images from {args.data} at "
-              f"{self.architecture.im_size} px; reconstruction loss {recipe.recon_loss}; DiffAugment '{recipe.policy}'; "
+              f"{self.architecture.im_size} px; reconstruction loss {recipe.recon_loss}; "
+              f"DiffAugment '{recipe.policy}'; "
               f"checkpoints in {checkpoint_dir}")
         if recipe.recon_loss != "perceptual":
             print("(The paper's reconstruction loss is LPIPS on ImageNet VGG16: --recon-loss perceptual.)")
@@ -202,6 +210,7 @@ def seed_pair(text):
 def run_evaluate(args):
     """evaluate: FID and KID between generated images and a folder's images (resized to the model's size)."""
     import keras
+
     from sr_tf.data.gan import decode_resized
     from sr_tf.data.io import readable_images
     from sr_tf.inference import generate_images
@@ -232,7 +241,8 @@ def parser():
 
     p = sub.add_parser("train", help="train FastGAN on a folder of images; re-running resumes")
     presets = {n: d for n, d in specs.presets().items() if specs.PRESETS[n].architecture.family == "fastgan"}
-    add_shared_options(p, presets, specs.preset("fastgan-256"), data_help="folder of training images (recursive; PNG, JPEG, WebP). Default: a "
+    add_shared_options(p, presets, specs.preset("fastgan-256"),
+                       data_help="folder of training images (recursive; PNG, JPEG, WebP). Default: a "
                                              "smoke demo on the bundled photos at 64 px (preset fastgan-demo)",
                        data_aliases=("--path",), aliases={"steps": ("--iterations",),
                                                           "evaluate_every": ("--checkpoint-every",)})

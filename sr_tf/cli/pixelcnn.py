@@ -5,13 +5,20 @@ import os
 
 import numpy as np
 
-
 from sr_tf import specs
 from sr_tf.atomic import atomic_write_text
-from sr_tf.cli.startup import add_verbose
-from sr_tf.cli.common import (int_range, load_keras_file, nonnegative_int, pipeline_seed, positive_float, positive_int,
-                              run_command, trainer_options)
+from sr_tf.cli.common import (
+    int_range,
+    load_keras_file,
+    nonnegative_int,
+    pipeline_seed,
+    positive_float,
+    positive_int,
+    run_command,
+    trainer_options,
+)
 from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_training, write_artifacts
+from sr_tf.cli.startup import add_verbose
 from sr_tf.errors import UserInputError
 from sr_tf.outputs import check_file
 from sr_tf.specs.pixelcnn import HEADS, PRESET_OF, PixelCNNRecipe
@@ -175,7 +182,6 @@ def write_per_image(model, split, args, labelled, path):
 def write_samples(model, path, n=16, seed=0, temperature=1.0, labels=None, method="fast"):
     """Samples n images and writes them as one PNG grid (levels scaled to 0..255); returns the path."""
     import sr_tf.sampling as sampling
-
     from sr_tf.data.io import image_grid, save_image
     from sr_tf.data.pixelcnn import levels_to_uint8
 
@@ -191,7 +197,8 @@ def write_samples(model, path, n=16, seed=0, temperature=1.0, labels=None, metho
 
 def run_sample(args):
     """sample: writes a grid of samples from a saved model."""
-    output = args.output if args.output is not None else os.path.splitext(args.weights)[0] + f"-samples-seed{args.seed}.png"
+    default = os.path.splitext(args.weights)[0] + f"-samples-seed{args.seed}.png"
+    output = args.output if args.output is not None else default
     check_file(output, args.overwrite, example="samples.png")
     model = load_model(args.weights)
     write_samples(model, output, n=args.n, seed=args.seed, temperature=args.temperature, labels=args.label,
@@ -203,7 +210,6 @@ def run_complete(args):
     """complete: keeps the top rows of the first --n test images, samples the rest, and writes one grid of rows
     original | occluded (unobserved rows grey) | completion."""
     import sr_tf.sampling as sampling
-
     from sr_tf.data.io import image_grid, save_image
     from sr_tf.data.pixelcnn import levels_to_uint8, quantize
 

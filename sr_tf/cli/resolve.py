@@ -15,7 +15,8 @@ reason). Each input is written to OUT_DIR as PNG (or --ext jpg / webp, with --su
 folder keep their layout below it, and OUT_DIR inside an input folder is left out of the walk. Outputs never collide:
 inputs that would share an output name keep their folders relative to the inputs' common parent (and, if still
 equal, their extension: photo_jpg.png). An existing output is kept unless --overwrite is given, and an output that
-would replace an input is refused; a re-run skips the outputs that exist and says so (exit 0). What a file holds is kept: grey stays grey, 16-bit PNGs give 16-bit PNGs,
+would replace an input is refused; a re-run skips the outputs that exist and says so (exit 0). What a file holds is
+kept: grey stays grey, 16-bit PNGs give 16-bit PNGs,
 and an alpha channel is upscaled bicubically (or by the model, with --alpha model). --outscale resizes the result
 to any final scale. A file that cannot be read or processed is reported and skipped; the exit
 status is 1 if any file failed, 2 for bad arguments.
@@ -30,12 +31,20 @@ import sys
 
 import numpy as np
 
-from sr_tf.cli.common import (add_precision, int_range, load_ncnn, nonnegative_int, positive_float, positive_int,
-                              resolve_precision, run_command, unit_float)
+from sr_tf.cli.common import (
+    add_precision,
+    int_range,
+    load_ncnn,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    resolve_precision,
+    run_command,
+    unit_float,
+)
 from sr_tf.cli.startup import add_verbose
 from sr_tf.errors import UserInputError
 from sr_tf.specs.published import DEFAULT_PRESET, PUBLISHED
-
 
 OUTPUT_EXTENSIONS = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
 EXPORTED_PRECISION = "--tflite, --saved-model and --onnx files run in the precision they were exported in"

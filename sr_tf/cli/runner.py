@@ -11,8 +11,14 @@ each written atomically and listed at the end.
 import argparse
 import os
 
-from sr_tf.cli.common import (add_training_options, chosen_precision, fill_unset, finish_worker, interrupted_status,
-                              positive_int)
+from sr_tf.cli.common import (
+    add_training_options,
+    chosen_precision,
+    fill_unset,
+    finish_worker,
+    interrupted_status,
+    positive_int,
+)
 from sr_tf.errors import UserInputError
 from sr_tf.weights_io import save_model, save_weights
 

@@ -4,25 +4,23 @@ on Real-ESRGAN-degraded LR, compared on the held-out photo degraded by independe
 
 import dataclasses
 import functools
+import os
 import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-import os
-
 from sr_tf import specs
 from sr_tf.cli.common import chosen_precision, interrupted_status, pipeline_seed
 from sr_tf.cli.runner import destination, print_artifacts, write_artifacts
 from sr_tf.cli.sr_evaluate import compare_with_bicubic, print_comparison
-from sr_tf.data import ImageFolder, crop_to_multiple, downscale, read_image, save_image
-from sr_tf.data import degradations
+from sr_tf.data import ImageFolder, crop_to_multiple, degradations, downscale, read_image, save_image
 from sr_tf.data.io import SAMPLE_HELD_OUT, SAMPLE_TRAIN, sample_files
 from sr_tf.inference import resolve_single
-from sr_tf.precision import policy
 from sr_tf.metrics import bicubic_upscale
 from sr_tf.ops import Draws, to_uint8
+from sr_tf.precision import policy
 from sr_tf.train import EdsrTrainer
 
 TEST_SEED = 90_001  # the held-out photo's degradations: draws no training or validation pipeline makes

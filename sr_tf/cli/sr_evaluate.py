@@ -10,7 +10,6 @@ from sr_tf.inference import resolve_single
 from sr_tf.metrics import bicubic_upscale, psnr, psnr_y, ssim
 from sr_tf.models import load_sr_model, spec_of
 
-
 METRICS = ("psnr", "psnr_y", "ssim", "bias_r", "bias_g", "bias_b")
 
 

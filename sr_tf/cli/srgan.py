@@ -5,14 +5,21 @@ commands."""
 import argparse
 import os
 
-
 from sr_tf import specs
-from sr_tf.cli.startup import add_verbose
-from sr_tf.cli.common import (add_log_interval, add_precision, float_range, int_range, pipeline_seed, positive_float,
-                              positive_int, run_command)
 from sr_tf.cli import realesrgan
+from sr_tf.cli.common import (
+    add_log_interval,
+    add_precision,
+    float_range,
+    int_range,
+    pipeline_seed,
+    positive_float,
+    positive_int,
+    run_command,
+)
 from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_training, write_artifacts
 from sr_tf.cli.sr_data import add_data_args, data_record, datasets
+from sr_tf.cli.startup import add_verbose
 from sr_tf.specs.sr import LEGACY_PRESETS, RECIPES
 from sr_tf.weights_io import load_weights, save_weights
 
@@ -64,9 +71,9 @@ class SrFamily(Family):
         self.run = self.recipe.run_name(self.architecture, reference=self.reference)
 
     def build_trainer(self, args, checkpoint_dir, strategy):
-        from sr_tf.models import srgan
         from sr_tf.cli.common import trainer_options
-        from sr_tf.train import SrganTrainer, PixelLossTrainer
+        from sr_tf.models import srgan
+        from sr_tf.train import PixelLossTrainer, SrganTrainer
 
         common = dict(trainer_options(args, strategy), data=data_record(args, args.scale))
         rate = learning_rate(self.recipe)
@@ -122,7 +129,8 @@ DATA_HELP = "training data: DIV2K (default), your folders (--hr-dir) or the bund
 
 def parser():
     """The argument parser of train_srgan.py."""
-    root = argparse.ArgumentParser(prog="train_srgan.py", description="Train and evaluate SRGAN, EDSR, WDSR, ESRGAN and Real-ESRGAN.")
+    root = argparse.ArgumentParser(prog="train_srgan.py",
+                                   description="Train and evaluate SRGAN, EDSR, WDSR, ESRGAN and Real-ESRGAN.")
     sub = root.add_subparsers(dest="command", required=True)
     for command, (help_text, family, preset) in COMMANDS.items():
         p = sub.add_parser(command, help=f"{help_text}; preset {preset} unless --preset")

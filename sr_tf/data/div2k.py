@@ -50,7 +50,8 @@ class DIV2K(PairedImages):
         if downgrade not in DOWNGRADES:
             raise UserInputError(f"`downgrade` must be one of {list(DOWNGRADES)}. Received: downgrade={downgrade!r}")
         if scale == 8 and downgrade != "bicubic":
-            raise UserInputError(f"DIV2K has x8 images only for the 'bicubic' downgrade. Received: downgrade={downgrade!r}")
+            raise UserInputError("DIV2K has x8 images only for the 'bicubic' downgrade. "
+                                 f"Received: downgrade={downgrade!r}")
         if downgrade in ("mild", "difficult") and scale != 4:
             raise UserInputError(f"The '{downgrade}' downgrade exists only at scale 4. Received: scale={scale}")
         if hr_crop_size % scale:

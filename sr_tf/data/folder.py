@@ -5,9 +5,9 @@ import os
 
 import tensorflow as tf
 
+from sr_tf.data import degradations
 from sr_tf.data.base import PairedImages, cached
 from sr_tf.data.io import file_signature, image_size, list_images, read_image
-from sr_tf.data import degradations
 from sr_tf.data.transforms import DOWNSCALE_METHODS, crop_to_multiple, downscale
 from sr_tf.errors import InputFileNotFoundError, UserInputError, skipped_image, warn
 

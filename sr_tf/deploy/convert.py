@@ -21,15 +21,15 @@ import tensorflow as tf
 from sr_tf.atomic import atomic_write
 from sr_tf.data.io import SAMPLES_DIR, list_images, read_image
 from sr_tf.data.transforms import crop_to_multiple, downscale
-from sr_tf.errors import InputFileNotFoundError, UserInputError
-from sr_tf.models import sr_scale
 from sr_tf.deploy.quality import MIN_PSNR, check_quality, measure, photo_crops
 from sr_tf.deploy.quiet import quiet_converter
+from sr_tf.errors import InputFileNotFoundError, UserInputError
+from sr_tf.models import sr_scale
 from sr_tf.outputs import check_file
 
-__all__ = ["QUANTIZATIONS", "TOLERANCE", "ExportCheckError", "probe_image", "tflite_run", "TFLiteModel",
-           "SavedModelSR", "tflite_interpreter", "interpreter_name", "representative_patches", "check_against_keras", "input_names", "to_tflite", "pixel_output",
-           "tflite_ops"]
+__all__ = ["QUANTIZATIONS", "TOLERANCE", "ExportCheckError", "probe_image", "tflite_run", "TFLiteModel", "SavedModelSR",
+           "tflite_interpreter", "interpreter_name", "representative_patches", "check_against_keras", "input_names",
+           "to_tflite", "pixel_output", "tflite_ops"]
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 # Largest difference from the Keras model (grey levels, 0..255 scale) each format may show on the probe image;

@@ -12,9 +12,9 @@ import numpy as np
 import tensorflow as tf
 
 from sr_tf.atomic import atomic_write
-from sr_tf.outputs import check_file
 from sr_tf.deploy.convert import check_against_keras, probe_image
 from sr_tf.errors import InputFileNotFoundError, ResourceUnavailableError, UserInputError
+from sr_tf.outputs import check_file
 
 OPSET = 17
 

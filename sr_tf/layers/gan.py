@@ -5,8 +5,8 @@ import keras
 import tensorflow as tf
 
 from sr_tf.errors import UserInputError
-from sr_tf.ops import Draws
 from sr_tf.layers.sr import PACKAGE
+from sr_tf.ops import Draws
 
 
 class _SpectralNorm:

@@ -40,8 +40,8 @@ def autoregressive_mask(mask_type, kernel_size, in_channels, out_channels, color
     if mask_type not in ("A", "B"):
         raise UserInputError(f"`mask_type` must be 'A', 'B', 'V_A' or 'V_B'. Received: mask_type={mask_type!r}")
     if color_groups > 1 and min(in_channels, out_channels) < color_groups:
-        raise UserInputError(f"Colour masking with {color_groups} groups needs at least {color_groups} input and output "
-                         f"channels. Received: in_channels={in_channels}, out_channels={out_channels}")
+        raise UserInputError(f"Colour masking with {color_groups} groups needs at least {color_groups} input and "
+                             f"output channels. Received: in_channels={in_channels}, out_channels={out_channels}")
     mask[:ch] = 1.0
     mask[ch, :cw] = 1.0
     in_group = _channel_groups(in_channels, color_groups)[:, None]

@@ -4,7 +4,8 @@ For every pixel the network predicts, from earlier pixels only, K mixture weight
 mean and a log-scale, plus (for RGB) the coefficients of the linear dependence of G on R and of B on R and G
 (squashed by tanh). With x the image scaled to [-1, 1] and one bin of half-width 1/(levels - 1) per value:
 
-    p(x) = sum_k pi_k prod_c p_k(x_c | x_<c),   p_k(x_c | x_<c) = F((x_c + h - m_ck) / s_ck) - F((x_c - h - m_ck) / s_ck)
+    p(x) = sum_k pi_k prod_c p_k(x_c | x_<c),   p_k(x_c | x_<c) = F((x_c + h - m_ck) / s_ck) - F((x_c - h - m_ck) /
+    s_ck)
 
 where F is the logistic CDF, s_ck = exp(log_scale_ck) with the log-scale clipped below at -7 as in the paper, and
 m_ck = mu_ck + sum_{j<c} a_cjk x_j. The lowest value takes all mass below its bin (F(-inf) = 0) and the highest all

@@ -151,7 +151,10 @@ class PadToMultiple(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         b, h, w, c = input_shape
-        up = (lambda n: None if n is None else -(-n // self.multiple) * self.multiple)
+
+        def up(n):
+            return None if n is None else -(-n // self.multiple) * self.multiple
+
         return (b, up(h), up(w), c)
 
     def get_config(self):

@@ -8,7 +8,6 @@ from sr_tf.errors import UserInputError
 from sr_tf.losses import nats_per_dim
 from sr_tf.ops import PerModelFunction
 
-
 _BATCH_NATS = PerModelFunction(nats_per_dim)
 
 
@@ -44,7 +43,8 @@ def bits_per_dim(model, dataset):
         raise UserInputError("bits_per_dim needs a non-empty dataset.") from None
 
 
-def histogram_baseline(train_images, test_images, levels, smoothing=(0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)):
+def histogram_baseline(train_images, test_images, levels,
+                       smoothing=(0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)):
     """Test bits/dim of the best independent per-pixel model: one histogram per (row, column, channel).
 
     Each histogram counts the training levels at its position plus `alpha` per level (additive smoothing, so an

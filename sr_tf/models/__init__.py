@@ -18,8 +18,8 @@ import os
 from sr_tf import specs
 from sr_tf.errors import UserInputError
 from sr_tf.models import edsr, srgan, wdsr  # noqa: F401 (the tutorial's modules)
-from sr_tf.models.interpolation import interpolate_weights  # noqa: F401 (re-exported)
 from sr_tf.models.hub import from_preset  # noqa: F401 (public)
+from sr_tf.models.interpolation import interpolate_weights  # noqa: F401 (re-exported)
 from sr_tf.models.legacy import fitting_architecture, spec_from_layers
 from sr_tf.models.ncnn import from_ncnn  # noqa: F401 (public)
 from sr_tf.models.pytorch import from_pytorch  # noqa: F401 (public)

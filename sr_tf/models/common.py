@@ -7,8 +7,7 @@ import keras
 import numpy as np
 
 from sr_tf import specs, weights_io
-from sr_tf.errors import (InputFileNotFoundError, ResourceUnavailableError, UserInputError,  # noqa: F401
-                          check_positive)
+from sr_tf.errors import InputFileNotFoundError, ResourceUnavailableError, UserInputError, check_positive  # noqa: F401
 from sr_tf.layers import PACKAGE
 
 

@@ -20,13 +20,18 @@ import math
 import keras
 import tensorflow as tf
 
-from sr_tf.layers import (GLU, FusedBatchNormalization, NoiseInjection, QuadrantCrop, SpectralNormConv2D,
-                          SpectralNormConv2DTranspose)
 from sr_tf.errors import UserInputError
+from sr_tf.layers import (
+    GLU,
+    FusedBatchNormalization,
+    NoiseInjection,
+    QuadrantCrop,
+    SpectralNormConv2D,
+    SpectralNormConv2DTranspose,
+)
 from sr_tf.models.common import Model, check_positive, with_spec
 from sr_tf.specs import FastGAN
 from sr_tf.specs.fastgan import IM_SIZES
-
 
 # Channel multipliers of ngf (generator) and ndf (discriminator) by resolution, as in the official code.
 GENERATOR_CHANNELS = {4: 16, 8: 8, 16: 4, 32: 2, 64: 2, 128: 1, 256: 0.5, 512: 0.25, 1024: 0.125}

@@ -26,6 +26,7 @@ from sr_tf.atomic import atomic_write
 from sr_tf.errors import ResourceUnavailableError, UserInputError
 from sr_tf.specs.published import DEFAULT_PRESET, PUBLISHED  # noqa: F401 (re-exported)
 
+
 def cache_dir():
     """The folder of downloaded weights: `$KERAS_HOME/sr_tf` (Keras's cache; default `~/.keras/sr_tf`)."""
     return os.path.join(os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras")), "sr_tf")

@@ -7,7 +7,8 @@ convolutions per block between Split, Concat and Eltwise layers, two nearest x2 
 refused, naming it. The `.bin` is read as ncnn reads it: each convolution's weights behind a 4-byte tag (float16,
 int8, a 256-value table, or raw float32), then its biases (and, for int8, its scales) and the PReLU slopes as raw
 float32; the bytes consumed must equal the file's size. int8 weights are divided by their per-channel scales: the
-float weights of the int8 model, whose run-time quantization of activations is not reproduced. The weights become a PyTorch-layout state dict (the authors' key names), which
+float weights of the int8 model, whose run-time quantization of activations is not reproduced. The weights become a
+PyTorch-layout state dict (the authors' key names), which
 `sr_tf.models.pytorch` detects and assigns: a model read from ncnn equals the same weights read from a `.pth`.
 
 realesr-animevideov3's x2 and x3 files hold the x4 network followed by a bicubic Interp (0.5, 0.75): such a graph

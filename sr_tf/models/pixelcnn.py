@@ -23,8 +23,6 @@ from sr_tf.specs import GatedPixelCNN, PixelCNN
 from sr_tf.specs.pixelcnn import HEADS  # noqa: F401 (its public home was here)
 
 
-
-
 def _check_common(input_shape, levels, hidden, head="softmax", num_mixtures=10):
     if len(input_shape) != 3 or min(input_shape) < 1:
         raise UserInputError(f"`input_shape` must be (height, width, channels). Received: input_shape={input_shape}")

@@ -12,9 +12,20 @@ import re
 import keras
 from keras import layers
 
-from sr_tf.layers import (BilinearUpsample, CropToScaled, Denormalize, FusedBatchNormalization, NearestUpsample,
-                          Normalize, PadToMultiple, PixelShuffle, PixelUnshuffle, PReLU, SpectralNormConv2D)
 from sr_tf.errors import UserInputError
+from sr_tf.layers import (
+    BilinearUpsample,
+    CropToScaled,
+    Denormalize,
+    FusedBatchNormalization,
+    NearestUpsample,
+    Normalize,
+    PadToMultiple,
+    PixelShuffle,
+    PixelUnshuffle,
+    PReLU,
+    SpectralNormConv2D,
+)
 from sr_tf.models.common import IMAGE_DTYPE, Model, check_positive, check_scale, imagenet_application, with_spec
 from sr_tf.models.pytorch_files import read_state_dict
 from sr_tf.models.srgan import VGG19_NOTOP_FILE

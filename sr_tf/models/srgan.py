@@ -7,8 +7,8 @@ built here loads the legacy Keras-2 weights its users already have.
 import keras
 from keras import layers
 
-from sr_tf.layers import Denormalize, FusedBatchNormalization, Normalize, PixelShuffle, PReLU
 from sr_tf.errors import UserInputError
+from sr_tf.layers import Denormalize, FusedBatchNormalization, Normalize, PixelShuffle, PReLU
 from sr_tf.models.common import IMAGE_DTYPE, Model, check_positive, imagenet_application, with_spec
 from sr_tf.specs import Srresnet
 

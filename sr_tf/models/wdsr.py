@@ -2,8 +2,8 @@
 
 from keras import layers
 
-from sr_tf.layers import Denormalize, Normalize, PixelShuffle, Scale, WeightNormConv2D
 from sr_tf.errors import UserInputError
+from sr_tf.layers import Denormalize, Normalize, PixelShuffle, Scale, WeightNormConv2D
 from sr_tf.models.common import DIV2K_RGB_MEAN, IMAGE_DTYPE, Model, check_positive, check_scale, with_spec
 from sr_tf.specs import Wdsr
 from sr_tf.specs.sr import WDSR_EXPANSION

@@ -5,7 +5,8 @@ Sampling draws every value with the Gumbel-max rule, `argmax(logits / temperatur
 sampler runs one full forward pass per value. The fast sampler computes each layer at one position per step,
 reading earlier positions from per-layer caches (Ramachandran et al., 2017), and the gated network's vertical
 stack one row at a time; both samplers therefore see the same logits and the same noise, and return the same
-samples. A mixture head's logits for a channel are its values' log-probabilities given the pixel's earlier channels. Only public Keras API is used: the fast sampler walks the model's layers in order and connects them
+samples. A mixture head's logits for a channel are its values' log-probabilities given the pixel's earlier channels.
+Only public Keras API is used: the fast sampler walks the model's layers in order and connects them
 through their `input` / `output` tensors.
 """
 
@@ -13,8 +14,7 @@ through their `input` / `output` tensors.
 import numpy as np
 
 from sr_tf.errors import UserInputError
-from sr_tf.sampling.common import (check_sampling_args, image_geometry, model_inputs,  # noqa: F401
-                                   sample_naive)
+from sr_tf.sampling.common import check_sampling_args, image_geometry, model_inputs, sample_naive  # noqa: F401
 from sr_tf.sampling.fast import FastSampler
 
 __all__ = ["sample", "sample_naive", "complete", "FastSampler", "image_geometry", "model_inputs"]

@@ -7,11 +7,11 @@ import tensorflow as tf
 
 from sr_tf.errors import UserInputError
 from sr_tf.layers import mixture_head
+from sr_tf.layers.mixture import value_logits
 from sr_tf.models import spec_of
 from sr_tf.models.legacy import READERS
-from sr_tf.specs.pixelcnn import PixelCNNArchitecture
-from sr_tf.layers.mixture import value_logits
 from sr_tf.progress import progress
+from sr_tf.specs.pixelcnn import PixelCNNArchitecture
 
 
 def image_geometry(model):

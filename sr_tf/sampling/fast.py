@@ -7,7 +7,7 @@ import tensorflow as tf
 from sr_tf.errors import UserInputError
 from sr_tf.layers import DiscretizedLogisticMixture, MaskedConv2D
 from sr_tf.layers.mixture import value_logits
-from sr_tf.sampling.common import check_sampling_args, raster_sample, image_geometry, model_inputs
+from sr_tf.sampling.common import check_sampling_args, image_geometry, model_inputs, raster_sample
 
 _SPATIAL_SAFE = (keras.layers.BatchNormalization, keras.layers.ReLU, keras.layers.Activation, keras.layers.Add,
                  keras.layers.Multiply, keras.layers.Rescaling, keras.layers.Embedding, keras.layers.Reshape,

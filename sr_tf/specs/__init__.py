@@ -10,8 +10,21 @@ the builder's defaults), one of its training recipe, and named presets, all in o
 """
 
 from sr_tf.specs import fastgan, pixelcnn, realesrgan, sr  # noqa: F401 (registers the families and presets)
-from sr_tf.specs.base import (FAMILIES, PRESETS, Architecture, Preset, Recipe, architecture, family,  # noqa: F401
-                              from_config, preset, presets, register_family, register_preset, starting_preset)
+from sr_tf.specs.base import (  # noqa: F401
+                              FAMILIES,
+                              PRESETS,
+                              Architecture,
+                              Preset,
+                              Recipe,
+                              architecture,
+                              family,
+                              from_config,
+                              preset,
+                              presets,
+                              register_family,
+                              register_preset,
+                              starting_preset,
+)
 from sr_tf.specs.fastgan import FastGAN, FastGANRecipe  # noqa: F401
 from sr_tf.specs.pixelcnn import GatedPixelCNN, PixelCNN, PixelCNNRecipe  # noqa: F401
 from sr_tf.specs.realesrgan import RRDBNet, SRVGGNetCompact  # noqa: F401

@@ -56,7 +56,8 @@ class Architecture:
         names = [f.name for f in dataclasses.fields(self)]
         unknown = sorted(set(changes) - set(names))
         if unknown:
-            raise UserInputError(f"The {self.family} architecture has no {', '.join(unknown)}; it has {', '.join(names)}.")
+            raise UserInputError(f"The {self.family} architecture has no {', '.join(unknown)}; "
+                                 f"it has {', '.join(names)}.")
         return dataclasses.replace(self, **changes)
 
     def get_config(self):

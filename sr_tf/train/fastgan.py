@@ -6,8 +6,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sr_tf.models import spec_of
-from sr_tf.specs.fastgan import OFFICIAL as RECIPE
 from sr_tf.data.io import image_grid, save_image
 from sr_tf.data.transforms import diff_augment, parse_policy
 from sr_tf.errors import UserInputError
@@ -15,8 +13,9 @@ from sr_tf.inference import generate_images, signed_to_uint8
 from sr_tf.layers import crop_quadrant
 from sr_tf.losses import generator_hinge, hinge_fake, hinge_real, reconstruction_distance
 from sr_tf.metrics import frechet_distance, inception_features
-from sr_tf.models import fastgan
+from sr_tf.models import fastgan, spec_of
 from sr_tf.ops import Draws
+from sr_tf.specs.fastgan import OFFICIAL as RECIPE
 from sr_tf.train.ema import moving_average_copy, update_moving_average
 from sr_tf.train.trainer import Trainer
 

@@ -6,11 +6,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sr_tf.specs.pixelcnn import PixelCNNRecipe
 from sr_tf.data.pixelcnn import levels_to_uint8
 from sr_tf.losses import nats_per_dim
 from sr_tf.metrics import bits_per_dim, split_batch
 from sr_tf.sampling import FastSampler, image_geometry
+from sr_tf.specs.pixelcnn import PixelCNNRecipe
 from sr_tf.train.trainer import Trainer
 
 

@@ -18,8 +18,8 @@ from sr_tf.losses import PerceptualLoss, bce_with_logits, per_example_mean, raga
 from sr_tf.models import spec_of
 from sr_tf.specs.base import starting_preset
 from sr_tf.specs.realesrgan import RECIPES
-from sr_tf.train.sr import SuperResolutionTrainer, learning_rate_schedule
 from sr_tf.train.ema import moving_average_copy, update_moving_average
+from sr_tf.train.sr import SuperResolutionTrainer, learning_rate_schedule
 
 
 def _adam(learning_rate, recipe):

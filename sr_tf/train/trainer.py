@@ -22,11 +22,27 @@ import tensorflow as tf
 from sr_tf.errors import UserInputError
 from sr_tf.precision import choose, policy_name, training_precision
 from sr_tf.progress import LOG_INTERVAL, PlainProgress, progress
-from sr_tf.train.distribute import (PEER_FAILURES, check_models_in_scope, is_chief, is_multi_worker,
-                                    mean_over_workers, shard_by_data, synchronize_batchnorm, worker_dir, worker_lost)
+from sr_tf.train.distribute import (
+    PEER_FAILURES,
+    check_models_in_scope,
+    is_chief,
+    is_multi_worker,
+    mean_over_workers,
+    shard_by_data,
+    synchronize_batchnorm,
+    worker_dir,
+    worker_lost,
+)
 from sr_tf.train.loop import AUTO, StepSchedule, TensorBoardLog, stop_on_signals
-from sr_tf.train.records import (architecture_of, as_json, check_architecture, check_data, read_record,
-                                 restore_newest_readable, write_record)
+from sr_tf.train.records import (
+    architecture_of,
+    as_json,
+    check_architecture,
+    check_data,
+    read_record,
+    restore_newest_readable,
+    write_record,
+)
 
 
 def enable_mixed_precision(precision="float16"):
@@ -224,7 +240,8 @@ class Trainer:
 
     def is_improvement(self, score):
         """True when `score` beats the best score so far."""
-        return score > float(self.best_score.numpy()) if self.higher_is_better else score < float(self.best_score.numpy())
+        best = float(self.best_score.numpy())
+        return score > best if self.higher_is_better else score < best
 
     # ----------------------------------------------------------------- the loop
     def _distributed_step(self, batch):

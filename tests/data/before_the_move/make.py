@@ -1,6 +1,10 @@
-import os, numpy as np, keras
-from sr_tf.models import edsr, wdsr, pixelcnn, fastgan, srgan
+import os
+
+import keras
+
 from sr_tf import save_weights
+from sr_tf.models import edsr, fastgan, pixelcnn, srgan, wdsr
+
 keras.utils.set_random_seed(0)
 out = "/tmp/premove"
 models = {

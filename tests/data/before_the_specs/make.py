@@ -2,7 +2,6 @@
 as `.keras` (configs without a spec) and a checkpoint folder of a one-step EDSR training run. Run it from this
 folder with that commit installed: python make.py"""
 
-import os
 
 import keras
 import numpy as np
