@@ -8,27 +8,23 @@ degradation on one 96x96 patch, to name the one that sets the wall.
 """
 
 import argparse
-import os
-import platform
-import sys
 import tempfile
 import time
 
+import common  # noqa: F401  (first: the path set-up)
 import numpy as np
 import tensorflow as tf
+from bench_scale import raw_rate  # (same folder: steps/s of the step alone, one tf.function)
+from common import machine_line
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from sr_tf.specs import preset  # noqa: E402
+from sr_tf.data import ImageFolder
+from sr_tf.data import degradations as D
+from sr_tf.data.io import read_image, sample_files
+from sr_tf.ops import Draws
+from sr_tf.specs import preset
+from sr_tf.train import EdsrTrainer
 
 DEMO = preset("demo")  # the demo's architecture and recipe
-from bench_scale import raw_rate  # noqa: E402 (same folder: steps/s of the step alone, one tf.function)
-
-from sr_tf.data import ImageFolder  # noqa: E402
-from sr_tf.data import degradations as D  # noqa: E402
-from sr_tf.data.io import read_image, sample_files  # noqa: E402
-from sr_tf.ops import Draws  # noqa: E402
-from sr_tf.train import EdsrTrainer  # noqa: E402
 
 TRAIN = ["astronaut.png", "coffee.png", "rocket.png"]
 
@@ -86,7 +82,7 @@ def main():
     parser.add_argument("--batches", type=int, default=40)
     args = parser.parse_args()
     batch = DEMO.recipe.batch_size
-    print(f"{platform.machine()}, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}")
+    print(machine_line())
     bicubic = pipeline_rate("bicubic", args.batches, batch)
     real = pipeline_rate("realesrgan", args.batches, batch)
     consumed = training_rate(30, batch)

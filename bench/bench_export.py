@@ -10,24 +10,22 @@ format on the held-out photo.
 
 import argparse
 import os
-import platform
-import sys
 import tempfile
 import time
 
+import common  # noqa: F401  (first: the path set-up)
 import numpy as np
 import tensorflow as tf
+from common import machine_line
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from sr_tf.specs import preset  # noqa: E402
+from sr_tf.data import crop_to_multiple, downscale, read_image
+from sr_tf.data.io import sample_files
+from sr_tf.deploy import TFLiteModel, fastgan_to_tflite, input_names, noise_inputs, to_tflite
+from sr_tf.inference import resolve_single
+from sr_tf.models import build_sr_model, fastgan, load_sr_model
+from sr_tf.specs import preset
 
 DEMO = preset("demo")  # the demo's architecture and recipe
-from sr_tf.data import crop_to_multiple, downscale, read_image  # noqa: E402
-from sr_tf.data.io import sample_files  # noqa: E402
-from sr_tf.deploy import TFLiteModel, fastgan_to_tflite, input_names, noise_inputs, to_tflite  # noqa: E402
-from sr_tf.inference import resolve_single  # noqa: E402
-from sr_tf.models import build_sr_model, fastgan, load_sr_model  # noqa: E402
 
 FORMATS = ("none", "float16", "dynamic", "int8")
 
@@ -47,7 +45,7 @@ def main():
     parser.add_argument("--demo-weights", help="a trained `train_srgan.py demo` model, for the PSNR table")
     parser.add_argument("--fastgan", type=int, help="also time the FastGAN generator at this im_size")
     args = parser.parse_args()
-    print(f"{platform.machine()}, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}")
+    print(machine_line())
     model = build_sr_model("edsr")  # the tutorial's EDSR-16 x4
     lr = np.random.default_rng(0).integers(0, 256, (args.size, args.size, 3), dtype=np.uint8)
     base = seconds(lambda: resolve_single(model, lr), args.repeats)

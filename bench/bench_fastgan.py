@@ -19,15 +19,16 @@ Ratios are against the baseline of the same run.
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import tempfile
 import time
 
+import common  # noqa: F401  (first: the path set-up)
 import keras
 import numpy as np
 import tensorflow as tf
+from common import machine_line
 
 from sr_tf.losses import PerceptualDistance
 from sr_tf.models import fastgan
@@ -114,8 +115,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the side-by-side comparison")
     parser.add_argument("--precisions", default="float32,bfloat16", help="sr_tf's, side by side (default %(default)s)")
     args = parser.parse_args()
-    print(f"{platform.machine()}, {os.cpu_count()} CPUs, GPUs: {len(tf.config.list_physical_devices('GPU'))}, "
-          f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
+    print(machine_line())
     batch = tf.constant(np.random.default_rng(0).uniform(-1, 1, (args.batch_size, args.im_size, args.im_size, 3)),
                         tf.float32)
     if args.torch_python:

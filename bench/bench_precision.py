@@ -12,39 +12,15 @@ products); the first line says which this machine has, and elsewhere the bfloat1
 import argparse
 import glob
 import os
-import platform
-import sys
 import time
 
+import common  # noqa: F401  (first: the path set-up)
 import numpy as np
+import tensorflow as tf
+from common import alternate, machine_line
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import tensorflow as tf  # noqa: E402
-
-from sr_tf import precision  # noqa: E402
-from sr_tf.data.io import load_image, sample_files  # noqa: E402
-
-
-def machine_line():
-    flags = precision.cpu_flags()
-    shown = sorted(f for f in flags if f.startswith(("amx", "avx512_bf16", "avx512_fp16", "avx512f", "avx2")))
-    return (f"{platform.machine()}, {os.cpu_count()} cores, flags: {' '.join(shown) or 'none of note'}; "
-            f"TensorFlow {tf.__version__}; auto -> {precision.choose('auto')[0]}")
-
-
-def alternate(functions, rounds):
-    """Median seconds of each zero-argument callable (its result's .numpy() syncs), run in turn `rounds` times."""
-    for f in functions.values():
-        f()
-    times = {name: [] for name in functions}
-    for _ in range(rounds):
-        for name, f in functions.items():
-            start = time.perf_counter()
-            f()
-            times[name].append(time.perf_counter() - start)
-    return {name: float(np.median(t)) for name, t in times.items()}
+from sr_tf import precision
+from sr_tf.data.io import load_image, sample_files
 
 
 def kernels(rounds):

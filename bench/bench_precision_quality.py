@@ -23,21 +23,19 @@ quality figures hold on any CPU.
 import argparse
 import glob
 import os
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import common  # noqa: F401  (the path set-up)
+import keras
+from bench_precision import compare
+from common import machine_line
 
-import keras  # noqa: E402
-from bench_precision import compare, machine_line  # noqa: E402
-
-from sr_tf import precision  # noqa: E402
-from sr_tf.data import ImageFolder, crop_to_multiple, downscale, read_image  # noqa: E402
-from sr_tf.data.io import SAMPLE_HELD_OUT, SAMPLE_TRAIN, SAMPLES_DIR, sample_files  # noqa: E402
-from sr_tf.inference import resolve_single  # noqa: E402
-from sr_tf.metrics import psnr_y  # noqa: E402
+from sr_tf import precision
+from sr_tf.data import ImageFolder, crop_to_multiple, downscale, read_image
+from sr_tf.data.io import SAMPLE_HELD_OUT, SAMPLE_TRAIN, SAMPLES_DIR, sample_files
+from sr_tf.inference import resolve_single
+from sr_tf.metrics import psnr_y
 
 SR_CASES = [("SRResNet (srresnet-x4)", "srresnet-x4", "SrganGeneratorTrainer"),
             ("EDSR-16 x4 (edsr-16-x4)", "edsr-16-x4", "EdsrTrainer"),

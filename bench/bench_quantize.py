@@ -14,19 +14,14 @@ interpreter on every core, median of 5 calls after one warm-up.
 import argparse
 import glob
 import os
-import sys
-import time
 
+import common  # noqa: F401  (the path set-up)
 import numpy as np
+import tensorflow as tf
+from common import machine_line, seconds
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import tensorflow as tf  # noqa: E402
-from bench_precision import machine_line  # noqa: E402
-
-from sr_tf.deploy.convert import pixel_output, representative_patches, tflite_interpreter, tflite_run  # noqa: E402
-from sr_tf.deploy.quality import MIN_PSNR, measure, photo_crops  # noqa: E402
+from sr_tf.deploy.convert import pixel_output, representative_patches, tflite_interpreter, tflite_run
+from sr_tf.deploy.quality import MIN_PSNR, measure, photo_crops
 
 MODELS = {"animevideov3": "REALESRGAN_ANIMAVIDEOV3_UP4X", "x4plus": "REALESRGAN_X4PLUS_UP4X"}
 
@@ -43,18 +38,14 @@ def converter_for(model, representative):
 
 
 def seconds_per_call(content, size=64, repeats=5):
+    """Median seconds of one invoke of the file on a size x size LR image (after a warm-up call)."""
     interpreter = tflite_interpreter(model_content=content)
     detail = interpreter.get_input_details()[0]
     interpreter.resize_tensor_input(detail["index"], (1, size, size, 3))
     interpreter.allocate_tensors()
     x = np.random.default_rng(0).integers(0, 256, (1, size, size, 3)).astype(detail["dtype"])
-    times = []
-    for i in range(repeats + 1):
-        interpreter.set_tensor(detail["index"], x)
-        started = time.perf_counter()
-        interpreter.invoke()
-        times.append(time.perf_counter() - started)
-    return float(np.median(times[1:]))
+    interpreter.set_tensor(detail["index"], x)
+    return seconds(interpreter.invoke, repeats=repeats)  # (invoke returns when the output is written)
 
 
 def row(label, model, content, crops):

@@ -24,14 +24,15 @@ reset and measured over the timed calls (Linux's VmHWM: the framework, the weigh
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 
+import common  # noqa: F401  (first: the path set-up)
 import numpy as np
+from common import machine_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -265,12 +266,9 @@ def main():
         return torch_worker(args)
     if args.variant:
         return sr_tf_worker(args)
-    import tensorflow as tf
 
-    from sr_tf.precision import bf16_flags
 
-    print(f"{platform.machine()}, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, bfloat16 flags: "
-          f"{' '.join(bf16_flags()) or 'none (the bfloat16 figures need amx_bf16 or avx512_bf16)'}")
+    print(machine_line())
     if not args.train_only:
         bench_inference(args)
     if not args.no_train:

@@ -27,17 +27,15 @@ then the convolution), in tf_keras as well.
 import argparse
 import functools
 import os
-import platform
 import statistics
-import sys
 import tempfile
 import time
 
+import common  # noqa: F401  (first: the path set-up)
 import numpy as np
 import tensorflow as tf
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from op_profile import by_kind, op_seconds  # noqa: E402
+from common import machine_line
+from op_profile import by_kind, op_seconds
 
 DIV2K_RGB_MEAN = np.array([0.4488, 0.4371, 0.4040]) * 255
 
@@ -228,10 +226,8 @@ def main():
     lr = tf.constant(rng.integers(0, 256, (16, 24, 24, 3)).astype("uint8"))
     hr = tf.constant(rng.integers(0, 256, (16, 96, 96, 3)).astype("uint8"))
     data = tf.data.Dataset.from_tensors((lr, hr)).repeat()
-    flags = precision.bf16_flags()
-    print(f"{platform.machine()}, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, bfloat16 flags: "
-          f"{' '.join(flags) or 'none (the bfloat16 figures need amx_bf16 or avx512_bf16)'}; batch 16 of 24x24 -> "
-          f"96x96; {args.steps} steps a round, medians of {args.rounds} alternating rounds")
+    print(machine_line())
+    print(f"batch 16 of 24x24 -> 96x96; {args.steps} steps a round, medians of {args.rounds} alternating rounds")
     print("| step | original s/step | " + " | ".join(f"sr_tf {p} s/step | vs original" for p in precisions) + " |")
     print("|---|---|" + "---|---|" * len(precisions))
     originals = original_steps()
