@@ -86,6 +86,43 @@ def test_ssim_matches_tensorflow_and_falls_with_noise(rng):
     assert 1 > ssim(a, noisy, crop_border=4) > ssim(a, noisier, crop_border=4)
 
 
+def float64_reference(a, b, crop, y_only):
+    """PSNR and SSIM computed in float64 with NumPy, as the package computed them before it used tf.image
+    (11x11 Gaussian window, sigma 1.5, the valid region, channels averaged)."""
+    def prepare(x):
+        x = np.asarray(x, np.float64)
+        x = (16.0 + x / 255.0 @ np.array([65.481, 128.553, 24.966]))[..., None] if y_only else x
+        return x[crop:-crop, crop:-crop] if crop else x
+
+    a, b = prepare(a), prepare(b)
+    g = np.exp(-(np.arange(11) - 5.0) ** 2 / (2 * 1.5 ** 2))
+    g /= g.sum()
+
+    def blur(x):  # separable 'valid' filtering of (H, W, C)
+        x = np.lib.stride_tricks.sliding_window_view(x, 11, axis=0) @ g
+        return np.lib.stride_tricks.sliding_window_view(x, 11, axis=1) @ g
+
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mu1, mu2 = blur(a), blur(b)
+    s1, s2, s12 = blur(a * a) - mu1 ** 2, blur(b * b) - mu2 ** 2, blur(a * b) - mu1 * mu2
+    ssim_map = ((2 * mu1 * mu2 + c1) * (2 * s12 + c2)) / ((mu1 ** 2 + mu2 ** 2 + c1) * (s1 + s2 + c2))
+    return 10 * np.log10(255.0 ** 2 / np.mean((a - b) ** 2)), float(ssim_map.mean())
+
+
+@pytest.mark.parametrize("y_only", [True, False])
+def test_psnr_y_and_ssim_equal_the_float64_computation(rng, y_only):
+    """tf.image's PSNR and SSIM (float32 inside) give the numbers of the float64 computation the package used
+    before, on a photo and a degraded copy, cropped as the benchmark protocol crops."""
+    from sr_tf.data.io import SAMPLE_HELD_OUT, load_image, sample_files
+
+    hr = load_image(sample_files([SAMPLE_HELD_OUT])[0])[:96, :128]
+    degraded = np.clip(hr + rng.normal(0, 8, hr.shape), 0, 255).astype(np.uint8)
+    want_psnr, want_ssim = float64_reference(hr, degraded, 4, y_only)
+    if y_only:
+        assert psnr_y(hr, degraded, crop_border=4) == pytest.approx(want_psnr, abs=1e-4)
+    assert ssim(hr, degraded, crop_border=4, y_only=y_only) == pytest.approx(want_ssim, abs=1e-5)
+
+
 def test_package_exports_the_tutorial_names():
     import sr_tf
 
