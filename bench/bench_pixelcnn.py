@@ -12,13 +12,14 @@ sampler does 1/(H W) of them per step) next to a 2048^2 float32 matmul measured 
 """
 
 import argparse
-import platform
 import time
 
+import common  # noqa: F401  (first: the path set-up)
 import keras
 import numpy as np
 import tensorflow as tf
 from bench_scale import forward_flops, rate_of  # same folder
+from common import machine_line
 
 from sr_tf import sampling
 from sr_tf.models import pixelcnn as pixelcnn_lib
@@ -48,8 +49,8 @@ def main():
     else:
         model = pixelcnn_lib.gated_pixelcnn(shape, head=args.head)
     randomize_batchnorm(model, np.random.default_rng(0))
-    print(f"{platform.processor() or platform.machine()}, {tf.config.threading.get_inter_op_parallelism_threads()} "
-          f"inter-op threads; TensorFlow {tf.__version__}; {model.name} ({args.head} head) "
+    print(machine_line())
+    print(f"{tf.config.threading.get_inter_op_parallelism_threads()} inter-op threads; {model.name} ({args.head} head) "
           f"{model.count_params():,} parameters; "
           f"{args.n} samples of {args.size}x{args.size}")
 

@@ -13,32 +13,24 @@ baseline measured in the same run.
 import argparse
 import json
 import os
-import platform
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+import common  # noqa: F401  (first: the path set-up)
 import numpy as np
 import tensorflow as tf
+from common import REPO, machine_line
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-
-from sr_tf.specs import preset  # noqa: E402
+from sr_tf.data import ImageFolder
+from sr_tf.data.io import sample_files
+from sr_tf.models import build_sr_model, srgan
+from sr_tf.specs import preset
+from sr_tf.train import EdsrTrainer, SrganGeneratorTrainer, SrganTrainer
 
 DEMO = preset("demo")  # the demo's architecture and recipe
-from sr_tf.data import ImageFolder  # noqa: E402
-from sr_tf.data.io import sample_files  # noqa: E402
-from sr_tf.models import build_sr_model, srgan  # noqa: E402
-from sr_tf.train import EdsrTrainer, SrganGeneratorTrainer, SrganTrainer  # noqa: E402
-
-
-def machine():
-    """One line naming the machine and the versions."""
-    return (f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.python_version()}, TensorFlow "
-            f"{tf.__version__}, GPUs: {len(tf.config.list_physical_devices('GPU'))}")
 
 
 def constant(lr_size, scale, batch, seed=0):
@@ -79,7 +71,7 @@ def overhead(args):
             dict(num_filters=DEMO.architecture.num_filters, num_res_blocks=DEMO.architecture.num_res_blocks),
             24, 16, 60),
     }
-    print(machine())
+    print(machine_line())
     print(f"{'case':60s} {'spe':>5s} {'steps/s':>9s} {'ms/step':>8s} {'overhead ms':>12s}")
     for name, (model_args, lr_size, batch, steps) in cases.items():
         data = tf.data.Dataset.from_tensors(constant(lr_size, 4, batch)).repeat()
@@ -103,7 +95,7 @@ def overhead(args):
 def pipeline(args):
     """steps/s of the demo's model on the command line's pipeline (ImageFolder on the bundled photos) against
     the same trainer on one constant batch, in the same process."""
-    print(machine())
+    print(machine_line())
     train = ImageFolder(sample_files(["astronaut.png", "coffee.png", "rocket.png"]), scale=4, hr_crop_size=96,
                         crop_to_scale=True)
     sources = {"constant batch": tf.data.Dataset.from_tensors(constant(24, 4, 16)).repeat(),
@@ -178,7 +170,7 @@ def srresnet_trainer(folder, jit):
 def flops(args):
     """The SRResNet pre-training step (batch 16, 24 -> 96) and the SRGAN step in GFLOP/s (training = 3 x the
     forward FLOPs: forward, input gradient, weight gradient) next to the machine's limits."""
-    print(machine())
+    print(machine_line())
     for name, value in limits().items():
         print(f"limit  {name:32s} {value:7.1f} GFLOP/s")
     data = tf.data.Dataset.from_tensors(constant(24, 4, 16)).repeat()
@@ -205,7 +197,7 @@ def profile(args):
     """Runs SRResNet pre-training steps under the TensorFlow profiler and prints the ops that take the time."""
     from op_profile import op_seconds
 
-    print(machine())
+    print(machine_line())
     data = tf.data.Dataset.from_tensors(constant(24, 4, 16)).repeat()
     with tempfile.TemporaryDirectory() as tmp:
         trainer = srresnet_trainer(os.path.join(tmp, "ckpt"), args.jit)
@@ -223,7 +215,7 @@ def profile(args):
 # --------------------------------------------------------------------------------------------- multi-worker
 def multiworker(args):
     """Steps/s of the demo-size EDSR through train_srgan.py on two workers (127.0.0.1) vs one process."""
-    print(machine())
+    print(machine_line())
     command = [sys.executable, os.path.join(REPO, "train_srgan.py"), "edsr", "--data", "samples", "--scale", "4",
                "--num-filters", "32", "--num-res-blocks", "4", "--batch-size", "16", "--steps", str(args.steps),
                "--evaluate-every", str(args.steps), "--log-interval", "3600"]

@@ -12,13 +12,14 @@ against a sequential version of the same pipeline.
 
 import argparse
 import os
-import platform
 import tempfile
 import time
 
+import common  # noqa: F401  (first: the path set-up)
 import keras
 import numpy as np
 import tensorflow as tf
+from common import machine_line
 
 from sr_tf.data import ImageFolder
 from sr_tf.data.transforms import random_crop, random_flip, random_rotate
@@ -103,8 +104,7 @@ def main():
     parser.add_argument("--jit", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--mixed-precision", action="store_true", help="GPU only")
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"GPUs: {len(tf.config.list_physical_devices('GPU'))}, TensorFlow {tf.__version__}")
+    print(machine_line())
     rng = np.random.default_rng(0)
     batch = (tf.constant(rng.integers(0, 256, (16, 24, 24, 3)), tf.uint8),
              tf.constant(rng.integers(0, 256, (16, 96, 96, 3)), tf.uint8))
