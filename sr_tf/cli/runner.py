@@ -20,6 +20,7 @@ from sr_tf.cli.common import (
     positive_int,
 )
 from sr_tf.errors import UserInputError
+from sr_tf.specs.base import checkpoint_folder
 from sr_tf.weights_io import save_model, save_weights
 
 SHARED_OPTIONS = ("data", "steps", "batch_size", "evaluate_every", "seed", "checkpoint_dir", "weights_dir",
@@ -82,7 +83,7 @@ def note_earlier_folder(family, checkpoint_dir):
     """Says so when the folder earlier versions gave this run (its name without the settings that differ from
     the preset) holds checkpoints and the run's own folder does not: that folder may hold another architecture,
     so it is not resumed unless named."""
-    earlier = os.path.join(".ckpt", family.recipe.run_name(family.architecture, family.data))
+    earlier = family.recipe.checkpoint_dir(family.architecture, family.data)
     if (earlier != checkpoint_dir and os.path.exists(os.path.join(earlier, "checkpoint"))
             and not os.path.exists(os.path.join(checkpoint_dir, "checkpoint"))):
         print(f"Note: this run's checkpoints go to {checkpoint_dir}; {earlier} (the name earlier versions gave "
@@ -181,7 +182,7 @@ def run_training(family, args):
             raise UserInputError(f"--mixed-precision is --precision float16. Received: --precision {args.precision}")
         args.precision = "float16"
     args.precision = chosen = chosen_precision(args.precision)
-    checkpoint_dir = os.path.join(".ckpt", family.run) if args.checkpoint_dir is None else args.checkpoint_dir
+    checkpoint_dir = checkpoint_folder(family.run) if args.checkpoint_dir is None else args.checkpoint_dir
     if args.checkpoint_dir is None:
         note_earlier_folder(family, checkpoint_dir)
     check_resume(args, checkpoint_dir)

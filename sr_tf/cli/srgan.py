@@ -183,7 +183,7 @@ def add_demo_parser(sub):
         p.add_argument(f"--{name.replace('_', '-')}", type=kinds.get(name, positive_int), default=value,
                        help="default %(default)s")
     p.add_argument("--seed", type=int, default=0, help="default %(default)s")
-    p.add_argument("--checkpoint-dir", default=os.path.join(".ckpt", demo.recipe.run_name(demo.architecture)),
+    p.add_argument("--checkpoint-dir", default=demo.recipe.checkpoint_dir(demo.architecture),
                    help="default %(default)s")
     p.add_argument("--weights-dir", default=None, help=f"default {demo.recipe.weights_folder(demo.architecture)}")
     p.add_argument("--weights-out", default=None, help="the legacy .h5 file (the .keras and .weights.h5 files go "

@@ -9,12 +9,22 @@ nothing of sr_tf but its errors: the builders, trainers and command lines read t
 
 import dataclasses
 import importlib
+import os
 from typing import ClassVar
 
 from sr_tf.errors import UserInputError
 
 FAMILIES = {}  # family name -> Architecture subclass
 PRESETS = {}  # preset name -> Preset
+
+
+CHECKPOINT_ROOT = ".ckpt"  # runs keep their checkpoints in CHECKPOINT_ROOT/<run name>
+
+
+def checkpoint_folder(run):
+    """The default checkpoint folder of the run named `run`: `.ckpt/<run>`, the one rule the command lines and
+    the trainers' defaults share."""
+    return os.path.join(CHECKPOINT_ROOT, run)
 
 
 def _tuples(value):
@@ -98,6 +108,10 @@ class Recipe:
 
     def __post_init__(self):
         object.__setattr__(self, "learning_rate", _tuples(self.learning_rate))
+
+    def checkpoint_dir(self, architecture, data=None, reference=None):
+        """The run's default checkpoint folder: `checkpoint_folder` of `run_name(...)`."""
+        return checkpoint_folder(self.run_name(architecture, data, reference))
 
     def run_name(self, architecture, data=None, reference=None):
         """The run's name, e.g. 'edsr-16-x4' or 'pixelcnn-digits-256'. With `reference` (the architecture of the

@@ -15,6 +15,7 @@ from sr_tf.losses import generator_hinge, hinge_fake, hinge_real, reconstruction
 from sr_tf.metrics import frechet_distance, inception_features
 from sr_tf.models import fastgan, spec_of
 from sr_tf.ops import Draws
+from sr_tf.specs.base import checkpoint_folder
 from sr_tf.specs.fastgan import OFFICIAL as RECIPE
 from sr_tf.train.ema import moving_average_copy, update_moving_average
 from sr_tf.train.trainer import Trainer
@@ -50,7 +51,7 @@ class FastGANTrainer(Trainer):
 
     higher_is_better = False
     score_name = "fid"
-    default_checkpoint_dir = ".ckpt/fastgan"
+    default_checkpoint_dir = checkpoint_folder("fastgan")
 
     def __init__(self, generator, discriminator, checkpoint_dir=None, policy=RECIPE.policy,
                  recon_loss=RECIPE.recon_loss, perceptual_weights=None, recon_distance=None,

@@ -10,6 +10,7 @@ from sr_tf.data.pixelcnn import levels_to_uint8
 from sr_tf.losses import nats_per_dim
 from sr_tf.metrics import bits_per_dim, split_batch
 from sr_tf.sampling import FastSampler, image_geometry
+from sr_tf.specs.base import checkpoint_folder
 from sr_tf.specs.pixelcnn import PixelCNNRecipe
 from sr_tf.train.trainer import Trainer
 
@@ -31,7 +32,7 @@ class PixelCNNTrainer(Trainer):
 
     higher_is_better = False
     score_name = "bits_per_dim"
-    default_checkpoint_dir = ".ckpt/pixelcnn"
+    default_checkpoint_dir = checkpoint_folder("pixelcnn")
 
     def __init__(self, model, checkpoint_dir=None, learning_rate=PixelCNNRecipe.learning_rate, **kwargs):
         super().__init__({"model": model}, {"model": lambda: keras.optimizers.Adam(learning_rate)}, checkpoint_dir,

@@ -8,7 +8,6 @@ by 255 and the recipes' loss weights are the authors'. The models saved, scored 
 generators (the authors' `params_ema`) when the recipe keeps an average.
 """
 
-import os
 
 import keras
 import tensorflow as tf
@@ -48,8 +47,7 @@ class RealEsrnetTrainer(SuperResolutionTrainer):
         self.recipe = RECIPES[self.recipe_name] if recipe is None else recipe
         if checkpoint_dir is None:
             spec = spec_of(models["generator"])
-            run = self.recipe.run_name(spec, reference=starting_preset(self.recipe, spec))
-            checkpoint_dir = os.path.join(".ckpt", run)
+            checkpoint_dir = self.recipe.checkpoint_dir(spec, reference=starting_preset(self.recipe, spec))
         optimizers = {name: _adam(learning_rate, self.recipe) for name in models}
         super().__init__(models, optimizers, checkpoint_dir, **kwargs)
 

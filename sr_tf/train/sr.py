@@ -3,7 +3,6 @@ signatures and the recipes' defaults (`sr_tf.specs.sr.RECIPES`); a trainer's def
 `.ckpt/<run>`, the run named by the recipe from the model's spec (e.g. '.ckpt/edsr-16-x4'), as on the command
 line."""
 
-import os
 
 import keras
 import tensorflow as tf
@@ -34,7 +33,7 @@ def _checkpoint_dir(name, model, checkpoint_dir):
     if checkpoint_dir is not None:
         return checkpoint_dir
     spec = spec_of(model)
-    return os.path.join(".ckpt", RECIPES[name].run_name(spec, reference=starting_preset(RECIPES[name], spec)))
+    return RECIPES[name].checkpoint_dir(spec, reference=starting_preset(RECIPES[name], spec))
 
 
 class SuperResolutionTrainer(Trainer):
