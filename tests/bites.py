@@ -73,8 +73,8 @@ CASES = [
   "    return to_uint8(tf.cast(model(tf.cast(lr_batch, tf.float32)[:, ::-1], training=False), tf.float32))",
   "tests/test_inference.py::test_package_exports_the_tutorial_names"),
  ("workers do not agree on the stop", "sr_tf/train/trainer.py",
-  "            voted = mean_over_workers(self.strategy, float(stop.is_set())) > 0 if self.multi_worker else stop.is_set()",  # noqa: E501 (a line of the source, verbatim)
-  "            voted = stop.is_set()",
+  "                voted = distribute.mean_over_workers(self.strategy, float(voted)) > 0",
+  "                pass",
   "tests/test_distribute.py::test_sigterm_to_one_worker_stops_both_at_one_step_and_a_restart_resumes_there"),
  ("CSV rows are the mean", "sr_tf/cli/pixelcnn.py",
   "    scores = bits_per_image(model, _dataset(split, args, labelled, batch_size=256, shuffle=False, repeat_count=1))",

@@ -83,7 +83,7 @@ def test_workers_stop_on_their_vote_not_on_a_signal_that_lands_after_it(tmp_path
     import os
     import signal
 
-    import sr_tf.train.trainer as trainer_module
+    import sr_tf.train.distribute as distribute_module
 
     batch = fixed_batch(rng)
     trainer = EdsrTrainer(edsr.edsr(2, num_filters=4, num_res_blocks=1), str(tmp_path), learning_rate=1e-3,
@@ -96,7 +96,7 @@ def test_workers_stop_on_their_vote_not_on_a_signal_that_lands_after_it(tmp_path
             os.kill(os.getpid(), signal.SIGTERM)  # handled as the vote returns, before the loop decides
         return value
 
-    monkeypatch.setattr(trainer_module, "mean_over_workers", vote)
+    monkeypatch.setattr(distribute_module, "mean_over_workers", vote)
     trainer.multi_worker = True
     trainer.train(endless(batch), steps=10, evaluate_every=100)
     assert trainer.interrupted == "SIGTERM"

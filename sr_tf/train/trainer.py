@@ -22,27 +22,8 @@ import tensorflow as tf
 from sr_tf.errors import UserInputError
 from sr_tf.precision import choose, policy_name, training_precision
 from sr_tf.progress import LOG_INTERVAL, PlainProgress, progress
-from sr_tf.train.distribute import (
-    PEER_FAILURES,
-    check_models_in_scope,
-    is_chief,
-    is_multi_worker,
-    mean_over_workers,
-    shard_by_data,
-    synchronize_batchnorm,
-    worker_dir,
-    worker_lost,
-)
+from sr_tf.train import distribute, records
 from sr_tf.train.loop import AUTO, StepSchedule, TensorBoardLog, stop_on_signals
-from sr_tf.train.records import (
-    architecture_of,
-    as_json,
-    check_architecture,
-    check_data,
-    read_record,
-    restore_newest_readable,
-    write_record,
-)
 
 
 def enable_mixed_precision(precision="float16"):
@@ -91,23 +72,23 @@ class Trainer:
                  mixed_precision=False, log_every=50, data=None, log_interval=LOG_INTERVAL, steps_per_execution=AUTO,
                  precision=None):
         self.strategy = strategy or tf.distribute.get_strategy()
-        self.is_chief = is_chief(self.strategy)
-        self.multi_worker = is_multi_worker(self.strategy)
-        agree = functools.partial(mean_over_workers, self.strategy) if self.multi_worker else None
+        self.is_chief = distribute.is_chief(self.strategy)
+        self.multi_worker = distribute.is_multi_worker(self.strategy)
+        agree = functools.partial(distribute.mean_over_workers, self.strategy) if self.multi_worker else None
         self.schedule = StepSchedule(steps_per_execution, agree)
         self.models = dict(models)
         self.precision = training_precision(self.models, precision, mixed_precision)
         if strategy is not None:
-            check_models_in_scope(self.models, self.strategy)
+            distribute.check_models_in_scope(self.models, self.strategy)
         if self.strategy.num_replicas_in_sync > 1:
-            synchronize_batchnorm(self.models.values())
+            distribute.synchronize_batchnorm(self.models.values())
         with self.strategy.scope():
             self.models.update(self.build_auxiliary_models())
         checkpoint_dir = self.default_checkpoint_dir if checkpoint_dir is None else checkpoint_dir
         if checkpoint_dir is None:
             raise UserInputError(f"{type(self).__name__} needs a checkpoint folder. Received: checkpoint_dir=None")
         self.checkpoint_dir = os.fspath(checkpoint_dir)
-        self.data = None if data is None else as_json(data)
+        self.data = None if data is None else records.as_json(data)
         self.jit_compile = jit_compile
         self.log_every = log_every
         self.log_interval = log_interval
@@ -200,10 +181,10 @@ class Trainer:
         checkpoints = list(reversed(self.manager.checkpoints))
         if not checkpoints:
             return None
-        check_architecture(read_record(self._record_path("architecture")), architecture_of(self.models),
-                           self.checkpoint_dir)
-        check_data(read_record(self._record_path("data")), self.data, self.checkpoint_dir)
-        path = restore_newest_readable(self.checkpoint, checkpoints)
+        records.check_architecture(records.read_record(self._record_path("architecture")),
+                                   records.architecture_of(self.models), self.checkpoint_dir)
+        records.check_data(records.read_record(self._record_path("data")), self.data, self.checkpoint_dir)
+        path = records.restore_newest_readable(self.checkpoint, checkpoints)
         if path is not None:
             best = float(self.best_score.numpy())
             print(f"Restored {path} at step {int(self.step.numpy())}" +
@@ -226,15 +207,15 @@ class Trainer:
         (every worker must save, as collectives may run while variables are read); returns None there.
         """
         if not self.is_chief:
-            folder = worker_dir(self.checkpoint_dir, self.strategy)
+            folder = distribute.worker_dir(self.checkpoint_dir, self.strategy)
             tf.train.CheckpointManager(self.checkpoint, folder, max_to_keep=1).save(int(self.step.numpy()))
             shutil.rmtree(folder, ignore_errors=True)
             return None
         os.makedirs(self.checkpoint_dir, exist_ok=True)
-        records = {"architecture": architecture_of(self.models), "data": self.data}
-        for kind, value in records.items():
-            if value is not None and read_record(self._record_path(kind)) is None:
-                write_record(self._record_path(kind), value)
+        kinds = {"architecture": records.architecture_of(self.models), "data": self.data}
+        for kind, value in kinds.items():
+            if value is not None and records.read_record(self._record_path(kind)) is None:
+                records.write_record(self._record_path(kind), value)
         manager = self.best_manager if best else self.manager
         return manager.save(checkpoint_number=int(self.step.numpy()))
 
@@ -302,16 +283,16 @@ class Trainer:
             self._step_fn, self._loop_fn = tf.function(self._one_step), tf.function(self._run_steps)
         # The training iterator first: a seeded dataset's next iterator continues its random sequence, so a hook
         # that peeks at the data must not shift what training draws (nor make workers and one device differ).
-        iterator = iter(self.strategy.experimental_distribute_dataset(shard_by_data(train_dataset)))
+        iterator = iter(self.strategy.experimental_distribute_dataset(distribute.shard_by_data(train_dataset)))
         self.on_train_begin(train_dataset)
         stop = threading.Event()
         try:
             with stop_on_signals(stop):
                 return self._loop(iterator, stop, steps, evaluate_every, valid_dataset, save_best_only)
-        except PEER_FAILURES as e:
+        except distribute.PEER_FAILURES as e:
             if not self.multi_worker:
                 raise
-            raise worker_lost(e, int(self.step.numpy()), self.checkpoint_dir) from e
+            raise distribute.worker_lost(e, int(self.step.numpy()), self.checkpoint_dir) from e
         finally:
             self.log.flush()
 
@@ -343,7 +324,9 @@ class Trainer:
             if evaluating:
                 self._evaluate_and_save(valid_dataset, save_best_only, step)
             # The workers vote (a lone one stopping would hang the collectives); a signal after the vote waits.
-            voted = mean_over_workers(self.strategy, float(stop.is_set())) > 0 if self.multi_worker else stop.is_set()
+            voted = stop.is_set()
+            if self.multi_worker:
+                voted = distribute.mean_over_workers(self.strategy, float(voted)) > 0
             if voted:
                 self.interrupted = getattr(stop, "signal", "SIGTERM")
                 path = self.save()
