@@ -33,7 +33,7 @@ CASES = [
   "        v = batch_values(images, labels).numpy().astype(np.float64); values.append(np.full_like(v, v.mean()))",
   "tests/test_train_pixelcnn.py::test_bits_per_image_matches_numpy_on_uneven_batches"),
  ("restore() does nothing", "sr_tf/train/trainer.py",
-  "        path = restore_newest_readable(self.checkpoint, checkpoints)",
+  "        path = records.restore_newest_readable(self.checkpoint, checkpoints)",
   "        path = None",
   "tests/test_tutorial_code.py::test_edsr_and_wdsr_recipes"),
  ("FID formula wrong", "sr_tf/metrics/gan.py",
@@ -97,8 +97,8 @@ CASES = [
   "                return lr, hr",
   "tests/test_data.py::test_random_crops_stay_aligned_after_rotate_and_flip"),
  ("restore gives fresh weights", "sr_tf/train/trainer.py",
-  "        path = restore_newest_readable(self.checkpoint, checkpoints)",
-  "        path = restore_newest_readable(self.checkpoint, checkpoints); [m.set_weights([w * 0.5 for w in m.get_weights()]) for m in self.models.values()]",  # noqa: E501 (a line of the source, verbatim)
+  "        path = records.restore_newest_readable(self.checkpoint, checkpoints)",
+  "        path = records.restore_newest_readable(self.checkpoint, checkpoints); [m.set_weights([w * 0.5 for w in m.get_weights()]) for m in self.models.values()]",  # noqa: E501 (a line of the source, verbatim)
   "tests/test_bad_input.py::test_a_damaged_latest_checkpoint_falls_back_to_the_previous_one"),
 ]
 only = sys.argv[1:]
