@@ -9,7 +9,7 @@ over replicas.
 import keras
 import tensorflow as tf
 
-from sr_tf.errors import UserInputError
+from sr_tf.errors import Arg, UserInputError
 from sr_tf.layers import mixture_head
 from sr_tf.models.common import imagenet_application
 from sr_tf.models.realesrgan import vgg19_preactivation
@@ -83,8 +83,10 @@ class PerceptualDistance:
     def __init__(self, weights="imagenet"):
         if weights is None:
             raise UserInputError("PerceptualDistance needs ImageNet VGG16 weights ('imagenet' or a file path); "
-                                 "without them use recon_loss='l1' or 'mse' instead. Received: weights=None")
-        vgg = imagenet_application(keras.applications.VGG16, weights, VGG16_NOTOP_FILE, "perceptual_weights=PATH",
+                                 "without them use ", Arg("recon_loss", "l1"), " or ", Arg("recon_loss", "mse"),
+                                 " instead. Received: weights=None")
+        vgg = imagenet_application(keras.applications.VGG16, weights, VGG16_NOTOP_FILE,
+                                   Arg("perceptual_weights", "PATH", placeholder=True),
                                    input_shape=(None, None, 3), include_top=False)
         self.features = self.feature_model(vgg)
 
@@ -121,8 +123,9 @@ def reconstruction_distance(kind, perceptual_weights=None):
     if kind == "perceptual":
         return PerceptualDistance(perceptual_weights or "imagenet")
     if perceptual_weights is not None:
-        raise UserInputError(f"VGG16 weights (perceptual_weights={perceptual_weights}) are only used by "
-                             f"recon_loss='perceptual'. Received: recon_loss={kind!r}")
+        raise UserInputError("VGG16 weights (", Arg("perceptual_weights", perceptual_weights, placeholder=True),
+                             ") are only used by ", Arg("recon_loss", "perceptual"), ". Received: ",
+                             Arg("recon_loss", kind))
     if kind == "l1":
         return lambda x, y: per_example_mean(tf.abs(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)))
     return lambda x, y: per_example_mean(tf.square(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)))

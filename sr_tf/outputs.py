@@ -15,7 +15,7 @@ writing itself goes through `sr_tf.atomic` (a temporary file or folder, then a r
 
 import os
 
-from sr_tf.errors import UserInputError
+from sr_tf.errors import Arg, UserInputError
 
 # What tf.saved_model.save writes into its folder (and Keras's older exports): the entries an overwrite may replace.
 SAVED_MODEL_ENTRIES = frozenset({"saved_model.pb", "saved_model.pbtxt", "variables", "assets", "fingerprint.pb",
@@ -46,7 +46,8 @@ def check_file(path, overwrite=False, example="model.tflite"):
         raise OutputExistsError(f"{path or '.'} is a folder; the output is a file: name one, e.g. "
                                 f"{os.path.join(path or '.', example)}")
     if os.path.lexists(path) and not overwrite:
-        raise OutputExistsError(f"{path} exists; pass overwrite=True to replace it, or choose another path.")
+        raise OutputExistsError(f"{path} exists; pass ", Arg("overwrite", True), " to replace it, or choose another "
+                                "path.")
     return path
 
 
@@ -85,8 +86,8 @@ def check_folder(path, overwrite=False, entries=SAVED_MODEL_ENTRIES, what="a Sav
         raise OutputExistsError(f"{path} holds {foreign[0]}{more}, which is not part of {what}; nothing was written. "
                                 "Name a new or empty folder.")
     if present and not overwrite:
-        raise OutputExistsError(f"{path} holds {what} already; pass overwrite=True to replace it, or choose another "
-                                "folder.")
+        raise OutputExistsError(f"{path} holds {what} already; pass ", Arg("overwrite", True), " to replace it, or "
+                                "choose another folder.")
     return True
 
 

@@ -131,8 +131,8 @@ def test_the_data_record_in_python(tmp_path):
     EdsrTrainer(model, str(tmp_path), data={"hr_dir": "/photos/cats"}).save()
     assert json.load(open(tmp_path / "data.json")) == {"hr_dir": "/photos/cats"}
     with pytest.raises(DataMismatchError, match="checkpoint_dir="):
-        EdsrTrainer(model, str(tmp_path), data={"hr_dir": "/photos/dogs"})
-    EdsrTrainer(model, str(tmp_path), data={"hr_dir": "/photos/cats"})  # the same data resumes
+        EdsrTrainer(model, str(tmp_path), data={"hr_dir": "/photos/dogs"}).restore()
+    EdsrTrainer(model, str(tmp_path), data={"hr_dir": "/photos/cats"}).restore()  # the same data resumes
 
 
 def test_caches_are_rebuilt_when_a_photo_is_edited_in_place(tmp_path, rng):
@@ -301,6 +301,7 @@ def test_a_damaged_latest_checkpoint_falls_back_to_the_previous_one(tmp_path, rn
     (tmp_path / "architecture.json").write_text('{"model": [["head_conv/ker')  # cut short by an old version
     with pytest.warns(UserWarning) as warned:
         again = EdsrTrainer(edsr.edsr(2, num_filters=4, num_res_blocks=1), str(tmp_path))
+        again.restore()
     messages = " ".join(str(w.message) for w in warned)
     assert "ckpt-2" in messages and "damaged" in messages and "architecture.json" in messages
     assert int(again.step.numpy()) == 1

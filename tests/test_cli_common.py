@@ -2,16 +2,20 @@
 
 import pytest
 
-from sr_tf.cli.common import EXIT_ERROR, as_command_line, fill_unset, run_command
-from sr_tf.errors import InputFileNotFoundError, UserInputError
+from sr_tf.cli.common import EXIT_ERROR, run_command
+from sr_tf.cli.runner import Options, unset_text, with_options
+from sr_tf.errors import Arg, InputFileNotFoundError, UserInputError
 from sr_tf.specs.fastgan import OFFICIAL as FASTGAN
 
 
 def test_user_input_errors_are_one_line_with_flags_instead_of_api_names(capsys):
     def bad(args):
-        raise UserInputError("Checkpoint directory x was written for another architecture. Use another "
-                             "checkpoint_dir=, or the architecture options it was trained with.")
+        raise UserInputError("Checkpoint directory x was written for another architecture. Use another ",
+                             Arg("checkpoint_dir"), ", or the architecture options it was trained with.")
 
+    with pytest.raises(UserInputError, match="Use another checkpoint_dir=, or") as raised:
+        bad(None)  # from Python: the API's argument
+    assert raised.value.argument == "checkpoint_dir"
     assert run_command(bad, None) == EXIT_ERROR
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and "Use another --checkpoint-dir, or" in err
@@ -28,18 +32,29 @@ def test_other_exceptions_are_bugs_and_keep_their_traceback():
         run_command(lambda args: {}["missing"], None)
 
 
-def test_api_names_map_to_flags():
-    assert as_command_line("pass perceptual_weights=PATH") == "pass --perceptual-weights PATH"
-    assert as_command_line("Use load_digits() (bundled)") == "Use --dataset digits (bundled)"
+def test_arguments_read_as_flags_on_the_command_line():
+    cases = [(Arg("perceptual_weights", "PATH", placeholder=True), "perceptual_weights=PATH",
+              "--perceptual-weights PATH"),
+             (Arg("overwrite", True), "overwrite=True", "--overwrite"),
+             (Arg("recon_loss", "l1"), "recon_loss='l1'", "--recon-loss l1"),
+             (Arg("dataset", "digits", api="load_digits()"), "load_digits()", "--dataset digits")]
+    for arg, api, flag in cases:
+        error = UserInputError("use ", arg, " (bundled)")
+        assert (str(error), error.command_line()) == (f"use {api} (bundled)", f"use {flag} (bundled)")
+    assert UserInputError("no argument").argument is None and UserInputError("x").command_line() == "x"
 
 
-def test_fill_unset_keeps_zero_and_fills_none():
-    class Args:
-        steps, batch_size, unrelated = 0, None, None
+def test_parsed_options_are_read_only_and_unset_ones_come_from_the_recipe():
+    class Parsed:
+        steps, batch_size, evaluate_every, unrelated = 0, None, None, None
 
-    chosen = fill_unset(Args, FASTGAN)
-    assert Args.steps == 0 and Args.batch_size == FASTGAN.batch_size and Args.unrelated is None
-    assert chosen == f"--batch-size {FASTGAN.batch_size}"
+    options = Options(Parsed)
+    with pytest.raises(AttributeError, match="read-only"):
+        options.steps = 5
+    recipe = with_options(FASTGAN, options)
+    assert recipe.steps == 0 and recipe.batch_size == FASTGAN.batch_size  # 0 is a value, not "unset"
+    assert unset_text(options, recipe) == f"--batch-size {FASTGAN.batch_size}, --evaluate-every " \
+                                          f"{FASTGAN.evaluate_every}"
 
 
 def test_progress_in_a_log_file_is_a_few_plain_lines(capsys):

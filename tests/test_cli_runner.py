@@ -117,15 +117,16 @@ def test_run_names_carry_every_setting_that_differs_from_the_preset():
 
 
 def test_runs_that_differ_in_filters_get_their_own_checkpoints_and_the_old_folder_is_named(tmp_path):
-    from sr_tf.cli.runner import note_earlier_folder
+    from sr_tf.cli.runner import Options, complete_plan, note_earlier_folder
     from sr_tf.cli.srgan import SrFamily, parser
 
-    families = []
+    plans = []
     for filters in ("4", "8"):
         family = SrFamily("edsr")
-        family.prepare(parser().parse_args(["edsr", "--scale", "2", "--num-res-blocks", "1", "--num-filters", filters]))
-        families.append(family)
-    assert [f.run for f in families] == ["edsr-1-x2-num-filters-4", "edsr-1-x2-num-filters-8"]
+        args = parser().parse_args(["edsr", "--scale", "2", "--num-res-blocks", "1", "--num-filters", filters])
+        plans.append(complete_plan(family, family.plan(Options(args))))
+    assert [p.run for p in plans] == ["edsr-1-x2-num-filters-4", "edsr-1-x2-num-filters-8"]
+    assert [p.checkpoint_dir for p in plans] == [os.path.join(".ckpt", p.run) for p in plans]
     earlier = tmp_path / ".ckpt" / "edsr-1-x2"  # what earlier versions named both runs
     earlier.mkdir(parents=True)
     (earlier / "checkpoint").write_text('model_checkpoint_path: "ckpt-1"\n')
@@ -133,7 +134,7 @@ def test_runs_that_differ_in_filters_get_their_own_checkpoints_and_the_old_folde
     os.chdir(tmp_path)
     try:
         with contextlib.redirect_stdout(out):
-            note_earlier_folder(families[0], os.path.join(".ckpt", families[0].run))
+            note_earlier_folder(plans[0])
     finally:
         os.chdir(previous)
     assert f"--checkpoint-dir {os.path.join('.ckpt', 'edsr-1-x2')}" in out.getvalue()

@@ -117,6 +117,7 @@ def test_a_checkpoint_written_before_the_specs_resumes(tmp_path):
     shutil.copytree(os.path.join(SPECS_DATA, "edsr_checkpoint"), folder)
     model = edsr.edsr(2, num_filters=8, num_res_blocks=2)
     trainer = EdsrTrainer(model, folder, learning_rate=1e-4)
+    trainer.restore()
     assert int(trainer.step.numpy()) == 1
     saved = keras.saving.load_model(os.path.join(SPECS_DATA, "edsr.keras"), safe_mode=True)  # the weights before
     assert any(not np.array_equal(a, b) for a, b in zip(model.get_weights(), saved.get_weights()))  # one step on

@@ -66,6 +66,7 @@ def test_mixed_float16_steps(name, mixed_policy, tmp_path):
     scale = float(next(iter(trainer.optimizers.values())).dynamic_scale.numpy())
     assert np.isfinite(scale) and scale > 1  # loss scaling is on
     again, _ = CASES[name](rng, str(tmp_path))
+    again.restore()
     assert int(again.step.numpy()) == 10
     for a, b in zip(trainer.model.weights, again.model.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -61,6 +61,8 @@ def test_a_new_trainer_resumes_step_optimizer_state_and_best_score(tmp_path, rng
     initial = first.model.get_weights()
     first.train(endless(batch), valid, steps=6, evaluate_every=3)
     second = EdsrTrainer(edsr.edsr(2, num_filters=4, num_res_blocks=1), str(tmp_path), learning_rate=1e-3)
+    assert int(second.step) == 0  # building a trainer reads no checkpoint; restore() does, or train() first
+    assert second.restore().endswith("ckpt-6")
     assert int(second.step) == 6 and float(second.best_score) == float(first.best_score) > 0
     for a, b in zip(first.optimizers["model"].variables, second.optimizers["model"].variables):
         np.testing.assert_array_equal(a.numpy(), b.numpy())  # iterations and Adam moments
@@ -117,6 +119,7 @@ def test_srgan_trainer_checkpoints_everything_and_resumes(tmp_path, rng):
     assert logs["perceptual_loss"] == pytest.approx(logs["content_loss"] + 0.001 * logs["adversarial_loss"],
                                                     rel=1e-5)
     second = build()
+    second.restore()
     assert int(second.step) == 3 and np.isfinite(float(second.best_score))
     for name in ("generator", "discriminator"):
         for a, b in zip(first.models[name].weights, second.models[name].weights):
@@ -175,11 +178,11 @@ def test_checkpoint_of_another_architecture_is_a_clear_error(tmp_path, rng):
     SrganGeneratorTrainer(srgan.generator(num_filters=4, num_res_blocks=1), str(tmp_path)).train(
         endless(batch), steps=1, evaluate_every=1)
     with pytest.raises(ArchitectureMismatchError, match=str(tmp_path)):
-        SrganGeneratorTrainer(srgan.generator(num_filters=8, num_res_blocks=1), str(tmp_path))
+        SrganGeneratorTrainer(srgan.generator(num_filters=8, num_res_blocks=1), str(tmp_path)).restore()
     deeper = srgan.generator(num_filters=4, num_res_blocks=2)
     saved = len(srgan.generator(num_filters=4, num_res_blocks=1).weights)
     with pytest.raises(ArchitectureMismatchError, match=f"has {len(deeper.weights)} weights, the checkpoint {saved};"):
-        SrganGeneratorTrainer(deeper, str(tmp_path))
+        SrganGeneratorTrainer(deeper, str(tmp_path)).restore()
 
 
 def test_a_checkpoint_of_another_learning_rate_kind_is_named_not_called_damaged(tmp_path, rng):
@@ -193,5 +196,7 @@ def test_a_checkpoint_of_another_learning_rate_kind_is_named_not_called_damaged(
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # no checkpoint is reported damaged
             with pytest.raises(UserInputError, match="a fixed learning rate against a schedule"):
-                EdsrTrainer(small(), folder, learning_rate=asked)
-        assert int(EdsrTrainer(small(), folder, learning_rate=written).step.numpy()) == 2
+                EdsrTrainer(small(), folder, learning_rate=asked).restore()
+        resumed = EdsrTrainer(small(), folder, learning_rate=written)
+        resumed.restore()
+        assert int(resumed.step.numpy()) == 2

@@ -63,6 +63,7 @@ def test_training_writes_grids_and_checkpoints_and_resumes_at_the_right_iteratio
     d_iterations = int(trainer.optimizers["discriminator"].iterations.numpy())
 
     resumed = _trainer(tmp_path)
+    resumed.restore()
     assert int(resumed.step.numpy()) == 2
     assert int(resumed.optimizers["discriminator"].iterations.numpy()) == d_iterations == 2
     for name, model in resumed.models.items():

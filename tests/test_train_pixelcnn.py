@@ -41,6 +41,7 @@ def test_trainer_resumes_step_optimizer_and_best_score(tmp_path):
     assert math.isfinite(best) and best <= trainer.evaluate(valid) + 1e-6  # the best is the lowest bits/dim seen
     weights = [w.numpy() for w in trainer.model.weights]
     again = PixelCNNTrainer(build(), tmp_path)
+    again.restore()
     assert int(again.step.numpy()) == 4 and float(again.best_score.numpy()) == best
     assert int(again.optimizers["model"].iterations.numpy()) == 4
     for a, b in zip(weights, again.model.weights):

@@ -118,6 +118,7 @@ def test_psnr_stage_step_uses_the_sharpened_ground_truth_and_moves_the_ema(tmp_p
         np.testing.assert_allclose(ema.numpy(), decay * w0 + (1 - decay) * w1.numpy(), rtol=1e-5, atol=1e-7)
     assert trainer.model is trainer.models["generator_ema"]
     again = RealEsrnetTrainer(specs.RRDBNet(**TINY_RRDB).build(), str(tmp_path), learning_rate=1e-3)
+    again.restore()
     assert int(again.step) == 1
     for a, b in zip(trainer.model.weights, again.model.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
@@ -140,6 +141,7 @@ def test_gan_stage_step_sums_its_losses_and_resumes(recipe, tmp_path, rng):
     assert all(np.isfinite(v) and v > 0 for v in logs.values()), logs
     assert ("generator_ema" in first.models) == (recipe == "realesrgan")
     second = build()
+    second.restore()
     assert int(second.step) == 2
     for name in first.models:
         for a, b in zip(first.models[name].weights, second.models[name].weights):
@@ -165,6 +167,7 @@ def test_rrdb_command_saves_the_ema_generator(tmp_path):
     saved = load_model(str(tmp_path / "out" / "realesrnet-x4-num-feat-8-num-block-1-num-grow-ch-4.keras"))
     assert saved.spec == specs.RRDBNet(**TINY_RRDB)
     restored = RealEsrnetTrainer(specs.RRDBNet(**TINY_RRDB).build(), str(tmp_path / "ckpt"))
+    restored.restore()
     assert int(restored.step) == 2
     for w, ema in zip(saved.weights, restored.models["generator_ema"].weights):
         np.testing.assert_array_equal(w.numpy(), ema.numpy())

@@ -2,7 +2,6 @@
 library's argument names to command-line flags, option defaults, and loading saved models."""
 
 import argparse
-import dataclasses
 import os
 import sys
 
@@ -31,59 +30,38 @@ def interrupted_status(signal_name):
 def _raise_terminated(signum, frame):
     raise Terminated
 
-# Library messages name API arguments; on the command line they read as the flags that set them.
-API_TO_FLAGS = (
-    ("overwrite=True", "--overwrite"),
-    ("checkpoint_dir=,", "--checkpoint-dir,"),
-    ("checkpoint_dir=", "--checkpoint-dir "),
-    ("crop_to_scale=True", "--crop-to-scale"),
-    ("vgg_weights=PATH", "--vgg-weights PATH"),
-    ("perceptual_weights=PATH", "--perceptual-weights PATH"),
-    ("perceptual_weights=", "--perceptual-weights "),
-    ("recon_loss='perceptual'", "--recon-loss perceptual"),
-    ("recon_loss='l1' or 'mse'", "--recon-loss l1 or mse"),
-    ("recon_loss=", "--recon-loss "),
-    ("inception_model(weights=PATH)", "--inception-weights PATH"),
-    ("load_digits()", "--dataset digits"),
-    ("load_folder(path)", "--dataset folder --data-dir DIR"),
-)
-
-
-def as_command_line(message):
-    """A library error message with API argument names replaced by the flags that set them."""
-    for api, flag in API_TO_FLAGS:
-        message = message.replace(api, flag)
-    return message
-
-
 def run_command(command, args):
     """Runs `command(args)` and returns its exit status.
 
-    A `UserInputError` (bad input: its message names the file, the value and what was expected), or a bad image
-    file met inside a tf.data pipeline, is printed as one line, `error: ...`, and gives EXIT_ERROR; Ctrl-C or
+    A `UserInputError` (bad input: its message names the file, the value and what was expected, and the
+    arguments as their flags), or a bad image file met inside a tf.data pipeline, is printed as one line,
+    `error: ...`, and gives EXIT_ERROR; Ctrl-C or
     SIGTERM before or after the training loop gives EXIT_INTERRUPTED or EXIT_TERMINATED; any other exception is a
     bug and raises with its traceback. Warnings (`sr_tf.errors.warn`) are printed as `warning: ...` lines.
     """
     import signal
     import threading
 
+    from sr_tf.errors import pipeline_error
+
+    pipeline_error()  # none left from an earlier call
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if main_thread else None
     try:
         with printing_warnings():  # a skipped file is a line of the command's output, not a Python warning
             return command(args)
     except UserInputError as e:
-        print(f"error: {as_command_line(str(e))}", file=sys.stderr)
+        print(f"error: {e.command_line()}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt as e:  # outside the training loop (which saves and returns on its own)
         what = "Terminated (SIGTERM)" if isinstance(e, Terminated) else "Interrupted"
         print(f"\n{what}; nothing was written that a re-run would not write again.", file=sys.stderr)
         return interrupted_status("SIGTERM" if isinstance(e, Terminated) else "SIGINT")
     except Exception as e:  # noqa: BLE001 - a file that fails inside a tf.data pipeline arrives wrapped
-        message = _wrapped_input_error(e)
-        if message is None:
+        cause = _wrapped_input_error(e)
+        if cause is None:
             raise
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {cause.command_line()}", file=sys.stderr)
         return EXIT_ERROR
     finally:
         if main_thread:
@@ -91,16 +69,14 @@ def run_command(command, args):
 
 
 def _wrapped_input_error(error):
-    """The one-line message of a bad file that failed inside a tf.data pipeline (TensorFlow wraps the Python error
-    raised in the pipeline's reader into an OpError whose text carries it), or None for anything else."""
-    import re
-
+    """The `UserInputError` a tf.data pipeline's reader raised (`sr_tf.errors.pipeline_error`) when `error` is the
+    OpError TensorFlow wrapped it in, or None for anything else."""
     import tensorflow as tf
 
-    if not isinstance(error, tf.errors.OpError):
-        return None
-    match = re.search(r"(Cannot read image [^\n]*?)(?:\s*\[\[|\n|$)", str(error))
-    return match.group(1).strip() if match else None
+    from sr_tf.errors import pipeline_error
+
+    cause = pipeline_error()
+    return cause if isinstance(error, tf.errors.OpError) and cause is not None else None
 
 
 def load_keras_file(path, what, written_as, families=None, command=None, model_name=None):
@@ -181,17 +157,51 @@ def resolve_precision(model, precision, other_files):
     return with_precision(model, chosen_precision(precision))
 
 
-def fill_unset(args, defaults):
-    """Sets each option of `defaults` (a dict or dataclass) that `args` leaves None; returns the chosen ones as
-    '--name value' text."""
-    if dataclasses.is_dataclass(defaults):
-        defaults = dataclasses.asdict(defaults)
-    chosen = []
-    for key, value in defaults.items():
-        if hasattr(args, key) and getattr(args, key) is None:
-            setattr(args, key, value)
-            chosen.append(f"--{key.replace('_', '-')} {value}")
-    return ", ".join(chosen)
+def add_architecture_flags(parser, classes, default_text="the preset's", exclude=()):
+    """`--<field>` for every field of the architecture families `classes` (each name once; `sr_tf.specs.base.flags`),
+    typed and described by the specs, default None (unset: `default_text` says what fills it)."""
+    from sr_tf.specs.base import flags
+
+    for flag in flags(classes):
+        if flag.name in exclude:
+            continue
+        if flag.choices:
+            kind = flag.type
+        elif flag.type is int:
+            kind = int_range(flag.minimum)
+        elif flag.type is float:
+            kind = float_range(flag.minimum)
+        else:
+            kind = str
+        choices = None if not flag.choices else list(flag.choices)
+        described = f"{flag.help} " if flag.help else ""
+        parser.add_argument(flag.flag, dest=flag.name, type=kind, choices=choices, default=None,
+                            help=f"{described}(default: {default_text})")
+
+
+def add_sr_model_flags(parser):
+    """--model (any super-resolution family, or an alias such as 'srgan') and every super-resolution family's
+    architecture flags, for the commands that load weights files which carry no architecture."""
+    from sr_tf.specs import SrArchitecture
+    from sr_tf.specs.base import families, family_names
+
+    parser.add_argument("--model", choices=family_names(SrArchitecture), help="architecture of .h5 weights")
+    add_architecture_flags(parser, families(SrArchitecture), "the published weights', or the family's")
+
+
+def sr_architecture_flags(options):
+    """{field: value} of every super-resolution family's architecture flag that `options` sets (not None): what
+    `load_sr_model` takes beside a weights file."""
+    from sr_tf.specs import SrArchitecture
+    from sr_tf.specs.base import families, flags
+
+    return {f.name: getattr(options, f.name) for f in flags(families(SrArchitecture))
+            if getattr(options, f.name, None) is not None}
+
+
+def architecture_overrides(options, cls):
+    """{field: value} of the architecture flags of family `cls` that `options` sets (not None)."""
+    return {f.name: getattr(options, f.name) for f in cls.flags() if getattr(options, f.name, None) is not None}
 
 
 def _number(kind, text):
@@ -277,10 +287,12 @@ def add_training_options(parser, distributed=True):
                                  "error (default %(default)s)")
 
 
-def trainer_options(args, strategy):
-    """The `Trainer` keyword arguments the shared training options set."""
-    return dict(strategy=strategy, jit_compile=args.jit, precision=args.precision,
-                log_interval=args.log_interval, steps_per_execution=args.steps_per_execution)
+def trainer_options(plan, strategy):
+    """The `Trainer` keyword arguments of a run's plan (`sr_tf.cli.runner.RunPlan`): the shared training options
+    and the precision chosen."""
+    options = plan.options
+    return dict(strategy=strategy, jit_compile=options.jit, precision=plan.precision,
+                log_interval=options.log_interval, steps_per_execution=options.steps_per_execution)
 
 
 def pipeline_seed(seed, trainer):

@@ -18,9 +18,18 @@ exported deterministic: its spatial noise becomes inputs next to z (`--noise inp
 import argparse
 import re
 
-from sr_tf.cli.common import add_precision, load_keras_file, load_ncnn, positive_int, resolve_precision, run_command
+from sr_tf.cli.common import (
+    add_precision,
+    add_sr_model_flags,
+    load_keras_file,
+    load_ncnn,
+    resolve_precision,
+    run_command,
+    sr_architecture_flags,
+)
 from sr_tf.cli.startup import add_verbose
 from sr_tf.errors import UserInputError
+from sr_tf.specs.base import families
 from sr_tf.specs.published import PUBLISHED
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")  # sr_tf.deploy's, written here so that --help needs no TF
@@ -46,12 +55,7 @@ def parser():
                                           "need --model)")
     source.add_argument("--fastgan", help="a FastGAN generator (.keras) written by train_fastgan.py (the same as "
                                           "--weights with that file)")
-    p.add_argument("--model", choices=["srgan", "edsr", "wdsr"], help="architecture of .h5 weights")
-    p.add_argument("--scale", type=int, choices=[2, 3, 4, 8], default=None, help="upscaling factor (default 4)")
-    p.add_argument("--num-filters", type=positive_int, default=None)
-    p.add_argument("--num-res-blocks", type=positive_int, default=None)
-    p.add_argument("--wdsr-type", choices=["a", "b"], default=None,
-                   help="WDSR-A or -B of .h5 weights (default: the published WDSR-B)")
+    add_sr_model_flags(p)
     p.add_argument("--format", choices=["tflite", "saved_model", "onnx"], default="tflite",
                    help="tflite (default), saved_model, or onnx (needs the onnx extra: tf2onnx, onnxruntime)")
     p.add_argument("--quantize", choices=QUANTIZATIONS, default="none",
@@ -84,15 +88,15 @@ def load(args):
     if args.weights.endswith(".keras"):
         model = load_keras_file(args.weights, "Model", "a training command's weights folder or a model.save(...) file")
         spec = spec_of(model, args.weights)
-        if spec.family not in ("edsr", "wdsr", "srresnet", "rrdbnet", "srvgg", "fastgan"):
-            raise UserInputError(f"{args.weights} holds a {spec.family} model; export writes super-resolution "
-                                 "models and FastGAN generators (a PixelCNN samples pixel by pixel in Python: use "
-                                 "train_pixelcnn.py sample).")
+        if not spec.exportable:
+            kinds = sorted({cls.kind for cls in families(exportable=True)})
+            note = f" ({spec.export_note})" if spec.export_note else ""
+            raise UserInputError(f"{args.weights} holds a {spec.family} model; export writes {' and '.join(kinds)} "
+                                 f"models{note}.")
         return model
     if args.model is None and not args.weights.endswith(PYTORCH_SUFFIXES):  # a PyTorch file implies its network
         raise UserInputError(f"--model is needed for weights that are not a .keras model. Received: {args.weights}")
-    return load_sr_model(args.model, args.weights, scale=args.scale, num_filters=args.num_filters,
-                         num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)
+    return load_sr_model(args.model, args.weights, **sr_architecture_flags(args))
 
 
 def check_destination(args):
@@ -164,7 +168,7 @@ def run_fastgan(args, model):
     """Exports a FastGAN generator (--fastgan, or --weights with a generator's .keras file); returns 0."""
     from sr_tf.deploy import fastgan_to_saved_model, fastgan_to_tflite
 
-    names = ("model", "scale", "num_filters", "num_res_blocks", "input_size", "representative_dir")
+    names = ("model", *sr_architecture_flags(args), "input_size", "representative_dir")
     ignored = [f"--{name.replace('_', '-')}" for name in names if getattr(args, name) is not None]
     if ignored:
         raise UserInputError(f"{', '.join(ignored)} apply to super-resolution weights (a FastGAN generator's .keras "

@@ -16,7 +16,15 @@ from sr_tf.cli.common import (
     run_command,
     trainer_options,
 )
-from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_training, write_artifacts
+from sr_tf.cli.runner import (
+    Family,
+    RunPlan,
+    add_shared_options,
+    run_training,
+    unset_text,
+    with_options,
+    write_artifacts,
+)
 from sr_tf.cli.startup import add_verbose
 from sr_tf.errors import InputFileNotFoundError, UserInputError
 from sr_tf.outputs import check_file, check_folder_path
@@ -31,18 +39,18 @@ ARCHITECTURE_FLAGS = ("im_size", "ngf", "ndf", "nz", "decoder_width")
 RECIPE_FLAGS = ("policy", "recon_loss", "ema_decay", "sample_every")
 
 
-def name_of_data(args):
+def name_of_data(folder):
     """The training images as the checkpoint folder records them: the bundled samples or a folder's path."""
     from sr_tf.data.io import SAMPLES_DIR
 
-    return "bundled samples" if os.path.abspath(args.data) == SAMPLES_DIR else os.path.abspath(args.data)
+    return "bundled samples" if os.path.abspath(folder) == SAMPLES_DIR else os.path.abspath(folder)
 
 
-def data_name(args):
+def data_name(folder):
     """The data's part of the run name: 'samples' or the folder's name."""
     from sr_tf.data.io import SAMPLES_DIR
 
-    return "samples" if os.path.abspath(args.data) == SAMPLES_DIR else os.path.basename(os.path.normpath(args.data))
+    return "samples" if os.path.abspath(folder) == SAMPLES_DIR else os.path.basename(os.path.normpath(folder))
 
 
 class FastGANFamily(Family):
@@ -51,64 +59,58 @@ class FastGANFamily(Family):
 
     score_text = "FID: {:.2f}"
 
-    def prepare(self, args):
+    def plan(self, args):
         from sr_tf.data.io import SAMPLES_DIR
-        if args.preset is None:
-            args.preset = "fastgan-demo" if args.data is None else "fastgan-256"
-        preset = specs.preset(args.preset)
-        if args.data is None:
-            args.data = SAMPLES_DIR
-        self.architecture = preset.architecture.replace(**{k: getattr(args, k) for k in ARCHITECTURE_FLAGS
-                                                           if getattr(args, k) is not None})
-        unset = [k for k in ("steps", "batch_size", "evaluate_every", *RECIPE_FLAGS) if getattr(args, k) is None]
-        self.recipe = apply_recipe(args, preset.recipe.replace(**{k: getattr(args, k) for k in RECIPE_FLAGS}))
-        for name in RECIPE_FLAGS:
-            setattr(args, name, getattr(self.recipe, name))
-        self.data = data_name(args)
-        self.reference = preset.architecture
-        self.run = self.recipe.run_name(self.architecture, data=self.data, reference=self.reference)
-        chosen = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k)}" for k in unset)
-        print(f"Preset {preset.name}: {self.architecture.describe()}" + (f"; {chosen}" if chosen else ""))
-        if args.data == SAMPLES_DIR:
+        preset = specs.preset(args.preset if args.preset is not None else
+                              "fastgan-demo" if args.data is None else "fastgan-256")
+        folder = SAMPLES_DIR if args.data is None else args.data
+        architecture = preset.architecture.replace(**{k: getattr(args, k) for k in ARCHITECTURE_FLAGS
+                                                      if getattr(args, k) is not None})
+        recipe = with_options(preset.recipe, args, **{k: getattr(args, k) for k in RECIPE_FLAGS})
+        chosen = unset_text(args, recipe, ("steps", "batch_size", "evaluate_every", *RECIPE_FLAGS))
+        print(f"Preset {preset.name}: {architecture.describe()}" + (f"; {chosen}" if chosen else ""))
+        if folder == SAMPLES_DIR:
             print(f"No --data: smoke demo on the 4 bundled photos in {SAMPLES_DIR}")
+        return RunPlan(args, architecture, recipe, reference=preset.architecture, data=data_name(folder),
+                       settings={"folder": folder})
 
-    def build_trainer(self, args, checkpoint_dir, strategy):
+    def build_trainer(self, plan, strategy):
         from sr_tf.metrics import inception_model
         from sr_tf.models import fastgan
         from sr_tf.train import FastGANTrainer
         with strategy.scope():
-            generator = self.architecture.build()
-            discriminator = fastgan.discriminator(**self.architecture.discriminator_arguments())
-            discriminator.spec = self.architecture
+            generator = plan.architecture.build()
+            discriminator = fastgan.discriminator(**plan.architecture.discriminator_arguments())
+            discriminator.spec = plan.architecture
+        args, recipe, folder = plan.options, plan.recipe, plan.settings["folder"]
+        data = {"images": name_of_data(folder), "im_size": plan.architecture.im_size}
         inception = inception_model(args.inception_weights) if args.fid else None
-        recipe = self.recipe
         print(f"Generator {fastgan.count_trainable(generator):,} and discriminator "
-              f"{fastgan.count_trainable(discriminator):,} trainable parameters; images from {args.data} at "
-              f"{self.architecture.im_size} px; reconstruction loss {recipe.recon_loss}; "
+              f"{fastgan.count_trainable(discriminator):,} trainable parameters; images from {folder} at "
+              f"{plan.architecture.im_size} px; reconstruction loss {recipe.recon_loss}; "
               f"DiffAugment '{recipe.policy}'; "
-              f"checkpoints in {checkpoint_dir}")
+              f"checkpoints in {plan.checkpoint_dir}")
         if recipe.recon_loss != "perceptual":
             print("(The paper's reconstruction loss is LPIPS on ImageNet VGG16: --recon-loss perceptual.)")
-        return FastGANTrainer(generator, discriminator, checkpoint_dir, policy=recipe.policy,
+        return FastGANTrainer(generator, discriminator, plan.checkpoint_dir, policy=recipe.policy,
                               recon_loss=recipe.recon_loss, perceptual_weights=args.perceptual_weights,
                               learning_rate=recipe.learning_rate, beta_1=recipe.beta_1, beta_2=recipe.beta_2,
                               ema_decay=recipe.ema_decay, sample_every=recipe.sample_every, inception=inception,
-                              seed=args.seed, data={"images": name_of_data(args), "im_size": self.architecture.im_size},
-                              **trainer_options(args, strategy))
+                              seed=args.seed, data=data,
+                              **trainer_options(plan, strategy))
 
-    def datasets(self, args, trainer):
+    def datasets(self, plan, trainer):
         from sr_tf.data.gan import gan_dataset
-        size = self.architecture.im_size
-        dataset, files = gan_dataset(args.data, size, batch_size=args.batch_size, cache_dir=args.cache_dir,
-                                     seed=pipeline_seed(args.seed, trainer))
+        args, size = plan.options, plan.architecture.im_size
+        dataset, files = gan_dataset(plan.settings["folder"], size, batch_size=plan.recipe.batch_size,
+                                     cache_dir=args.cache_dir, seed=pipeline_seed(args.seed, trainer))
         print(f"{len(files)} training images")
         valid = gan_dataset(files, size, batch_size=32, shuffle=False, flip=False, repeat=False)[0] if args.fid \
             else None
         return dataset, valid
 
-    def write(self, args, trainer):
-        folder, _, _ = self.destination(args)
-        return save_results(trainer, os.path.join(folder, self.run))
+    def write(self, plan, trainer):
+        return save_results(trainer, os.path.join(plan.folder, plan.run))
 
 
 def run_train(args):

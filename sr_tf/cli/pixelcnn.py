@@ -17,7 +17,15 @@ from sr_tf.cli.common import (
     run_command,
     trainer_options,
 )
-from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_training, write_artifacts
+from sr_tf.cli.runner import (
+    Family,
+    RunPlan,
+    add_shared_options,
+    run_training,
+    unset_text,
+    with_options,
+    write_artifacts,
+)
 from sr_tf.cli.startup import add_verbose
 from sr_tf.errors import UserInputError
 from sr_tf.outputs import check_file
@@ -26,8 +34,9 @@ from sr_tf.specs.pixelcnn import HEADS, PRESET_OF, PixelCNNRecipe
 WEIGHTS_DIR = PixelCNNRecipe.weights_dir
 
 
-def load_splits(args):
-    """The train/valid/test `Splits` of the chosen dataset."""
+def load_splits(args, image_size=None, channels=None):
+    """The train/valid/test `Splits` of the chosen dataset (a folder's images at `image_size` with `channels`;
+    None: --image-size, --channels)."""
     from sr_tf.data.pixelcnn import load_digits, load_folder, load_mnist
 
     if args.data == "mnist":
@@ -36,7 +45,8 @@ def load_splits(args):
         return load_digits()
     if args.data_dir is None:
         raise UserInputError("--dataset folder needs --data-dir DIR (a folder of images).")
-    return load_folder(args.data_dir, size=args.image_size, channels=args.channels)
+    return load_folder(args.data_dir, size=args.image_size if image_size is None else image_size,
+                       channels=args.channels if channels is None else channels)
 
 
 class PixelCNNFamily(Family):
@@ -45,85 +55,81 @@ class PixelCNNFamily(Family):
 
     score_text = "bits/dim: {:.4f}"
 
-    def prepare(self, args):
-        if args.model is None:
+    def plan(self, args):
+        model = args.model
+        if model is None:
             gated = args.preset is not None and specs.preset(args.preset).architecture.family == "gated_pixelcnn"
-            args.model = "gated" if gated else "pixelcnn"
-        if args.conditional and args.model != "gated":
+            model = "gated" if gated else "pixelcnn"
+        if args.conditional and model != "gated":
             raise UserInputError("--conditional needs --model gated.")
         if args.num_mixtures is not None and args.head != "logistic_mixture":
             raise UserInputError(f"--num-mixtures needs --head logistic_mixture. Received: --head {args.head}")
-        preset = specs.preset(PRESET_OF[(args.model, args.data)] if args.preset is None else args.preset)
-        self.splits = splits = load_splits(args)
+        preset = specs.preset(PRESET_OF[(model, args.data)] if args.preset is None else args.preset)
+        self.splits = splits = load_splits(args)  # the data, read once (not a setting)
         if args.conditional and splits.train[1] is None:
             raise UserInputError(f"--conditional needs class labels; --dataset {args.data} has none.")
-        self.labelled = args.conditional
         flags = dict(levels=args.levels, hidden=args.hidden, head=args.head, num_mixtures=args.num_mixtures,
                      input_shape=splits.train[0].shape[1:],
                      num_classes=int(splits.train[1].max()) + 1 if args.conditional else None)
-        flags["num_layers" if args.model == "gated" else "num_res_blocks"] = args.num_res_blocks
-        if args.model != "gated":
+        flags["num_layers" if model == "gated" else "num_res_blocks"] = args.num_res_blocks
+        if model != "gated":
             flags["batchnorm"] = False if args.no_batchnorm else None
         architecture = preset.architecture
-        if architecture.family != ("gated_pixelcnn" if args.model == "gated" else "pixelcnn"):
-            raise UserInputError(f"--preset {preset.name} is not a --model {args.model} preset.")
-        self.architecture = architecture.replace(**{k: v for k, v in flags.items() if v is not None})
-        chosen = [f"--{k} {getattr(preset.recipe, k)}" for k in ("steps", "batch_size", "evaluate_every")
-                  if getattr(args, k) is None]
-        self.recipe = apply_recipe(args, preset.recipe.replace(learning_rate=args.learning_rate))
-        self.data = args.data
-        self.reference = preset.architecture
-        self.run = self.recipe.run_name(self.architecture, data=self.data, reference=self.reference)
-        print(f"Preset {preset.name}: {self.architecture.describe()}" +
-              (f"; defaults for --data {args.data}: {', '.join(chosen).replace('_', '-')}" if chosen else ""))
-
-    def build_trainer(self, args, checkpoint_dir, strategy):
-        from sr_tf.train import PixelCNNTrainer
-        with strategy.scope():
-            model = self.architecture.build()
-        train_images = self.splits.train[0]
-        print(f"{model.name}: {model.count_params():,} parameters; {len(train_images)} training images "
-              f"{train_images.shape[1:]}, {self.architecture.levels} levels; checkpoints in {checkpoint_dir}")
-        data = {"dataset": args.data, "levels": self.architecture.levels}
+        if architecture.family != ("gated_pixelcnn" if model == "gated" else "pixelcnn"):
+            raise UserInputError(f"--preset {preset.name} is not a --model {model} preset.")
+        architecture = architecture.replace(**{k: v for k, v in flags.items() if v is not None})
+        recipe = with_options(preset.recipe, args, learning_rate=args.learning_rate)
+        chosen = unset_text(args, recipe)
+        print(f"Preset {preset.name}: {architecture.describe()}" +
+              (f"; defaults for --data {args.data}: {chosen}" if chosen else ""))
+        data = {"dataset": args.data, "levels": architecture.levels}
         if args.data == "folder":
             data.update(path=os.path.abspath(args.data_dir), image_size=args.image_size, channels=args.channels)
-        return PixelCNNTrainer(model, checkpoint_dir, learning_rate=self.recipe.learning_rate, data=data,
-                               **trainer_options(args, strategy))
+        return RunPlan(args, architecture, recipe, reference=preset.architecture, data=args.data,
+                       settings={"labelled": args.conditional, "data": data})
 
-    def datasets(self, args, trainer):
-        args.levels = self.architecture.levels
-        train_ds = _dataset(self.splits.train, args, self.labelled, batch_size=args.batch_size,
-                            seed=pipeline_seed(args.seed, trainer))
-        valid_ds = _dataset(self.splits.valid, args, self.labelled, batch_size=256, shuffle=False, repeat_count=1)
+    def build_trainer(self, plan, strategy):
+        from sr_tf.train import PixelCNNTrainer
+        with strategy.scope():
+            model = plan.architecture.build()
+        train_images = self.splits.train[0]
+        print(f"{model.name}: {model.count_params():,} parameters; {len(train_images)} training images "
+              f"{train_images.shape[1:]}, {plan.architecture.levels} levels; checkpoints in {plan.checkpoint_dir}")
+        return PixelCNNTrainer(model, plan.checkpoint_dir, learning_rate=plan.recipe.learning_rate,
+                               data=plan.settings["data"], **trainer_options(plan, strategy))
+
+    def datasets(self, plan, trainer):
+        levels, labelled = plan.architecture.levels, plan.settings["labelled"]
+        train_ds = _dataset(self.splits.train, levels, labelled, batch_size=plan.recipe.batch_size,
+                            seed=pipeline_seed(plan.options.seed, trainer))
+        valid_ds = _dataset(self.splits.valid, levels, labelled, batch_size=256, shuffle=False, repeat_count=1)
         return train_ds, valid_ds
 
-    def write(self, args, trainer):
-        folder, name, _ = self.destination(args)
-        return write_artifacts(folder, name, trainer.model)
+    def write(self, plan, trainer):
+        return write_artifacts(plan.folder, plan.name, trainer.model)
 
-    def after(self, args, trainer):
-        report(trainer.model, self.splits, args, self.labelled)
-        folder, name, _ = self.destination(args)
-        samples_path = os.path.join(folder, f"{name}-samples.png")
-        num_classes = getattr(self.architecture, "num_classes", None)
-        labels = np.arange(16) % num_classes if self.labelled else None
+    def after(self, plan, trainer):
+        labelled = plan.settings["labelled"]
+        report(trainer.model, self.splits, plan.architecture.levels, labelled)
+        samples_path = os.path.join(plan.folder, f"{plan.name}-samples.png")
+        num_classes = getattr(plan.architecture, "num_classes", None)
+        labels = np.arange(16) % num_classes if labelled else None
         return [write_samples(trainer.model, samples_path, n=16, seed=0, labels=labels)]
 
 
-def _dataset(split, args, labelled, **kwargs):
+def _dataset(split, levels, labelled, **kwargs):
     from sr_tf.data.pixelcnn import pixelcnn_dataset
     images, labels = split
-    return pixelcnn_dataset(images, labels if labelled else None, levels=args.levels, **kwargs)
+    return pixelcnn_dataset(images, labels if labelled else None, levels=levels, **kwargs)
 
 
-def report(model, splits, args, labelled):
+def report(model, splits, levels, labelled):
     """Prints and returns (test bits/dim, per-pixel histogram baseline bits/dim)."""
     from sr_tf.data.pixelcnn import quantize
     from sr_tf.metrics import bits_per_dim, histogram_baseline
 
-    test = bits_per_dim(model, _dataset(splits.test, args, labelled, batch_size=256, shuffle=False, repeat_count=1))
-    baseline, alpha = histogram_baseline(quantize(splits.train[0], args.levels), quantize(splits.test[0], args.levels),
-                                         args.levels)
+    test = bits_per_dim(model, _dataset(splits.test, levels, labelled, batch_size=256, shuffle=False, repeat_count=1))
+    baseline, alpha = histogram_baseline(quantize(splits.train[0], levels), quantize(splits.test[0], levels), levels)
     print(f"Test bits/dim: {test:.4f}   per-pixel histogram baseline: {baseline:.4f} (smoothing {alpha}); "
           + (f"{baseline - test:.4f} bits/dim better than the baseline" if test < baseline else
              f"{test - baseline:.4f} bits/dim worse than the baseline"))
@@ -149,26 +155,24 @@ def run_evaluate(args):
     if args.per_image is not None:
         check_file(args.per_image, args.overwrite, example="bits_per_image.csv")
     model = load_model(args.weights)
-    height, width, channels, args.levels = sampling.image_geometry(model)
-    if args.data == "folder":
-        args.image_size, args.channels = height, channels
-    splits = load_splits(args)
+    height, width, channels, levels = sampling.image_geometry(model)
+    splits = load_splits(args, height, channels)  # a folder's images at the model's size
     expected = (height, width, channels)
     if splits.test[0].shape[1:] != expected:
         raise UserInputError(f"{args.weights} models {expected} images; --dataset {args.data} has "
                          f"{splits.test[0].shape[1:]}.")
     labelled = len(model.inputs) > 1
-    report(model, splits, args, labelled=labelled)
+    report(model, splits, levels, labelled=labelled)
     if args.per_image is not None:
-        write_per_image(model, splits.test, args, labelled, args.per_image)
+        write_per_image(model, splits.test, levels, labelled, args.per_image)
     return 0
 
 
-def write_per_image(model, split, args, labelled, path):
+def write_per_image(model, split, levels, labelled, path):
     """Writes a CSV of the test images' bits/dim (index, label if any, bits_per_dim), atomically."""
     from sr_tf.metrics import bits_per_image
 
-    scores = bits_per_image(model, _dataset(split, args, labelled, batch_size=256, shuffle=False, repeat_count=1))
+    scores = bits_per_image(model, _dataset(split, levels, labelled, batch_size=256, shuffle=False, repeat_count=1))
     labels = split[1]
     lines = ["index,label,bits_per_dim" if labels is not None else "index,bits_per_dim"]
     for i, value in enumerate(scores):
@@ -215,10 +219,7 @@ def run_complete(args):
 
     model = load_model(args.weights)
     height, width, channels, levels = sampling.image_geometry(model)
-    args.levels = levels
-    if args.data == "folder":
-        args.image_size, args.channels = height, channels
-    splits = load_splits(args)
+    splits = load_splits(args, height, channels)
     images, labels = splits.test
     if images.shape[1:] != (height, width, channels):
         raise UserInputError(f"{args.weights} models {(height, width, channels)} images; --dataset {args.data} "

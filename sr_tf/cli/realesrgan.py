@@ -2,19 +2,29 @@
 runner, with the recipes of `sr_tf.specs.realesrgan` (the authors' option files)."""
 
 from sr_tf import specs
-from sr_tf.cli.common import pipeline_seed, positive_int, trainer_options
-from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_training, write_artifacts
+from sr_tf.cli.common import (
+    add_architecture_flags,
+    architecture_overrides,
+    pipeline_seed,
+    positive_int,
+    trainer_options,
+)
+from sr_tf.cli.runner import Family, RunPlan, add_shared_options, run_training, with_options, write_artifacts
 from sr_tf.cli.sr_data import add_data_args, data_record, datasets
 from sr_tf.errors import UserInputError
-from sr_tf.specs.realesrgan import RECIPES
+from sr_tf.specs.realesrgan import RECIPES, RealEsrganRecipe
 
 # command -> (help, default preset); `realesrgan --gan-loss ragan` trains ESRGAN (preset esrgan-x4).
 COMMANDS = {"rrdb": ("Real-ESRNet: the PSNR stage of Real-ESRGAN (L1 on degraded patches, EMA)",
                      "realesrnet-x4plus"),
             "realesrgan": ("Real-ESRGAN: L1 + VGG19 perceptual + GAN with the U-Net discriminator (or ESRGAN's "
                            "relativistic GAN with --gan-loss ragan)", "realesrgan-x4plus")}
-ARCHITECTURE_FLAGS = ("scale", "num_feat", "num_block", "num_grow_ch", "num_conv")
-FAMILIES = ("rrdbnet", "srvgg")
+
+
+def trained_families():
+    """The families these commands train: those of the presets trained by a Real-ESRGAN recipe (RRDBNet and
+    SRVGGNetCompact)."""
+    return sorted({p.architecture.family for p in specs.PRESETS.values() if isinstance(p.recipe, RealEsrganRecipe)})
 
 
 def load_generator_weights(model, path):
@@ -44,53 +54,51 @@ class RealEsrganFamily(Family):
     def __init__(self, command):
         self.command = command
 
-    def prepare(self, args):
-        ragan = getattr(args, "gan_loss", None) == "ragan"
+    def plan(self, options):
+        ragan = getattr(options, "gan_loss", None) == "ragan"
         default = "esrgan-x4" if ragan else COMMANDS[self.command][1]
-        preset = specs.preset(default if args.preset is None else args.preset)
-        if preset.architecture.family not in FAMILIES:
-            raise UserInputError(f"{self.command} trains RRDBNet or SRVGGNetCompact presets; {preset.name} is "
+        preset = specs.preset(default if options.preset is None else options.preset)
+        if preset.architecture.family not in trained_families():
+            raise UserInputError(f"{self.command} trains {' or '.join(trained_families())} presets; {preset.name} is "
                                  f"{preset.architecture.family}.")
-        flags = {k: getattr(args, k, None) for k in ARCHITECTURE_FLAGS}
-        self.architecture = preset.architecture.replace(**{k: v for k, v in flags.items() if v is not None})
-        args.scale = self.architecture.scale
-        recipe = RECIPES["esrgan" if ragan else self.command]
-        self.recipe = apply_recipe(args, recipe.replace(hr_crop_size=args.hr_crop_size))
-        if args.degradation is None:
-            args.degradation = self.recipe.degradation
-        self.reference = preset.architecture
-        self.run = self.recipe.run_name(self.architecture, reference=self.reference)
+        architecture = preset.architecture.replace(**architecture_overrides(options, type(preset.architecture)))
+        recipe = with_options(RECIPES["esrgan" if ragan else self.command], options,
+                              hr_crop_size=options.hr_crop_size)
+        degradation = recipe.degradation if options.degradation is None else options.degradation
+        settings = {"degradation": degradation, "data": data_record(options, architecture.scale, degradation)}
+        return RunPlan(options, architecture, recipe, reference=preset.architecture, settings=settings)
 
-    def build_trainer(self, args, checkpoint_dir, strategy):
+    def build_trainer(self, plan, strategy):
         from sr_tf.models.realesrgan import unet_discriminator, vgg_style_discriminator
         from sr_tf.train import RealEsrganTrainer, RealEsrnetTrainer
 
-        common = dict(trainer_options(args, strategy), data=data_record(args, args.scale), recipe=self.recipe)
+        options, recipe = plan.options, plan.recipe
+        common = dict(trainer_options(plan, strategy), data=plan.settings["data"], recipe=recipe)
         with strategy.scope():
-            generator = self.architecture.build()
-            if args.generator_weights:
-                load_generator_weights(generator, args.generator_weights)
+            generator = plan.architecture.build()
+            if options.generator_weights:
+                load_generator_weights(generator, options.generator_weights)
             if self.command == "rrdb":
-                return RealEsrnetTrainer(generator, checkpoint_dir, **common)
-            if self.recipe.discriminator == "unet":
-                discriminator = unet_discriminator(num_feat=args.discriminator_features)
+                return RealEsrnetTrainer(generator, plan.checkpoint_dir, **common)
+            if recipe.discriminator == "unet":
+                discriminator = unet_discriminator(num_feat=options.discriminator_features)
             else:
-                discriminator = vgg_style_discriminator(args.discriminator_features, self.recipe.hr_crop_size)
-            vgg_weights = None if args.vgg_weights == "none" else args.vgg_weights
-            return RealEsrganTrainer(generator, discriminator, checkpoint_dir, vgg_weights=vgg_weights, **common)
+                discriminator = vgg_style_discriminator(options.discriminator_features, recipe.hr_crop_size)
+            vgg_weights = None if options.vgg_weights == "none" else options.vgg_weights
+            return RealEsrganTrainer(generator, discriminator, plan.checkpoint_dir, vgg_weights=vgg_weights,
+                                     **common)
 
-    def datasets(self, args, trainer):
-        return datasets(args, args.scale, hr_crop_size=self.recipe.hr_crop_size,
-                        seed=pipeline_seed(args.seed, trainer))
+    def datasets(self, plan, trainer):
+        return datasets(plan, plan.architecture.scale, hr_crop_size=plan.recipe.hr_crop_size,
+                        seed=pipeline_seed(plan.options.seed, trainer))
 
-    def train_options(self, args):
+    def train_options(self, plan):
         return {"save_best_only": False}
 
-    def write(self, args, trainer):
-        folder, name, _ = self.destination(args)
-        paths = write_artifacts(folder, name, trainer.model)
+    def write(self, plan, trainer):
+        paths = write_artifacts(plan.folder, plan.name, trainer.model)
         if self.command == "realesrgan":
-            paths += write_artifacts(folder, f"{name}_discriminator", trainer.discriminator)[1:]
+            paths += write_artifacts(plan.folder, f"{plan.name}_discriminator", trainer.discriminator)[1:]
         return paths
 
 
@@ -98,14 +106,13 @@ def add_parsers(sub, data_help):
     """Adds the rrdb and realesrgan commands to train_srgan.py's subparsers."""
     for command, (help_text, preset) in COMMANDS.items():
         p = sub.add_parser(command, help=f"{help_text}; preset {preset} unless --preset")
+        families = trained_families()
         add_shared_options(p, {n: s.description for n, s in specs.PRESETS.items()
-                               if s.architecture.family in FAMILIES}, specs.preset(preset),
+                               if s.architecture.family in families}, specs.preset(preset),
                            ["div2k", "folder", "samples"], data_help)
         p.set_defaults(data="div2k")
         add_data_args(p)
-        for name in ARCHITECTURE_FLAGS[1:]:
-            p.add_argument(f"--{name.replace('_', '-')}", type=positive_int, default=None,
-                           help="default: the preset's")
+        add_architecture_flags(p, [specs.family(name) for name in families])
         p.add_argument("--hr-crop-size", type=positive_int, default=None,
                        help="HR patch side (default: the recipe's, 256; ESRGAN's 128)")
         p.add_argument("--generator-weights", default=None,

@@ -33,13 +33,14 @@ import numpy as np
 
 from sr_tf.cli.common import (
     add_precision,
+    add_sr_model_flags,
     int_range,
     load_ncnn,
     nonnegative_int,
     positive_float,
-    positive_int,
     resolve_precision,
     run_command,
+    sr_architecture_flags,
     unit_float,
 )
 from sr_tf.cli.startup import add_verbose
@@ -67,14 +68,7 @@ def _parse_args(argv):
     source.add_argument("--saved-model", metavar="DIR", help="a SavedModel written by python -m sr_tf.export")
     source.add_argument("--onnx", metavar="FILE", help="an .onnx file written by python -m sr_tf.export (needs the "
                                                       "onnx extra)")
-    parser.add_argument("--model", choices=["srgan", "edsr", "wdsr"], help="architecture of .h5 weights")
-    parser.add_argument("--scale", type=int, choices=[2, 3, 4, 8], default=None,
-                        help="upscaling factor of .h5 weights (default: the published weights': 4)")
-    parser.add_argument("--num-filters", type=positive_int, default=None)
-    parser.add_argument("--num-res-blocks", type=positive_int, default=None,
-                        help="residual blocks (default: the tutorial's published weights: 16, or 32 for wdsr)")
-    parser.add_argument("--wdsr-type", choices=["a", "b"], default=None,
-                        help="WDSR-A or -B of .h5 weights (default: the published WDSR-B)")
+    add_sr_model_flags(parser)
     parser.add_argument("--gan-weights", help="GAN-trained weights of the same architecture as --weights (the "
                                               "PSNR-trained ones), blended by --gan-strength")
     parser.add_argument("--gan-strength", type=unit_float, default=None,
@@ -99,8 +93,7 @@ def _parse_args(argv):
     add_precision(parser, "auto", "; auto: bfloat16 on CPUs with AMX or AVX-512 BF16, float16 on GPUs with tensor "
                                   "cores, else float32")
     args = add_verbose(parser).parse_args(argv)
-    args.inputs = [*args.inputs, *args.more_inputs]
-    if not args.inputs:
+    if not args.inputs and not args.more_inputs:
         parser.error("give at least one INPUT (a file or folder), positional or with -i")
     return args
 
@@ -185,7 +178,7 @@ def load_model(args):
     """The model to run: a preset by name (-n, or the default), Keras (--weights, with --model), an ncnn model, a
     TFLite file, a SavedModel or an ONNX file."""
     from sr_tf.deploy import OnnxModel, SavedModelSR, TFLiteModel
-    from sr_tf.models import PYTORCH_SUFFIXES, from_preset, load_sr_model
+    from sr_tf.models import PYTORCH_SUFFIXES, from_preset, load_sr_model, sr_model_names
 
     if (args.gan_weights is None) != (args.gan_strength is None):
         raise UserInputError("--gan-weights and --gan-strength go together (the GAN-trained weights and how much "
@@ -208,11 +201,10 @@ def load_model(args):
     if args.weights.endswith(".param"):
         return load_ncnn(args.weights, "the network is read and its output resized (as --outscale {scale})")
     if args.model is None and not args.weights.endswith((".keras", *PYTORCH_SUFFIXES)):
-        raise UserInputError(f"--model is needed with .h5 weights (srgan, edsr or wdsr). Received: --weights "
-                             f"{args.weights}; a .keras file carries its architecture, a PyTorch .pth / "
+        raise UserInputError(f"--model is needed with .h5 weights ({', '.join(sr_model_names())}). Received: "
+                             f"--weights {args.weights}; a .keras file carries its architecture, a PyTorch .pth / "
                              ".safetensors file or an ncnn .param implies it.")
-    architecture = dict(scale=args.scale, num_filters=args.num_filters, num_res_blocks=args.num_res_blocks,
-                        wdsr_type=args.wdsr_type)
+    architecture = sr_architecture_flags(args)
     model = load_sr_model(args.model, args.weights, **architecture)
     if args.gan_weights is None:
         return model
@@ -247,7 +239,8 @@ def run(args):
     check_folder_path(args.output_dir)
     if args.precision not in (None, "auto") and (args.tflite or args.saved_model or args.onnx):
         raise UserInputError(f"--precision {args.precision} applies to Keras models; {EXPORTED_PRECISION}.")
-    jobs, errors, skipped = collect(args.inputs, args.output_dir, args.suffix, OUTPUT_EXTENSIONS[args.ext])
+    inputs = [*args.inputs, *args.more_inputs]
+    jobs, errors, skipped = collect(inputs, args.output_dir, args.suffix, OUTPUT_EXTENSIONS[args.ext])
     for path, reason in skipped:
         print(f"skipped {path}: {reason}")
     for message in errors:
@@ -276,7 +269,7 @@ def run(args):
             _write(destination, result, args.ext, args.quality)
             written += 1
         except UserInputError as e:  # a bad file: reported, and the batch goes on
-            print(f"\nerror: {path}: {str(e).removeprefix(f'Cannot read image {path}: ')}", file=sys.stderr)
+            print(f"\nerror: {path}: {e.command_line().removeprefix(f'Cannot read image {path}: ')}", file=sys.stderr)
             failed += 1
         bar.add(1)
     failed += len(errors)

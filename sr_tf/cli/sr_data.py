@@ -7,15 +7,25 @@ import os
 from sr_tf.errors import UserInputError
 
 
-def datasets(args, scale, hr_crop_size=96, seed=None):
-    """(train dataset, validation dataset) from DIV2K, the user's folders, or the bundled samples; `seed` seeds
-    the training pipeline's crops, flips and order."""
+def chosen_degradation(options, plan_settings=None):
+    """The LR degradation of a run: its plan's (`settings['degradation']`, a recipe's default), else
+    --degradation."""
+    if plan_settings is not None and plan_settings.get("degradation") is not None:
+        return plan_settings["degradation"]
+    return options.degradation
+
+
+def datasets(plan, scale, hr_crop_size=96, seed=None):
+    """(train dataset, validation dataset) from DIV2K, the user's folders, or the bundled samples, batched by the
+    plan's recipe; `seed` seeds the training pipeline's crops, flips and order."""
     from sr_tf.data import DIV2K, ImageFolder
     from sr_tf.data.io import SAMPLE_HELD_OUT, SAMPLE_TRAIN, sample_files
 
+    args = plan.options
     if args.data == "folder" and args.hr_dir is None:
         raise UserInputError("--data folder needs --hr-dir.")
-    degradation = "bicubic" if args.degradation is None else args.degradation
+    chosen = chosen_degradation(args, plan.settings)
+    degradation = "bicubic" if chosen is None else chosen
     if args.data == "samples":
         train = ImageFolder(sample_files(SAMPLE_TRAIN), scale=scale, hr_crop_size=hr_crop_size, crop_to_scale=True,
                             degradation=degradation)
@@ -32,11 +42,11 @@ def datasets(args, scale, hr_crop_size=96, seed=None):
                                 degradation="bicubic" if args.valid_lr_dir else degradation)
     else:
         kwargs = dict(scale=scale, downgrade=args.downgrade, images_dir=args.images_dir, caches_dir=args.caches_dir,
-                      hr_crop_size=hr_crop_size, degradation=args.degradation)
+                      hr_crop_size=hr_crop_size, degradation=chosen)
         train, valid = DIV2K(subset="train", **kwargs), DIV2K(subset="valid", **kwargs)
     for folder in (train, valid):
         report_cropped(folder)
-    train_ds = train.dataset(batch_size=args.batch_size, random_transform=True, seed=seed)
+    train_ds = train.dataset(batch_size=plan.recipe.batch_size, random_transform=True, seed=seed)
     valid_ds = None
     if valid is not None:  # the tutorial validates on the first 10 validation images
         valid_ds = valid.dataset(batch_size=1, random_transform=False, repeat_count=1).take(10)
@@ -54,12 +64,14 @@ def report_cropped(folder):
           f"{folder.scale}: {shown}{more}")
 
 
-def data_record(args, scale):
-    """What the training data are, as the checkpoint folder records them (resuming on other data is an error)."""
+def data_record(args, scale, degradation=None):
+    """What the training data are, as the checkpoint folder records them (resuming on other data is an error);
+    `degradation`: the run's when it is not --degradation."""
     def where(path):
         return None if path is None else os.path.abspath(path)
 
-    extra = {} if args.degradation is None else {"degradation": args.degradation}
+    degradation = args.degradation if degradation is None else degradation
+    extra = {} if degradation is None else {"degradation": degradation}
     if args.data == "samples":
         return {"source": "bundled samples", "scale": scale, **extra}
     if args.hr_dir is not None:
@@ -69,9 +81,7 @@ def data_record(args, scale):
 
 
 def add_data_args(p):
-    """The data options of the super-resolution commands."""
-    p.add_argument("--scale", type=int, choices=[2, 3, 4, 8], default=None, help="upscaling factor (default: the "
-                                                                                 "preset's)")
+    """The data options of the super-resolution commands (the scale is an architecture flag)."""
     p.add_argument("--downgrade", default="bicubic", choices=["bicubic", "unknown", "mild", "difficult"])
     p.add_argument("--images-dir", default=".div2k/images")
     p.add_argument("--caches-dir", default=".div2k/caches")

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from sr_tf import specs
 from sr_tf.cli.common import chosen_precision, interrupted_status, pipeline_seed
-from sr_tf.cli.runner import destination, print_artifacts, write_artifacts
+from sr_tf.cli.runner import Options, destination, print_artifacts, write_artifacts
 from sr_tf.cli.sr_evaluate import compare_with_bicubic, print_comparison
 from sr_tf.data import ImageFolder, crop_to_multiple, degradations, downscale, read_image, save_image
 from sr_tf.data.io import SAMPLE_HELD_OUT, SAMPLE_TRAIN, sample_files
@@ -42,16 +42,9 @@ def held_out_variants(hr):
     return {SAMPLE_HELD_OUT: hr, "dark (x0.3)": to_uint8(hr.astype(np.float32) * 0.3), "smooth (blur 2 px)": smooth}
 
 
-def demo_precision(args):
-    """The precision `--precision` names (for 'auto' the choice, said once in one line)."""
-    if getattr(args, "precision_said", None) is None:
-        args.precision_said = chosen_precision(args.precision)
-    return args.precision_said
-
-
-def train_model(args, degradation, checkpoint_dir, valid_lr, valid_hr):
+def train_model(args, degradation, checkpoint_dir, valid_lr, valid_hr, precision):
     """Trains the demo EDSR on the bundled photos with `degradation`; the trainer. Stopped by Ctrl-C or SIGTERM
-    (a checkpoint saved), it exits with status 130 or 143.
+    (a checkpoint saved), it exits with status 130 or 143. `precision`: the one the run chose.
 
     The learning rate drops tenfold at `--lr-decay-at` of the steps by assigning the optimizer's rate between two
     runs of the loop, not with a schedule: a schedule would change the optimizer's variables and make checkpoints
@@ -60,13 +53,14 @@ def train_model(args, degradation, checkpoint_dir, valid_lr, valid_hr):
     train = ImageFolder(sample_files(SAMPLE_TRAIN), scale=scale, hr_crop_size=96, crop_to_scale=True,
                         degradation=degradation)
     valid_ds = tf.data.Dataset.from_tensors((valid_lr[None], valid_hr[None]))
-    chosen = demo_precision(args)
+    chosen = precision
     with policy(chosen):
         model = architecture(args).build()
     data = {"source": "bundled samples (demo)", "scale": scale, **({} if degradation == "bicubic" else
                                                                      {"degradation": degradation})}
     trainer = EdsrTrainer(model, checkpoint_dir, learning_rate=args.learning_rate, jit_compile=args.jit, data=data,
                           log_interval=args.log_interval, precision=chosen)
+    trainer.restore()  # before the pipeline's seed, which depends on the step restored
     started = time.perf_counter()
     decay_step = int(args.steps * args.lr_decay_at)
     for end, rate in ((decay_step, args.learning_rate), (args.steps, args.learning_rate / 10)):
@@ -101,11 +95,13 @@ def run_demo(args):
     """Trains the demo model(s) and prints the comparisons; writes the weights and side-by-side PNGs (bicubic |
     model(s) | original). Returns 0 when every model beats its baselines in PSNR (RGB and Y) on every comparison,
     1 otherwise, 130 / 143 when stopped by Ctrl-C / SIGTERM."""
+    args = Options(args)
     keras.utils.set_random_seed(args.seed)
+    precision = chosen_precision(args.precision)
     scale = args.scale
     hr = crop_to_multiple(read_image(sample_files([SAMPLE_HELD_OUT])[0])[0], scale)
     lr = downscale(hr, scale).numpy()
-    trainer = train_model(args, "bicubic", args.checkpoint_dir, lr, hr)
+    trainer = train_model(args, "bicubic", args.checkpoint_dir, lr, hr, precision)
     model = trainer.model
     paths = write_model(args, model)
     beats = True
@@ -120,7 +116,7 @@ def run_demo(args):
     print(f"Comparison (bicubic | model | original): {args.output}")
     print("The model beats bicubic." if beats else "The model does NOT beat bicubic yet; train longer (--steps).")
     if args.degradation == "realesrgan":
-        beats &= run_degraded_demo(args, model, hr)
+        beats &= run_degraded_demo(args, model, hr, precision)
     return 0 if beats else 1
 
 
@@ -145,7 +141,7 @@ def compare_on_draws(hr, lrs, scale, models, title):
     return results
 
 
-def run_degraded_demo(args, bicubic_model, hr):
+def run_degraded_demo(args, bicubic_model, hr, precision):
     """The `--degradation realesrgan` half of the demo; True when the degradation-trained model beats bicubic and
     the bicubic-trained model (mean PSNR, RGB and Y) on the held-out photo degraded by independent draws of
     `HELD_OUT_DEGRADATION`. Also prints, without a verdict, the milder first-order `degradations.photo`."""
@@ -153,7 +149,7 @@ def run_degraded_demo(args, bicubic_model, hr):
     validation = ImageFolder(sample_files([SAMPLE_HELD_OUT]), scale=scale, hr_crop_size=96, crop_to_scale=True,
                              degradation="realesrgan")
     valid_lr = next(iter(validation.lr_dataset())).numpy()  # the training model's fixed validation draw
-    trainer = train_model(args, "realesrgan", args.checkpoint_dir + "-realesrgan", valid_lr, hr)
+    trainer = train_model(args, "realesrgan", args.checkpoint_dir + "-realesrgan", valid_lr, hr, precision)
     paths = write_model(args, trainer.model, suffix="-realesrgan")
     models = {"bicubic-trained": bicubic_model, "degradation-trained": trainer.model}
     degrade = functools.partial(degradations.realesrgan, params=HELD_OUT_DEGRADATION)

@@ -3,6 +3,7 @@ the published protocol; `compare_with_bicubic` also scores the demo."""
 
 import numpy as np
 
+from sr_tf.cli.common import sr_architecture_flags
 from sr_tf.cli.sr_data import report_cropped
 from sr_tf.data import DIV2K, ImageFolder
 from sr_tf.errors import UserInputError
@@ -83,23 +84,22 @@ def run_evaluate(args):
     if args.benchmark is not None and (args.hr_dir or args.lr_dir or args.limit is not None):
         raise UserInputError("--benchmark evaluates whole benchmark sets; it does not combine with --hr-dir, "
                              "--lr-dir or --limit.")
-    model = load_sr_model(args.model, args.weights, scale=args.scale, num_filters=args.num_filters,
-                          num_res_blocks=args.num_res_blocks, wdsr_type=args.wdsr_type)
-    args.scale = spec_of(model).scale
+    model = load_sr_model(args.model, args.weights, **sr_architecture_flags(args))
+    scale = spec_of(model).scale
     if args.benchmark is not None:
-        run_benchmark(model, args.benchmark, args.scale, tile=args.tile, self_ensemble=args.self_ensemble)
+        run_benchmark(model, args.benchmark, scale, tile=args.tile, self_ensemble=args.self_ensemble)
         return 0
     if args.hr_dir:
-        source = ImageFolder(args.hr_dir, scale=args.scale, lr_dir=args.lr_dir, hr_crop_size=args.scale,
+        source = ImageFolder(args.hr_dir, scale=scale, lr_dir=args.lr_dir, hr_crop_size=scale,
                              crop_to_scale=args.crop_to_scale, skip_unreadable=True,
                              degradation="bicubic" if args.degradation is None else args.degradation)
         report_cropped(source)
     else:
-        source = DIV2K(scale=args.scale, subset="valid", downgrade=args.downgrade, images_dir=args.images_dir,
+        source = DIV2K(scale=scale, subset="valid", downgrade=args.downgrade, images_dir=args.images_dir,
                        caches_dir=args.caches_dir, degradation=args.degradation)
     pairs = ((lr[0], hr[0]) for lr, hr in source.dataset(1, repeat_count=1, random_transform=False))
     if args.limit is not None:
         pairs = (p for p, _ in zip(pairs, range(args.limit)))
-    print_comparison(compare_with_bicubic(model, pairs, args.scale, tile=args.tile,
+    print_comparison(compare_with_bicubic(model, pairs, scale, tile=args.tile,
                                           self_ensemble=args.self_ensemble))
     return 0

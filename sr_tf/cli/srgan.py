@@ -8,8 +8,10 @@ import os
 from sr_tf import specs
 from sr_tf.cli import realesrgan
 from sr_tf.cli.common import (
+    add_architecture_flags,
     add_log_interval,
     add_precision,
+    architecture_overrides,
     float_range,
     int_range,
     pipeline_seed,
@@ -17,23 +19,28 @@ from sr_tf.cli.common import (
     positive_int,
     run_command,
 )
-from sr_tf.cli.runner import Family, add_shared_options, apply_recipe, run_training, write_artifacts
+from sr_tf.cli.runner import Family, RunPlan, add_shared_options, run_training, with_options, write_artifacts
 from sr_tf.cli.sr_data import add_data_args, data_record, datasets
 from sr_tf.cli.startup import add_verbose
-from sr_tf.specs.sr import LEGACY_PRESETS, RECIPES
+from sr_tf.specs.base import family_names
 from sr_tf.weights_io import load_weights, save_weights
 
-# The training commands: (help, the family they train, their default preset).
-COMMANDS = {"pretrain": ("SRResNet pre-training (MSE)", "srresnet", "srresnet-x4"),
-            "gan": ("SRGAN training", "srresnet", "srgan-x4"),
-            "edsr": ("EDSR training (L1)", "edsr", LEGACY_PRESETS["edsr"]),
-            "wdsr": ("WDSR training (L1)", "wdsr", LEGACY_PRESETS["wdsr"])}
-ARCHITECTURE_FLAGS = ("scale", "num_filters", "num_res_blocks", "wdsr_type")
+
+def commands():
+    """The training commands of the super-resolution families (each family's `commands`): {command: (help, the
+    family, its default preset)}, e.g. 'edsr': ('EDSR training (L1)', 'edsr', 'edsr-16-x4')."""
+    return {command: (text, cls.family, preset) for cls in specs.FAMILIES.values()
+            for command, (text, preset) in cls.commands.items()}
+
+
+def trained_families():
+    """The family classes these commands train (those with `commands`)."""
+    return [cls for cls in specs.FAMILIES.values() if cls.commands]
 
 
 def command_presets(command):
     """{name: description} of the presets a training command can start from (its family's)."""
-    family = COMMANDS[command][1]
+    family = commands()[command][1]
     return {n: p.description for n, p in specs.PRESETS.items() if p.architecture.family == family}
 
 
@@ -49,61 +56,68 @@ def learning_rate(recipe):
 
 
 class SrFamily(Family):
-    """pretrain, gan, edsr and wdsr as the training runner runs them."""
+    """The super-resolution families' commands (pretrain, gan, edsr, wdsr, and any family's `commands`) as the
+    training runner runs them: a recipe with the 'gan' loss trains SRGAN, any other the pixel loss."""
 
     score_text = "PSNR: {:.2f} dB"
 
     def __init__(self, command):
         self.command = command
 
-    def prepare(self, args):
-        preset = specs.preset(COMMANDS[self.command][2] if args.preset is None else args.preset)
-        flags = {k: getattr(args, k, None) for k in ARCHITECTURE_FLAGS}
-        if self.command == "gan" and args.generator != "srresnet":  # SRGAN training of an EDSR or WDSR generator
-            preset = specs.preset(LEGACY_PRESETS[args.generator])
-        elif not isinstance(preset.architecture, specs.Wdsr):
-            flags.pop("wdsr_type")
-        self.architecture = preset.architecture.replace(**{k: v for k, v in flags.items() if v is not None})
-        args.scale = self.architecture.scale
-        recipe = RECIPES[self.command] if args.preset is None else preset.recipe
-        self.recipe = apply_recipe(args, recipe)
-        self.reference = preset.architecture
-        self.run = self.recipe.run_name(self.architecture, reference=self.reference)
+    def plan(self, options):
+        default = commands()[self.command][2]
+        preset = specs.preset(default if options.preset is None else options.preset)
+        recipe = specs.preset(default).recipe if options.preset is None else preset.recipe
+        generator = getattr(options, "generator", None)
+        if recipe.loss == "gan" and generator is not None and generator != preset.architecture.family:
+            preset = specs.preset(specs.family_by_name(generator).default_preset)  # SRGAN of an EDSR or WDSR
+        architecture = preset.architecture.replace(**architecture_overrides(options, type(preset.architecture)))
+        recipe = with_options(recipe, options, content_loss=getattr(options, "content_loss", None))
+        settings = {"data": data_record(options, architecture.scale)}
+        if recipe.loss == "gan":
+            settings["generator_weights"] = self.generator_weights(options, architecture, preset.architecture)
+        return RunPlan(options, architecture, recipe, reference=preset.architecture, settings=settings)
 
-    def build_trainer(self, args, checkpoint_dir, strategy):
+    @staticmethod
+    def generator_weights(options, architecture, reference):
+        """The weights SRGAN's generator starts from: --generator-weights ('' none), else what pretrain wrote."""
+        if options.generator_weights is not None:
+            return options.generator_weights
+        pretrain = specs.preset(specs.Srresnet.commands["pretrain"][1]).recipe
+        return os.path.join(pretrain.weights_folder(architecture, None, reference),
+                            pretrain.legacy_name(architecture, None, reference))
+
+    def build_trainer(self, plan, strategy):
         from sr_tf.cli.common import trainer_options
         from sr_tf.models import srgan
         from sr_tf.train import PixelLossTrainer, SrganTrainer
 
-        common = dict(trainer_options(args, strategy), data=data_record(args, args.scale))
-        rate = learning_rate(self.recipe)
+        common = dict(trainer_options(plan, strategy), data=plan.settings["data"])
+        rate = learning_rate(plan.recipe)
         with strategy.scope():
-            generator = self.architecture.build()
-            if self.command != "gan":
-                return PixelLossTrainer(generator, self.recipe.loss, rate, checkpoint_dir, **common)
-            if args.generator_weights is None:
-                pretrain, reference = RECIPES["pretrain"], self.reference
-                args.generator_weights = os.path.join(pretrain.weights_folder(self.architecture, None, reference),
-                                                      pretrain.legacy_name(self.architecture, None, reference))
-            if args.generator_weights:
-                load_weights(generator, args.generator_weights)
+            generator = plan.architecture.build()
+            if plan.recipe.loss != "gan":
+                return PixelLossTrainer(generator, plan.recipe.loss, rate, plan.checkpoint_dir, **common)
+            if plan.settings["generator_weights"]:
+                load_weights(generator, plan.settings["generator_weights"])
             discriminator = srgan.discriminator(num_filters=64, hr_size=96)
-            vgg_weights = None if args.vgg_weights == "none" else args.vgg_weights
-            return SrganTrainer(generator, discriminator, checkpoint_dir, content_loss=args.content_loss,
-                                learning_rate=rate, vgg_weights=vgg_weights, **common)
+            vgg_weights = None if plan.options.vgg_weights == "none" else plan.options.vgg_weights
+            return SrganTrainer(generator, discriminator, plan.checkpoint_dir, learning_rate=rate,
+                                vgg_weights=vgg_weights, recipe=plan.recipe, **common)
 
-    def datasets(self, args, trainer):
-        return datasets(args, args.scale, seed=pipeline_seed(args.seed, trainer))
+    def datasets(self, plan, trainer):
+        return datasets(plan, plan.architecture.scale, seed=pipeline_seed(plan.options.seed, trainer))
 
-    def train_options(self, args):
-        save_best_only = self.recipe.save_best_only if args.save_best_only is None else args.save_best_only
-        return {"save_best_only": save_best_only and (args.valid_hr_dir is not None or args.hr_dir is None)}
+    def train_options(self, plan):
+        options = plan.options
+        save_best_only = plan.recipe.save_best_only if options.save_best_only is None else options.save_best_only
+        return {"save_best_only": save_best_only and (options.valid_hr_dir is not None or options.hr_dir is None)}
 
-    def write(self, args, trainer):
-        model = trainer.models["generator" if self.command == "gan" else "model"]
-        folder, name, legacy = self.destination(args)
-        paths = write_artifacts(folder, name, model, legacy=legacy)
-        if self.command == "gan":
+    def write(self, plan, trainer):
+        gan = plan.recipe.loss == "gan"
+        folder, name = plan.folder, plan.name
+        paths = write_artifacts(folder, name, trainer.models["generator" if gan else "model"], legacy=plan.legacy)
+        if gan:
             stem = name.replace("generator", "discriminator") if "generator" in name else f"{name}_discriminator"
             for path in (os.path.join(folder, f"{stem}.weights.h5"), os.path.join(folder, f"{stem}.h5")):
                 save_weights(trainer.models["discriminator"], path)
@@ -116,14 +130,6 @@ def run_training_command(args):
     return run_training(SrFamily(args.command), args)
 
 
-def add_model_args(p, wdsr_type):
-    """The architecture options (None: the preset's value)."""
-    p.add_argument("--num-filters", type=positive_int, default=None, help="default: the preset's")
-    p.add_argument("--num-res-blocks", type=positive_int, default=None, help="default: the preset's")
-    if wdsr_type:
-        p.add_argument("--wdsr-type", choices=["a", "b"], default=None, help="WDSR-A or -B (default: the preset's)")
-
-
 DATA_HELP = "training data: DIV2K (default), your folders (--hr-dir) or the bundled photos"
 
 
@@ -132,32 +138,37 @@ def parser():
     root = argparse.ArgumentParser(prog="train_srgan.py",
                                    description="Train and evaluate SRGAN, EDSR, WDSR, ESRGAN and Real-ESRGAN.")
     sub = root.add_subparsers(dest="command", required=True)
-    for command, (help_text, family, preset) in COMMANDS.items():
+    for command, (help_text, family, preset) in commands().items():
+        recipe = specs.preset(preset).recipe
+        gan = recipe.loss == "gan"
         p = sub.add_parser(command, help=f"{help_text}; preset {preset} unless --preset")
         add_shared_options(p, command_presets(command), specs.preset(preset), ["div2k", "folder", "samples"],
                            DATA_HELP)
         p.set_defaults(data="div2k")
         add_data_args(p)
-        add_model_args(p, wdsr_type=command in ("wdsr", "gan"))
+        add_architecture_flags(p, trained_families() if gan else [specs.family(family)])
         p.add_argument("--save-best-only", action=argparse.BooleanOptionalAction, default=None,
                        help="write periodic checkpoints only when validation PSNR improves (default: the recipe's, "
-                            f"{RECIPES[command].save_best_only})")
+                            f"{recipe.save_best_only})")
         p.add_argument("--weights-out", default=None, help="the legacy .h5 file to write (the .keras and "
                                                            ".weights.h5 files go beside it; default: the tutorial's "
                                                            "path)")
-        if command == "gan":
-            p.add_argument("--generator", choices=["srresnet", "edsr", "wdsr"], default="srresnet")
+        if gan:
+            p.add_argument("--generator", choices=[cls.family for cls in trained_families()], default=family,
+                           help="the generator's family (default %(default)s; another starts from its "
+                                "published weights' architecture)")
             p.add_argument("--generator-weights", default=None,
                            help="pre-trained generator weights ('' to start from scratch; default: what "
                                 "pretrain wrote at this scale, weights/srgan[-x<scale>]/pre_generator.h5)")
-            p.add_argument("--content-loss", choices=["VGG22", "VGG54"], default="VGG54")
+            p.add_argument("--content-loss", choices=["VGG22", "VGG54"], default=None,
+                           help=f"VGG19 layer of the content loss (default: the recipe's, {recipe.content_loss})")
             p.add_argument("--vgg-weights", default="imagenet", help="'imagenet', a local file, or 'none'")
     p = sub.add_parser("evaluate", help="PSNR/SSIM of a model next to bicubic")
     p.add_argument("--data", choices=["div2k", "folder", "samples"], default="div2k", help=DATA_HELP)
     add_data_args(p)
-    add_model_args(p, wdsr_type=True)
-    p.add_argument("--model", choices=["srgan", "edsr", "wdsr"], help="the family of .h5 weights (a .keras file "
-                                                                     "carries its own)")
+    add_architecture_flags(p, specs.families(specs.SrArchitecture), "the published weights'")
+    p.add_argument("--model", choices=family_names(specs.SrArchitecture),
+                   help="the family of .h5 weights (a .keras file carries its own)")
     p.add_argument("--weights", required=True, help="a .keras model, or .h5 / .weights.h5 weights (with --model)")
     p.add_argument("--tile", type=positive_int, default=None)
     p.add_argument("--limit", type=positive_int, default=None, help="evaluate only the first N images")
@@ -204,5 +215,5 @@ def main(argv=None):
     from sr_tf.cli.sr_demo import run_demo
     from sr_tf.cli.sr_evaluate import run_evaluate
 
-    commands = {"evaluate": run_evaluate, "demo": run_demo, **{c: realesrgan.run for c in realesrgan.COMMANDS}}
-    return run_command(commands.get(args.command, run_training_command), args)
+    known = {"evaluate": run_evaluate, "demo": run_demo, **{c: realesrgan.run for c in realesrgan.COMMANDS}}
+    return run_command(known.get(args.command, run_training_command), args)

@@ -9,7 +9,7 @@ from sr_tf.data import degradations
 from sr_tf.data.base import PairedImages, cached
 from sr_tf.data.io import file_signature, image_size, list_images, read_image
 from sr_tf.data.transforms import DOWNSCALE_METHODS, crop_to_multiple, downscale
-from sr_tf.errors import InputFileNotFoundError, UserInputError, skipped_image, warn
+from sr_tf.errors import Arg, InputFileNotFoundError, UserInputError, in_pipeline, skipped_image, warn
 
 
 def _stem(path, root):
@@ -151,8 +151,8 @@ class ImageFolder(PairedImages):
                 raise UserInputError(f"{path} ({w}x{h}) is smaller than the scale {s}: there is no LR image to make.")
             elif (h % s or w % s) and not self.crop_to_scale:
                 raise UserInputError(
-                    f"Scale {s} does not divide the size of {path} ({w}x{h}). Crop or resize the image, or pass "
-                    "crop_to_scale=True to crop it to a multiple of the scale."
+                    f"Scale {s} does not divide the size of {path} ({w}x{h}). Crop or resize the image, or pass ",
+                    Arg("crop_to_scale", True), " to crop it to a multiple of the scale."
                 )
 
     def _usable_for_crop(self):
@@ -169,6 +169,7 @@ class ImageFolder(PairedImages):
         hr_files, lr_files = self.hr_files, self.lr_files
         files = lr_files if kind == "lr" and lr_files else hr_files
 
+        @in_pipeline
         def read(i):
             image, _ = read_image(files[int(i)])
             return crop_to_multiple(image, scale) if crop and files is hr_files else image

@@ -13,12 +13,15 @@ import numpy as np
 import tensorflow as tf
 
 from sr_tf.data.io import ASSETS_DIR, read_image, readable_images, resize_square
-from sr_tf.errors import ResourceUnavailableError, UserInputError
+from sr_tf.errors import Arg, ResourceUnavailableError, UserInputError
 from sr_tf.ops import to_uint8
 
 DIGITS_FILE = os.path.join(ASSETS_DIR, "digits", "digits.npz")
 FOLDER_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 MNIST_HOST = "storage.googleapis.com"  # where tensorflow-datasets downloads MNIST from
+# The offline alternatives, as the messages name them (in Python and on the command line)
+DIGITS = Arg("dataset", "digits", api="load_digits()")
+FOLDER = Arg("dataset", api="load_folder(path)", flag="--dataset folder --data-dir DIR")
 
 Splits = collections.namedtuple("Splits", ["train", "valid", "test"])
 Splits.__doc__ = "Train, validation and test (images, labels) pairs; images uint8 (N, H, W, C) in 0..255."
@@ -114,14 +117,14 @@ def load_mnist(data_dir=None, valid_size=5000):
         if not can_reach(MNIST_HOST):
             raise DatasetUnavailableError(
                 f"MNIST is not in {data_dir or 'the tensorflow-datasets folder'} and cannot be downloaded: "
-                f"{MNIST_HOST} is unreachable (no network?). Use load_digits() (bundled, offline) or "
-                "load_folder(path) with your own images.") from None
+                f"{MNIST_HOST} is unreachable (no network?). Use ", DIGITS, " (bundled, offline) or ", FOLDER,
+                " with your own images.") from None
         try:
             loaded = read(download=True)
         except Exception as error:
             raise DatasetUnavailableError(
-                f"Downloading MNIST with tensorflow-datasets failed ({type(error).__name__}: {error}). Use "
-                "load_digits() (bundled, offline) or load_folder(path).") from error
+                f"Downloading MNIST with tensorflow-datasets failed ({type(error).__name__}: {error}). Use ",
+                DIGITS, " (bundled, offline) or ", FOLDER, ".") from error
     return Splits(*[_to_arrays(tfds.as_numpy(part.batch(10_000))) for part in loaded])
 
 

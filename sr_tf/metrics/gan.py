@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sr_tf.errors import UserInputError
+from sr_tf.errors import Arg, UserInputError
 from sr_tf.models.common import imagenet_application
 from sr_tf.ops import PerModelFunction
 
@@ -29,7 +29,8 @@ def inception_model(weights="imagenet", input_size=INCEPTION_SIZE):
         input_size: the side images are resized to (299 for comparable numbers; at least 75).
     """
     return imagenet_application(keras.applications.InceptionV3, weights, INCEPTION_NOTOP_FILE,
-                                "inception_model(weights=PATH)", include_top=False, pooling="avg",
+                                Arg("inception_weights", "PATH", placeholder=True, api="inception_model(weights=PATH)"),
+                                include_top=False, pooling="avg",
                                 input_shape=(input_size, input_size, 3))
 
 

@@ -17,21 +17,25 @@ import os
 
 from sr_tf import specs
 from sr_tf.errors import UserInputError
-from sr_tf.models import edsr, srgan, wdsr  # noqa: F401 (the tutorial's modules)
+from sr_tf.models import edsr, realesrgan_import, srgan, wdsr  # noqa: F401 (the tutorial's modules; the import
+
+# module registers how RRDBNet and SRVGGNetCompact weights are read)
 from sr_tf.models.hub import from_preset  # noqa: F401 (public)
 from sr_tf.models.interpolation import interpolate_weights  # noqa: F401 (re-exported)
 from sr_tf.models.legacy import fitting_architecture, spec_from_layers
 from sr_tf.models.ncnn import from_ncnn  # noqa: F401 (public)
 from sr_tf.models.pytorch import from_pytorch  # noqa: F401 (public)
-from sr_tf.specs.sr import LEGACY_PRESETS
+from sr_tf.specs.base import default_architecture, family_by_name, family_names
 from sr_tf.weights_io import load_keras_model, load_weights
 
 # Files of PyTorch weights (the official Real-ESRGAN releases), read by `from_pytorch`.
 PYTORCH_SUFFIXES = (".pth", ".pt", ".safetensors")
-# The family names train_srgan.py and the tutorial use for the super-resolution families.
-SR_MODELS = ("srgan", "edsr", "wdsr")
-ARCHITECTURE_FIELDS = ("scale", "num_filters", "num_res_blocks")  # what build_sr_model takes (and wdsr_type)
-SR_FAMILY = {"srgan": "srresnet", "srresnet": "srresnet", "edsr": "edsr", "wdsr": "wdsr"}
+
+
+def sr_model_names():
+    """The names `build_sr_model` and the command lines' --model take: every super-resolution family and its
+    aliases (the tutorial's 'srgan' for SRResNet)."""
+    return family_names(specs.SrArchitecture)
 
 
 def presets():
@@ -63,26 +67,34 @@ def load_model(path):
     return model
 
 
-def build_sr_model(name, scale=None, num_filters=None, num_res_blocks=None, wdsr_type=None):
+def build_sr_model(name, scale=None, num_filters=None, num_res_blocks=None, wdsr_type=None, **architecture):
     """Builds a super-resolution model by family name, with the tutorial's published architecture by default.
 
     Args:
-        name: 'srgan' (or 'srresnet': the SRResNet generator, x2, x4, x8), 'edsr' or 'wdsr'.
-        scale, num_filters, num_res_blocks, wdsr_type: the architecture; None takes the value of the family's
-            published weights (`sr_tf.specs.sr.LEGACY_PRESETS`: x4, 64 filters and 16 blocks for srgan and edsr,
-            WDSR-B with 32 filters and 32 blocks).
+        name: 'srgan' (or 'srresnet': the SRResNet generator, x2, x4, x8), 'edsr', 'wdsr', or any other
+            super-resolution family ('rrdbnet', 'srvgg', ...; `sr_model_names()`).
+        scale, num_filters, num_res_blocks, wdsr_type, **architecture: the architecture; None takes the value of
+            the family's published weights (its `default_preset`: x4, 64 filters and 16 blocks for srgan and edsr,
+            WDSR-B with 32 filters and 32 blocks), or of its builder for a family without one. `wdsr_type` is
+            ignored by the families that have none (the tutorial passes it to all).
 
     Returns:
         The `keras.Model`.
     """
-    return build(LEGACY_PRESETS[_sr_family(name)], scale=scale, num_filters=num_filters,
-                 num_res_blocks=num_res_blocks, **({} if _sr_family(name) != "wdsr" else {"wdsr_type": wdsr_type}))
+    cls = _sr_family(name)
+    given = dict(architecture, scale=scale, num_filters=num_filters, num_res_blocks=num_res_blocks)
+    if "wdsr_type" in {f.name for f in cls.flags()}:
+        given["wdsr_type"] = wdsr_type
+    return default_architecture(cls, **given).build()
 
 
 def _sr_family(name):
-    if name not in SR_FAMILY:
-        raise UserInputError(f"`name` must be one of {list(SR_MODELS)}. Received: name={name!r}")
-    return SR_FAMILY[name]
+    """The super-resolution family class called `name` (or one of its aliases)."""
+    try:
+        return family_by_name(name, specs.SrArchitecture)
+    except UserInputError:
+        raise UserInputError(f"`name` must be one of {sr_model_names()}. Received: name={name!r}",
+                             argument="name") from None
 
 
 def load_sr_model(name, weights, **architecture):
@@ -110,10 +122,11 @@ def load_sr_model(name, weights, **architecture):
     try:
         load_weights(model, weights)
     except UserInputError as e:
-        fits = fitting_architecture(LEGACY_PRESETS[_sr_family(name)], weights)
+        cls = _sr_family(name)
+        fits = fitting_architecture(cls.default_preset, weights) if cls.default_preset else None
         if fits is None:
             raise
-        differ = [k for k in ARCHITECTURE_FIELDS if getattr(fits, k) != getattr(model.spec, k, None)]
+        differ = [f.name for f in cls.flags() if getattr(fits, f.name) != getattr(model.spec, f.name, None)]
         api = ", ".join(f"{k}={getattr(fits, k)}" for k in differ)
         flags = " ".join(f"--{k.replace('_', '-')} {getattr(fits, k)}" for k in differ)
         raise UserInputError(f"{e} It fits {fits.describe()}: pass {api} (on the command line {flags}).") from None
@@ -128,7 +141,7 @@ def sr_scale(model):
 def _checked(name, path, model, architecture):
     """`model` (from a file that carries or implies its architecture), checked against what was asked for."""
     family = model.spec.family
-    wanted = None if name is None else _sr_family(name)
+    wanted = None if name is None else _sr_family(name).family
     if not isinstance(model.spec, specs.SrArchitecture) or wanted not in (None, family):
         expected = f"the '{name}'" if name else "a super-resolution model"
         raise UserInputError(f"{path} holds a '{family}' model, not {expected} that was asked for.")

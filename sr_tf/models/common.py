@@ -103,7 +103,8 @@ def imagenet_application(builder, weights, file_name, option, **kwargs):
         weights: 'imagenet' (downloaded once and cached by Keras), the path of a local weights file (the file Keras
             would download, `file_name`), or None for random weights (tests only).
         file_name: the weights file's name under `KERAS_APPLICATIONS_URL` (e.g. 'vgg16/vgg16_..._notop.h5').
-        option: how users pass a local file (e.g. "vgg_weights=PATH"), named in the error messages.
+        option: how users pass a local file (an `Arg`, e.g. `Arg("vgg_weights", "PATH", placeholder=True)`),
+            named in the error messages.
         **kwargs: passed to `builder` (input_shape, include_top, pooling, ...).
 
     Raises:
@@ -120,7 +121,7 @@ def imagenet_application(builder, weights, file_name, option, **kwargs):
             reason = " ".join(str(e).split())  # one line, whatever the network library wrote
             raise ResourceUnavailableError(
                 f"Could not download the ImageNet weights of {name} ({type(e).__name__}: {reason}). On a machine "
-                f"with network access, download {url} and pass its local path instead ({option})."
+                f"with network access, download {url} and pass its local path instead (", option, ")."
             ) from None  # the message says all a user can act on; the network traceback is noise
     if weights is None:
         return builder(weights=None, **kwargs)

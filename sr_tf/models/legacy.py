@@ -88,10 +88,11 @@ def spec_from_layers(model, path="the model"):
     return READERS[model.name](model)
 
 
-def fitting_architecture(preset, path, scales=(2, 3, 4, 8)):
+def fitting_architecture(preset, path, scales=None):
     """The architecture of `preset`'s family (the tutorial's EDSR, WDSR or SRResNet) that a legacy `.h5` file fits:
     its width read from the first layer, its scale and depth solved from the number of layers with weights and
-    checked on every shape; None when no such architecture fits (or the file is not a legacy `.h5`)."""
+    checked on every shape, at `scales` (default: the family's); None when no such architecture fits (or the file is
+    not a legacy `.h5`, or the family has no depth to solve for)."""
     from sr_tf import specs
     from sr_tf.weights_io import legacy_shapes, model_legacy_shapes
 
@@ -99,9 +100,11 @@ def fitting_architecture(preset, path, scales=(2, 3, 4, 8)):
     if not saved or not saved[0]:
         return None
     base = specs.architecture(preset)
+    if not hasattr(base, "num_res_blocks"):
+        return None
     width = saved[0][0][-1]
     wide = {"num_filters": width} if hasattr(base, "num_filters") else {}
-    for scale in scales:
+    for scale in base.scales if scales is None else scales:
         counts = [len(model_legacy_shapes(base.replace(scale=scale, num_res_blocks=b, **wide).build()))
                   for b in (1, 2)]
         per_block = counts[1] - counts[0]

@@ -1,22 +1,25 @@
 """`from_ncnn`: ncnn models (`.param` + `.bin`, as realesrgan-ncnn-vulkan and Upscayl ship them) as this package's
-Keras models, for the RRDBNet and SRVGGNetCompact graphs.
+Keras models.
 
-The `.param` text is read layer by layer; the family and its sizes are detected from the graph (SRVGGNetCompact:
-Convolution / PReLU pairs, PixelShuffle, a nearest Interp of the input and an Add; RRDBNet: 15 leaky-ReLU
-convolutions per block between Split, Concat and Eltwise layers, two nearest x2 Interps). Any other layer is
-refused, naming it. The `.bin` is read as ncnn reads it: each convolution's weights behind a 4-byte tag (float16,
-int8, a 256-value table, or raw float32), then its biases (and, for int8, its scales) and the PReLU slopes as raw
-float32; the bytes consumed must equal the file's size. int8 weights are divided by their per-channel scales: the
-float weights of the int8 model, whose run-time quantization of activations is not reproduced. The weights become a
-PyTorch-layout state dict (the authors' key names), which
+The `.param` text is read layer by layer, and each family that reads ncnn graphs registers an `NcnnFormat` from
+its models module (`register`; `sr_tf/models/realesrgan_import.py` does for SRVGGNetCompact and RRDBNet): a
+`detect` condition on the graph, the architecture's sizes it reads from the graph (refusing, by name, any layer its
+graph has not), and the PyTorch key of each weighted layer in graph order. The `.bin` is read as ncnn reads it:
+each convolution's weights behind a 4-byte tag (float16, int8, a 256-value table, or raw float32), then its biases
+(and, for int8, its scales) and the PReLU slopes as raw float32; the bytes consumed must equal the file's size. int8
+weights are divided by their per-channel scales: the float weights of the int8 model, whose run-time quantization
+of activations is not reproduced. The weights become a PyTorch-layout state dict (the authors' key names), which
 `sr_tf.models.pytorch` detects and assigns: a model read from ncnn equals the same weights read from a `.pth`.
 
-realesr-animevideov3's x2 and x3 files hold the x4 network followed by a bicubic Interp (0.5, 0.75): such a graph
-is read as the x4 network, and the resize is returned as `final_scale` for the caller to apply (`--outscale`).
+A graph that ends in a resize (realesr-animevideov3's x2 and x3 files hold the x4 network followed by a bicubic
+Interp of 0.5 or 0.75) is read as the network, and the resize is returned as `final_scale` for the caller to apply
+(`--outscale`).
 """
 
+import dataclasses
 import os
 import re
+from typing import Callable
 
 import numpy as np
 
@@ -24,8 +27,36 @@ from sr_tf.errors import InputFileNotFoundError, UserInputError
 
 MAGIC = "7767517"
 TAG_FLOAT16, TAG_INT8, TAG_RAW = 0x01306B47, 0x000D4B38, 0x0002C056
-SRVGG_LAYERS = {"Input", "Split", "Convolution", "PReLU", "PixelShuffle", "Interp", "BinaryOp"}
-RRDB_LAYERS = {"Input", "Split", "Convolution", "Concat", "Eltwise", "Interp", "BinaryOp"}
+WEIGHTED = ("Convolution", "PReLU")  # the layers whose weights the .bin holds, in graph order
+
+
+@dataclasses.dataclass(frozen=True)
+class NcnnFormat:
+    """How a family's ncnn graphs are recognised and read.
+
+    Attributes:
+        family: the spec family the graph is.
+        detect: layers (`read_param`'s) -> True when the graph looks like this family's.
+        sizes: (layers, path) -> (the architecture's sizes as a dict, the final resize factor or None); a
+            `UserInputError` naming `path` and the layer when the graph is not one of the family.
+        keys: sizes -> [(layer type, PyTorch key prefix)] of each weighted layer (`WEIGHTED`) in graph order.
+        priority: lower goes first in detection.
+    """
+
+    family: str
+    detect: Callable
+    sizes: Callable
+    keys: Callable
+    priority: int = 0
+
+
+FORMATS = {}  # family -> NcnnFormat
+
+
+def register(ncnn_format):
+    """Registers a family's `NcnnFormat` (one per family; registering again replaces it)."""
+    FORMATS[ncnn_format.family] = ncnn_format
+    return ncnn_format
 
 
 def read_param(path):
@@ -55,68 +86,32 @@ def read_param(path):
     return layers
 
 
-def _int(params, key, default=0):
+def param_int(params, key, default=0):
+    """An integer parameter of a layer line (`key=value`), or `default`."""
     return int(params.get(key, default))
 
 
-def _convolutions(layers):
+def convolutions(layers):
+    """[(name, params)] of the graph's Convolution layers, in order."""
     return [(name, params) for kind, name, _, _, params in layers if kind == "Convolution"]
 
 
-def _unknown(path, layers, allowed, family):
+def refuse_others(path, layers, allowed, family):
+    """A `UserInputError` naming the first layer whose type is not in `allowed` (the family's graph's)."""
     for kind, name, _, _, _ in layers:
         if kind not in allowed:
-            return UserInputError(f"{path}: layer {name} ({kind}) is not part of an {family} graph; from_ncnn reads "
-                                  "RRDBNet and SRVGGNetCompact graphs only.")
-    return None
+            raise UserInputError(f"{path}: layer {name} ({kind}) is not part of an {family} graph; from_ncnn reads "
+                                 f"the graphs of {', '.join(sorted(FORMATS))}.")
 
 
 def detect_graph(layers, path="the file"):
-    """(family, the architecture's sizes, the final resize factor or None) of a parsed `.param` graph."""
-    kinds = [kind for kind, *_ in layers]
-    if "PReLU" in kinds or "PixelShuffle" in kinds:
-        error = _unknown(path, layers, SRVGG_LAYERS, "SRVGGNetCompact")
-        if error:
-            raise error
-        convs = _convolutions(layers)
-        shuffle = [params for kind, _, _, _, params in layers if kind == "PixelShuffle"]
-        interps = [(name, params) for kind, name, _, _, params in layers if kind == "Interp"]
-        if len(shuffle) != 1 or len(convs) < 2 or kinds.count("PReLU") != len(convs) - 1:
-            raise UserInputError(f"{path}: {len(convs)} convolutions, {kinds.count('PReLU')} PReLUs and "
-                                 f"{len(shuffle)} PixelShuffles do not make an SRVGGNetCompact graph.")
-        scale = _int(shuffle[0], "0")
-        final = None
-        for name, params in interps:
-            if _int(params, "0") != 1:  # not the nearest upsampling of the input: a final resize
-                if name != layers[-1][1]:
-                    raise UserInputError(f"{path}: layer {name} (Interp, not nearest) is not the last layer; "
-                                         "only a final resize is read.")
-                final = float(params.get("1", "1"))
-        sizes = dict(scale=scale, num_feat=_int(convs[0][1], "0"), num_conv=len(convs) - 2)
-        return "srvgg", sizes, final
-    error = _unknown(path, layers, RRDB_LAYERS, "RRDBNet")
-    if error:
-        raise error
-    convs = _convolutions(layers)
-    if len(convs) < 21 or (len(convs) - 6) % 15:
-        raise UserInputError(f"{path}: {len(convs)} convolutions do not make an RRDBNet graph (15 per block + 6).")
-    first_in = _int(convs[0][1], "6") // (_int(convs[0][1], "0") * 9)
-    if first_in != 3:
-        raise UserInputError(f"{path}: layer {convs[0][0]} takes {first_in} channels; from_ncnn reads the x4 RRDBNet "
-                             "(3 input channels) only.")
-    sizes = dict(scale=4, num_feat=_int(convs[0][1], "0"), num_block=(len(convs) - 6) // 15,
-                 num_grow_ch=_int(convs[1][1], "0"))
-    return "rrdbnet", sizes, None
-
-
-def _conv_keys(family, sizes):
-    """The PyTorch key prefixes of the convolutions in graph order (the order the authors' forward runs them)."""
-    if family == "srvgg":
-        return [f"body.{2 * i}" for i in range(sizes["num_conv"] + 2)]
-    keys = ["conv_first"]
-    for b in range(sizes["num_block"]):
-        keys += [f"body.{b}.rdb{r}.conv{c}" for r in (1, 2, 3) for c in range(1, 6)]
-    return keys + ["conv_body", "conv_up1", "conv_up2", "conv_hr", "conv_last"]
+    """(family, the architecture's sizes, the final resize factor or None) of a parsed `.param` graph: those of
+    the first registered format whose `detect` accepts it."""
+    for found in sorted(FORMATS.values(), key=lambda f: f.priority):
+        if found.detect(layers):
+            sizes, final = found.sizes(layers, path)
+            return found.family, sizes, final
+    raise UserInputError(f"{path} is a graph of no family this package reads from ncnn ({', '.join(sorted(FORMATS))}).")
 
 
 class _Bin:
@@ -175,22 +170,27 @@ def read_ncnn(param_path, bin_path=None):
     if not os.path.isfile(bin_path):
         raise InputFileNotFoundError(f"ncnn .bin file not found: {bin_path} (expected beside {param_path}).")
     weights = _Bin(bin_path)
-    state, convs = {}, iter(_conv_keys(family, sizes))
-    prelu = 1
+    state, keys = {}, iter(FORMATS[family].keys(sizes))
     for kind, name, _, _, params in layers:
+        if kind not in WEIGHTED:
+            continue
+        expected, key = next(keys, (None, None))
+        if expected != kind:
+            raise UserInputError(f"{param_path}: layer {name} ({kind}) is not where the {family} graph has "
+                                 f"{'no more weighted layers' if expected is None else 'a ' + expected}.")
         if kind == "Convolution":
-            key, out = next(convs), _int(params, "0")
-            kernel_w = _int(params, "1")
-            kernel_h = _int(params, "11", kernel_w)
-            size = _int(params, "6")
+            out = param_int(params, "0")
+            kernel_w = param_int(params, "1")
+            kernel_h = param_int(params, "11", kernel_w)
+            size = param_int(params, "6")
             if size % (out * kernel_h * kernel_w):
                 raise UserInputError(f"{param_path}: layer {name} has {size} weights for {out} outputs of "
                                      f"{kernel_h}x{kernel_w}.")
             values, is_int8 = weights.tagged(size, f"layer {name}'s weights")
             values = values.reshape(out, -1, kernel_h, kernel_w)
-            if _int(params, "5"):
+            if param_int(params, "5"):
                 state[f"{key}.bias"] = weights.raw(out, f"layer {name}'s biases")
-            int8_scales = _int(params, "8")
+            int8_scales = param_int(params, "8")
             if is_int8 and not int8_scales:
                 raise UserInputError(f"{param_path}: layer {name} stores int8 weights without scales (8=0).")
             if int8_scales:  # weight scales per output channel, then the input's scale (and the output's above 100)
@@ -199,9 +199,8 @@ def read_ncnn(param_path, bin_path=None):
                 if is_int8:
                     values = values / np.where(scales == 0, 1, scales)[:, None, None, None]
             state[f"{key}.weight"] = values
-        elif kind == "PReLU":
-            state[f"body.{prelu}.weight"] = weights.raw(_int(params, "0", 1), f"layer {name}'s slopes")
-            prelu += 2
+        else:
+            state[f"{key}.weight"] = weights.raw(param_int(params, "0", 1), f"layer {name}'s slopes")
     if weights.offset != len(weights.data):
         raise UserInputError(f"{bin_path} holds {len(weights.data)} bytes, but the graph of {param_path} reads "
                              f"{weights.offset}: it belongs to another .param file.")
@@ -209,7 +208,7 @@ def read_ncnn(param_path, bin_path=None):
 
 
 def from_ncnn(param_path, bin_path=None):
-    """The Keras model of an ncnn RRDBNet or SRVGGNetCompact model (see the module).
+    """The Keras model of an ncnn model of a registered family (see the module).
 
     Args:
         param_path: the `.param` file, e.g. `realesr-animevideov3-x4.param`.

@@ -12,7 +12,7 @@ import re
 import keras
 from keras import layers
 
-from sr_tf.errors import UserInputError
+from sr_tf.errors import Arg, UserInputError
 from sr_tf.layers import (
     BilinearUpsample,
     CropToScaled,
@@ -209,8 +209,8 @@ def vgg19_preactivation(layer_names, weights="imagenet"):
     path = None if weights in (None, "imagenet") else os.fspath(weights)
     torch_file = path is not None and path.endswith((".pth", ".pt", ".safetensors"))
     vgg = imagenet_application(keras.applications.VGG19, None if torch_file else weights,
-                               "vgg19/" + VGG19_NOTOP_FILE, "vgg_weights=PATH", input_shape=(None, None, 3),
-                               include_top=False)
+                               "vgg19/" + VGG19_NOTOP_FILE, Arg("vgg_weights", "PATH", placeholder=True),
+                               input_shape=(None, None, 3), include_top=False)
     state = read_state_dict(path) if torch_file else None
     wanted, outputs, conv_index = set(layer_names), {}, 0
     x = x_in = layers.Input(shape=(None, None, 3), name="preprocessed")

@@ -7,7 +7,7 @@ built here loads the legacy Keras-2 weights its users already have.
 import keras
 from keras import layers
 
-from sr_tf.errors import UserInputError
+from sr_tf.errors import Arg, UserInputError
 from sr_tf.layers import Denormalize, FusedBatchNormalization, Normalize, PixelShuffle, PReLU
 from sr_tf.models.common import IMAGE_DTYPE, Model, check_positive, imagenet_application, with_spec
 from sr_tf.specs import Srresnet
@@ -110,7 +110,7 @@ def discriminator(num_filters=64, hr_size=HR_SIZE):
 
 def _vgg(output_layer, weights):
     vgg = imagenet_application(keras.applications.VGG19, weights, "vgg19/" + VGG19_NOTOP_FILE,
-                               "vgg_weights=PATH",
+                               Arg("vgg_weights", "PATH", placeholder=True),
                                input_shape=(None, None, 3), include_top=False)
     features = keras.Model(vgg.input, vgg.layers[output_layer].output, name=f"vgg19_{vgg.layers[output_layer].name}")
     features.trainable = False

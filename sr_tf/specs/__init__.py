@@ -17,8 +17,14 @@ from sr_tf.specs.base import (  # noqa: F401
                               Preset,
                               Recipe,
                               architecture,
+                              default_architecture,
+                              families,
                               family,
+                              family_by_name,
+                              family_names,
+                              flags,
                               from_config,
+                              option,
                               preset,
                               presets,
                               register_family,
@@ -31,6 +37,7 @@ from sr_tf.specs.realesrgan import RRDBNet, SRVGGNetCompact  # noqa: F401
 from sr_tf.specs.sr import Edsr, SrArchitecture, SrRecipe, Srresnet, Wdsr  # noqa: F401
 
 __all__ = ["Architecture", "Recipe", "Preset", "FAMILIES", "PRESETS", "architecture", "family", "from_config",
+           "families", "family_by_name", "family_names", "flags", "option", "default_architecture",
            "preset", "presets", "register_family", "register_preset", "starting_preset",
            "Edsr", "Wdsr", "Srresnet", "SrArchitecture",
            "SrRecipe", "PixelCNN", "GatedPixelCNN", "PixelCNNRecipe", "FastGAN", "FastGANRecipe", "RRDBNet",

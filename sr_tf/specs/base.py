@@ -10,9 +10,10 @@ nothing of sr_tf but its errors: the builders, trainers and command lines read t
 import dataclasses
 import importlib
 import os
+import typing
 from typing import ClassVar
 
-from sr_tf.errors import UserInputError
+from sr_tf.errors import Arg, UserInputError
 
 FAMILIES = {}  # family name -> Architecture subclass
 PRESETS = {}  # preset name -> Preset
@@ -39,12 +40,68 @@ def _name_value(value):
     return str(value).lower()
 
 
+def option(default, help, choices=None, minimum=None):
+    """A field of an architecture spec with what its command-line flag `--<name>` says and takes: `help`, and the
+    `choices` of a text field or the `minimum` of a number (None: 1 for an integer, above 0 for a float). Every
+    field is a flag; `option` gives its flag a help text (a plain field's flag says only its default)."""
+    return dataclasses.field(default=default, metadata={"help": help, "choices": choices, "minimum": minimum})
+
+
+@dataclasses.dataclass(frozen=True)
+class Flag:
+    """A command-line flag generated from an architecture field: `--<name with dashes>`."""
+
+    name: str
+    type: type  # int, float or str (the field's annotation)
+    help: str
+    choices: tuple = None
+    minimum: float = None
+
+    @property
+    def flag(self):
+        """The flag as typed, e.g. '--num-filters'."""
+        return "--" + self.name.replace("_", "-")
+
+
 @dataclasses.dataclass(frozen=True)
 class Architecture:
-    """Base of the families' architecture specs: `dataclasses.asdict(spec)` are the builder's arguments."""
+    """Base of the families' architecture specs: `dataclasses.asdict(spec)` are the builder's arguments.
+
+    Besides its fields, a family says here what the rest of the package asks of it (class attributes):
+    `kind` (what its models are, in messages), `exportable` (whether `sr_tf.export` writes it), `scales` (the
+    upscaling factors it builds, for a super-resolution family), `aliases` (other names of the family on the
+    command lines, e.g. the tutorial's 'srgan'), `default_preset` (the preset whose architecture a weights file of
+    the family has when nothing else is said: the published weights'), and `commands` (train_srgan.py's commands
+    that train it with the super-resolution trainers: {command: (help, default preset)}), `export_note` (what to
+    do instead, for a family `sr_tf.export` does not write). How its PyTorch state
+    dicts and ncnn graphs are recognised and converted is registered by its models module
+    (`sr_tf.models.pytorch.register`, `sr_tf.models.ncnn.register`).
+    """
 
     family: ClassVar[str] = ""
     builder: ClassVar[str] = ""  # "module:function", imported when the spec is built
+    kind: ClassVar[str] = "model"
+    exportable: ClassVar[bool] = False
+    scales: ClassVar[tuple] = ()
+    aliases: ClassVar[tuple] = ()
+    default_preset: ClassVar[str] = None
+    commands: ClassVar[dict] = {}
+    export_note: ClassVar[str] = ""  # what to do instead, for a family that does not export
+
+    @classmethod
+    def flags(cls):
+        """The command-line flags of the family's fields, in field order (see `option`)."""
+        hints = typing.get_type_hints(cls)
+        found = []
+        for field in dataclasses.fields(cls):
+            kind = hints.get(field.name, str)
+            kind = kind if kind in (int, float, str) else str
+            meta = field.metadata
+            choices = cls.scales if field.name == "scale" and cls.scales else meta.get("choices")
+            minimum = meta.get("minimum")
+            minimum = None if kind is str or choices else (1 if kind is int else 0) if minimum is None else minimum
+            found.append(Flag(field.name, kind, meta.get("help", ""), choices, minimum))
+        return found
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -66,8 +123,10 @@ class Architecture:
         names = [f.name for f in dataclasses.fields(self)]
         unknown = sorted(set(changes) - set(names))
         if unknown:
-            raise UserInputError(f"The {self.family} architecture has no {', '.join(unknown)}; "
-                                 f"it has {', '.join(names)}.")
+            parts = [part for name in unknown for part in (", ", Arg(name, api=name))][1:]
+            raise UserInputError(f"The {self.family} architecture has no ", *parts, "; it has ",
+                                 *[part for name in names for part in (", ", Arg(name, api=name))][1:], ".",
+                                 argument=unknown[0])
         return dataclasses.replace(self, **changes)
 
     def get_config(self):
@@ -144,6 +203,11 @@ class Recipe:
         return self.weights_dir.format(**architecture.name_fields(), data=data,
                                        run=self.run_name(architecture, data, reference))
 
+    def legacy_name(self, architecture, data=None, reference=None):
+        """The name of the run's legacy Keras-2 `.h5` file, or None: the family writes none (the super-resolution
+        recipes do)."""
+        return None
+
     def replace(self, **changes):
         """A copy with `changes` (None values are left as they are: unset options)."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -175,6 +239,50 @@ def register_family(cls):
         raise TypeError(f"{cls.__name__} must set `family` and `builder`.")
     FAMILIES[cls.family] = cls
     return cls
+
+
+def flags(classes):
+    """The flags of several families' fields together (each name once, in the order first met; a scale's choices
+    are all the families' scales), e.g. for a command that loads a model of any super-resolution family."""
+    merged = {}
+    for cls in classes:
+        for flag in cls.flags():
+            known = merged.get(flag.name)
+            if known is None:
+                merged[flag.name] = flag
+            elif flag.choices and known.choices:
+                choices = tuple(sorted(set(known.choices) | set(flag.choices), key=str))
+                merged[flag.name] = dataclasses.replace(known, choices=choices)
+    return list(merged.values())
+
+
+def families(base=None, **where):
+    """The registered family classes (subclasses of `base`, when given) whose class attributes equal `where`, in
+    registration order: `families(exportable=True)`, `families(SrArchitecture)`."""
+    return [cls for cls in FAMILIES.values() if (base is None or issubclass(cls, base))
+            and all(getattr(cls, k) == v for k, v in where.items())]
+
+
+def family_names(base=None):
+    """The names the command lines' --model takes for the families (subclasses of `base`): each family's aliases
+    and name, e.g. 'srgan' (SRResNet, the tutorial's name), 'srresnet', 'edsr', 'wdsr', ..."""
+    return [name for cls in families(base) for name in (*cls.aliases, cls.family)]
+
+
+def family_by_name(name, base=None):
+    """The family class called `name` or one of its `aliases` (among subclasses of `base`); a `UserInputError`
+    lists the names known otherwise."""
+    for cls in families(base):
+        if name == cls.family or name in cls.aliases:
+            return cls
+    raise UserInputError(f"Unknown model {name!r}; expected one of {', '.join(family_names(base))}.",
+                         argument="model")
+
+
+def default_architecture(cls, **overrides):
+    """The architecture a weights file of family `cls` has when nothing else is said: its `default_preset`'s (the
+    published weights'), else the builder's defaults; with `overrides` (None: unset)."""
+    return architecture(cls.default_preset or cls.family, **overrides)
 
 
 def register_preset(name, description, architecture, recipe):

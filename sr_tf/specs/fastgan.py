@@ -13,6 +13,8 @@ class FastGAN(Architecture):
 
     family = "fastgan"
     builder = "sr_tf.models.fastgan:generator"
+    kind = "FastGAN generator"
+    exportable = True
     im_size: int = 256
     ngf: int = 64
     ndf: int = 64

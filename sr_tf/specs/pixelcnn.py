@@ -12,6 +12,8 @@ HEADS = ("softmax", "logistic_mixture")  # the output heads: a categorical per v
 class PixelCNNArchitecture(Architecture):
     """What both PixelCNN families share; `name_fields` adds `model`, `conditional` and `head_suffix`."""
 
+    kind = "PixelCNN"
+    export_note = "a PixelCNN samples pixel by pixel in Python: use train_pixelcnn.py sample"
     model_name = ""
     input_shape: tuple = (28, 28, 1)
     levels: int = 256

@@ -6,7 +6,7 @@ perceptual and GAN losses with the U-Net discriminator) and ESRGAN (relativistic
 
 import dataclasses
 
-from sr_tf.specs.base import register_family, register_preset
+from sr_tf.specs.base import option, register_family, register_preset
 from sr_tf.specs.sr import SrArchitecture, SrRecipe
 
 
@@ -19,9 +19,10 @@ class RRDBNet(SrArchitecture):
 
     family = "rrdbnet"
     builder = "sr_tf.models.realesrgan:rrdbnet"
-    num_feat: int = 64
-    num_block: int = 23
-    num_grow_ch: int = 32
+    scales = (1, 2, 4)
+    num_feat: int = option(64, "features of the trunk")
+    num_block: int = option(23, "residual-in-residual dense blocks")
+    num_grow_ch: int = option(32, "growth channels of the dense blocks")
 
 
 @register_family
@@ -32,8 +33,9 @@ class SRVGGNetCompact(SrArchitecture):
 
     family = "srvgg"
     builder = "sr_tf.models.realesrgan:srvgg_net_compact"
-    num_feat: int = 64
-    num_conv: int = 16
+    scales = (1, 2, 3, 4, 8)
+    num_feat: int = option(64, "features of each convolution")
+    num_conv: int = option(16, "convolutions between the first and the last")
 
 
 # VGG19 layers (before their ReLU) and weights of the perceptual losses.

@@ -5,8 +5,9 @@ tutorial's published weights and of the offline demo.
 """
 
 import dataclasses
+from typing import ClassVar
 
-from sr_tf.specs.base import Architecture, Recipe, register_family, register_preset
+from sr_tf.specs.base import Architecture, Recipe, option, register_family, register_preset
 
 # WDSR's residual expansion by block type when `res_block_expansion` is None (the papers' 4 for A, 6 for B).
 WDSR_EXPANSION = {"a": 4, "b": 6}
@@ -15,9 +16,12 @@ WDSR_EXPANSION = {"a": 4, "b": 6}
 @dataclasses.dataclass(frozen=True)
 class SrArchitecture(Architecture):
     """What the super-resolution families share: the upscaling factor, and `scale_suffix` for file names
-    ('' at x4, the tutorial's, else '-x<scale>')."""
+    ('' at x4, the tutorial's, else '-x<scale>'). Their models take and give RGB in 0..255, resolve and export."""
 
-    scale: int = 4
+    kind: ClassVar[str] = "super-resolution"
+    exportable: ClassVar[bool] = True
+    scales: ClassVar[tuple] = (2, 3, 4, 8)
+    scale: int = option(4, "upscaling factor")
 
     def name_fields(self):
         return {**super().name_fields(), "scale_suffix": "" if self.scale == 4 else f"-x{self.scale}"}
@@ -30,9 +34,11 @@ class Edsr(SrArchitecture):
 
     family = "edsr"
     builder = "sr_tf.models.edsr:edsr"
-    num_filters: int = 64
-    num_res_blocks: int = 8
-    res_block_scaling: float = None
+    default_preset = "edsr-16-x4"
+    commands = {"edsr": ("EDSR training (L1)", "edsr-16-x4")}
+    num_filters: int = option(64, "filters of each convolution")
+    num_res_blocks: int = option(8, "residual blocks")
+    res_block_scaling: float = option(None, "scaling of each residual branch (unset: none)")
 
 
 @register_family
@@ -42,11 +48,13 @@ class Wdsr(SrArchitecture):
 
     family = "wdsr"
     builder = "sr_tf.models.wdsr:build_wdsr"
-    num_filters: int = 32
-    num_res_blocks: int = 8
-    wdsr_type: str = "b"
-    res_block_expansion: int = None
-    res_block_scaling: float = None
+    default_preset = "wdsr-b-32-x4"
+    commands = {"wdsr": ("WDSR training (L1)", "wdsr-b-32-x4")}
+    num_filters: int = option(32, "filters of each convolution")
+    num_res_blocks: int = option(8, "residual blocks")
+    wdsr_type: str = option("b", "WDSR-A or -B", choices=tuple(WDSR_EXPANSION))
+    res_block_expansion: int = option(None, "expansion of each residual block (unset: the type's, 4 for A, 6 for B)")
+    res_block_scaling: float = option(None, "scaling of each residual branch (unset: none)")
 
     def __post_init__(self):
         super().__post_init__()
@@ -67,8 +75,13 @@ class Srresnet(SrArchitecture):
 
     family = "srresnet"
     builder = "sr_tf.models.srgan:generator"
-    num_filters: int = 64
-    num_res_blocks: int = 16
+    scales = (2, 4, 8)
+    aliases = ("srgan",)
+    default_preset = "srresnet-x4"
+    commands = {"pretrain": ("SRResNet pre-training (MSE)", "srresnet-x4"),
+                "gan": ("SRGAN training", "srgan-x4")}
+    num_filters: int = option(64, "filters of each convolution")
+    num_res_blocks: int = option(16, "residual blocks")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,12 +93,19 @@ class SrRecipe(Recipe):
         save_best_only: write periodic checkpoints only when the validation PSNR improves.
         legacy: template of the legacy Keras-2 `.h5` file the tutorial wrote, in the same folder.
         lr_decay_at: fraction of the steps after which the learning rate drops tenfold (1: never; the demo's).
+        content_loss: SRGAN's VGG19 layer of the content loss, 'VGG54' (the paper's best) or 'VGG22'.
+        feature_scale: SRGAN's VGG features are divided by it before their MSE (12.75: the tutorial's, after the
+            paper's rescaling of the feature maps).
+        adversarial_weight: weight of SRGAN's adversarial loss next to the content loss (the paper's 1e-3).
     """
 
     loss: str = "l1"
     save_best_only: bool = True
     legacy: str = "weights.h5"
     lr_decay_at: float = 1.0
+    content_loss: str = "VGG54"
+    feature_scale: float = 12.75
+    adversarial_weight: float = 1e-3
 
     def legacy_name(self, architecture, data=None, reference=None):
         """The legacy `.h5` file's name, e.g. 'weights.h5' or 'pre_generator.h5'."""
@@ -122,5 +142,5 @@ register_preset("demo", "Small EDSR x4 (32 filters, 4 blocks) trained by `train_
                 "photos in a few CPU minutes", Edsr(scale=4, num_filters=32, num_res_blocks=4), RECIPES["demo"])
 
 # The preset whose architecture a legacy `.h5` file of each family has when nothing else is said (the
-# tutorial's published weights; such files carry no architecture).
-LEGACY_PRESETS = {"edsr": "edsr-16-x4", "wdsr": "wdsr-b-32-x4", "srresnet": "srresnet-x4"}
+# tutorial's published weights; such files carry no architecture): each family's `default_preset`.
+LEGACY_PRESETS = {cls.family: cls.default_preset for cls in (Edsr, Wdsr, Srresnet)}

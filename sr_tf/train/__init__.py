@@ -15,7 +15,17 @@ from sr_tf.train.sr import (
                             WdsrTrainer,
                             learning_rate_schedule,
 )
-from sr_tf.train.trainer import Trainer, enable_mixed_precision
+from sr_tf.train.trainer import Trainer
+
+
+def enable_mixed_precision(precision="float16"):
+    """Sets Keras's global policy to `precision`'s (mixed_float16; see `sr_tf.precision.policy` for a block)."""
+    import keras
+
+    from sr_tf.precision import choose, policy_name
+
+    keras.mixed_precision.set_global_policy(policy_name(choose(precision)[0]))
+
 
 __all__ = ["Trainer", "ArchitectureMismatchError", "DataMismatchError", "enable_mixed_precision",
            "SuperResolutionTrainer", "PixelLossTrainer", "EdsrTrainer", "WdsrTrainer", "SrganGeneratorTrainer",

@@ -178,3 +178,14 @@ def weights_digest(models):
         for weight in models[name].weights:
             digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(weight)).tobytes())
     return digest.hexdigest()[:16]
+
+
+def save_and_discard(checkpoint, folder, strategy, step):
+    """A non-chief worker's save: every worker must save (collectives may run while variables are read), so this
+    one writes to its `worker_dir` and deletes it at once; returns None."""
+    import shutil
+
+    temporary = worker_dir(folder, strategy)
+    tf.train.CheckpointManager(checkpoint, temporary, max_to_keep=1).save(int(step.numpy()))
+    shutil.rmtree(temporary, ignore_errors=True)
+    return None

@@ -44,12 +44,12 @@ class RealEsrnetTrainer(SuperResolutionTrainer):
         self._start({"generator": generator}, checkpoint_dir, learning_rate, recipe, **kwargs)
 
     def _start(self, models, checkpoint_dir, learning_rate, recipe, **kwargs):
-        self.recipe = RECIPES[self.recipe_name] if recipe is None else recipe
+        recipe = RECIPES[self.recipe_name] if recipe is None else recipe
         if checkpoint_dir is None:
             spec = spec_of(models["generator"])
-            checkpoint_dir = self.recipe.checkpoint_dir(spec, reference=starting_preset(self.recipe, spec))
-        optimizers = {name: _adam(learning_rate, self.recipe) for name in models}
-        super().__init__(models, optimizers, checkpoint_dir, **kwargs)
+            checkpoint_dir = recipe.checkpoint_dir(spec, reference=starting_preset(recipe, spec))
+        super().__init__(models, {name: _adam(learning_rate, recipe) for name in models}, checkpoint_dir, **kwargs)
+        self.recipe = recipe
 
     def build_auxiliary_models(self):
         """The EMA generator (checkpointed), unless the recipe keeps no average."""
@@ -115,9 +115,9 @@ class RealEsrganTrainer(RealEsrnetTrainer):
 
     def __init__(self, generator, discriminator, checkpoint_dir=None, learning_rate=None, recipe=None,
                  perceptual=None, vgg_weights="imagenet", **kwargs):
-        self.perceptual, self._vgg_weights = perceptual, vgg_weights
         self._start({"generator": generator, "discriminator": discriminator}, checkpoint_dir, learning_rate,
                     recipe, **kwargs)
+        self.perceptual, self._vgg_weights = perceptual, vgg_weights
 
     def build_auxiliary_models(self):
         """The EMA generator, and the frozen VGG19 of the perceptual loss (not checkpointed)."""

@@ -9,7 +9,7 @@ import os
 import tensorflow as tf
 
 from sr_tf.atomic import atomic_write_text
-from sr_tf.errors import UserInputError, warn
+from sr_tf.errors import Arg, UserInputError, warn
 
 
 class ArchitectureMismatchError(UserInputError):
@@ -63,8 +63,8 @@ def check_architecture(saved, current, checkpoint_dir):
             detail = (f"model '{name}' has {len(b)} weights, the checkpoint {len(a)}; first difference: "
                       f"checkpoint {first[0]} vs model {first[1]}")
         raise ArchitectureMismatchError(
-            f"Checkpoint directory {checkpoint_dir} was written for another architecture ({detail}). "
-            "Use another checkpoint_dir=, or the architecture options it was trained with."
+            f"Checkpoint directory {checkpoint_dir} was written for another architecture ({detail}). Use another ",
+            Arg("checkpoint_dir"), ", or the architecture options it was trained with."
         )
 
 
@@ -78,7 +78,8 @@ def check_data(saved, current, checkpoint_dir):
         return
     raise DataMismatchError(
         f"Checkpoint directory {checkpoint_dir} was trained on other data ({_describe(saved)}) than this run's "
-        f"({_describe(current)}). Use another checkpoint_dir= to train on this data, or the data it was trained on."
+        f"({_describe(current)}). Use another ", Arg("checkpoint_dir"), " to train on this data, or the data it was "
+        "trained on."
     )
 
 
@@ -107,3 +108,19 @@ def restore_newest_readable(checkpoint, paths):
         reason = " ".join(str(error).split())[:200]
         warn(f"skipped the damaged checkpoint {path} ({type(error).__name__}: {reason})")
     return None
+
+
+def checkpointing(folder, **objects):
+    """(checkpoint of `objects`, its manager in `folder` keeping the newest 3, its manager of the best checkpoint
+    in `folder/best`); creates no file."""
+    checkpoint = tf.train.Checkpoint(**objects)
+    return (checkpoint, tf.train.CheckpointManager(checkpoint, folder, max_to_keep=3),
+            tf.train.CheckpointManager(checkpoint, os.path.join(folder, "best"), max_to_keep=1))
+
+
+def write_missing(folder, **values):
+    """Writes `<folder>/<kind>.json` for each kind of `values` that is not None and not recorded yet."""
+    for kind, value in values.items():
+        path = os.path.join(folder, f"{kind}.json")
+        if value is not None and read_record(path) is None:
+            write_record(path, value)

@@ -120,7 +120,8 @@ class SrganGeneratorTrainer(RecipeTrainer):
 
 
 class SrganTrainer(SuperResolutionTrainer):
-    """SRGAN training: VGG content loss / 12.75 plus 0.001 x adversarial BCE for the generator, BCE for D.
+    """SRGAN training: VGG content loss (features / the recipe's `feature_scale`, 12.75) plus the recipe's
+    `adversarial_weight` (0.001) x adversarial BCE for the generator, BCE for D.
 
     Checkpoints hold the generator, the discriminator, both optimizers and the step, so training resumes (the
     original GAN trainer saved nothing). The score is the generator's PSNR on validation data. As in the
@@ -130,25 +131,30 @@ class SrganTrainer(SuperResolutionTrainer):
         generator: the generator (e.g. `srgan.generator()`, pre-trained).
         discriminator: the discriminator (e.g. `srgan.discriminator()`).
         checkpoint_dir: see `Trainer` (default '.ckpt/srgan' at x4, '.ckpt/srgan-x<scale>' otherwise).
-        content_loss: 'VGG22' or 'VGG54'.
-        learning_rate: float or schedule for both Adam optimizers (default PiecewiseConstantDecay([100000],
-            [1e-4, 1e-5])).
+        content_loss: 'VGG22' or 'VGG54' (default: the recipe's, VGG54).
+        learning_rate: float or schedule for both Adam optimizers (default: the recipe's, PiecewiseConstantDecay(
+            [100000], [1e-4, 1e-5])).
         vgg: a feature model to use instead of building one (tests inject random weights here).
         vgg_weights: 'imagenet', a local file path or None, when `vgg` is not given.
+        recipe: the `SrRecipe` whose loss weights and defaults apply (default `RECIPES['gan']`).
         **kwargs: `strategy`, `jit_compile`, `precision`, `log_every` (see `Trainer`).
     """
 
-    def __init__(self, generator, discriminator, checkpoint_dir=None, content_loss="VGG54", learning_rate=None,
-                 vgg=None, vgg_weights="imagenet", **kwargs):
+    def __init__(self, generator, discriminator, checkpoint_dir=None, content_loss=None, learning_rate=None,
+                 vgg=None, vgg_weights="imagenet", recipe=None, **kwargs):
+        recipe = RECIPES["gan"] if recipe is None else recipe
+        content_loss = recipe.content_loss if content_loss is None else content_loss
         if content_loss not in ("VGG22", "VGG54"):
             raise UserInputError(f"`content_loss` must be 'VGG22' or 'VGG54'. Received: content_loss={content_loss!r}")
-        learning_rate = _recipe_rate("gan", learning_rate)
-        checkpoint_dir = _checkpoint_dir("gan", generator, checkpoint_dir)
-        self.content_loss_name, self.vgg, self._vgg_weights = content_loss, vgg, vgg_weights
+        learning_rate = learning_rate_schedule(recipe.learning_rate) if learning_rate is None else learning_rate
+        if checkpoint_dir is None:
+            spec = spec_of(generator)
+            checkpoint_dir = recipe.checkpoint_dir(spec, reference=starting_preset(recipe, spec))
         super().__init__({"generator": generator, "discriminator": discriminator},
                          {"generator": lambda: keras.optimizers.Adam(learning_rate),
                           "discriminator": lambda: keras.optimizers.Adam(learning_rate)},
                          checkpoint_dir, **kwargs)
+        self.recipe, self.content_loss_name, self.vgg, self._vgg_weights = recipe, content_loss, vgg, vgg_weights
 
     def build_auxiliary_models(self):
         """Builds the frozen VGG19 feature model (not checkpointed) unless one was given."""
@@ -168,13 +174,14 @@ class SrganTrainer(SuperResolutionTrainer):
         return self.models["discriminator"]
 
     def content_loss(self, hr, sr):
-        """Per-example MSE between VGG features of HR and SR (caffe preprocessing, features / 12.75).
+        """Per-example MSE between VGG features of HR and SR (caffe preprocessing, features / `feature_scale`).
 
         Two passes, not one over HR and SR concatenated: the backward pass then runs through VGG for the SR half
         only (one pass over both costs the SRGAN step a fifth more on a CPU)."""
         preprocess = keras.applications.vgg19.preprocess_input
-        hr_features = tf.stop_gradient(tf.cast(self.vgg(preprocess(hr), training=False), tf.float32) / 12.75)
-        sr_features = tf.cast(self.vgg(preprocess(sr), training=False), tf.float32) / 12.75
+        scale = self.recipe.feature_scale
+        hr_features = tf.stop_gradient(tf.cast(self.vgg(preprocess(hr), training=False), tf.float32) / scale)
+        sr_features = tf.cast(self.vgg(preprocess(sr), training=False), tf.float32) / scale
         return per_example_mean(tf.square(hr_features - sr_features))
 
     @staticmethod
@@ -190,7 +197,7 @@ class SrganTrainer(SuperResolutionTrainer):
             sr_output = discriminator(sr, training=True)
             content = tf.nn.compute_average_loss(self.content_loss(hr, sr))
             adversarial = tf.nn.compute_average_loss(self._bce(tf.ones_like(sr_output), sr_output))
-            perceptual = content + 0.001 * adversarial
+            perceptual = content + self.recipe.adversarial_weight * adversarial
             disc = tf.nn.compute_average_loss(self._bce(tf.ones_like(hr_output), hr_output)
                                               + self._bce(tf.zeros_like(sr_output), sr_output))
         self.apply_gradients(g_tape, perceptual, generator.trainable_variables, self.optimizers["generator"])

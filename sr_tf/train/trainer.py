@@ -1,37 +1,39 @@
 """The Trainer base class every trainer in this package builds on.
 
 A trainer owns one `tf.train.Checkpoint` (step, best score, models, optimizers) and two managers: the latest
-checkpoints in `checkpoint_dir` (max_to_keep=3, restored on construction, so re-running resumes) and the best one
-by validation score in `checkpoint_dir/best`. The step loop runs N train steps per `tf.function` call (optionally
-XLA compiled) through a `tf.distribute.Strategy`, shows progress, writes TensorBoard logs under
-`checkpoint_dir/logs`, evaluates periodically and saves a checkpoint when interrupted with Ctrl-C. Subclasses fill
-in hooks: `build_auxiliary_models`, `train_step` (with `apply_gradients`), `after_train_step`, `on_train_begin`,
-`host_every`/`on_step_end`, `score` and `sample_images`.
-"""
+checkpoints in `checkpoint_dir` (3 kept; `restore()`, or `train` first, resumes; building a trainer reads no file)
+and the best by validation score in `checkpoint_dir/best`. The step loop runs N steps per `tf.function` call
+through a `tf.distribute.Strategy`, shows progress, logs to TensorBoard (`checkpoint_dir/logs`), evaluates
+periodically and saves a checkpoint on Ctrl-C. Subclasses fill in hooks: `build_auxiliary_models`, `train_step`
+(with `apply_gradients`), `after_train_step`, `on_train_begin`, `host_every`/`on_step_end`, `score`,
+`sample_images`."""
 
 import functools
 import math
 import os
-import shutil
 import threading
 import time
 
 import keras
 import tensorflow as tf
 
-from sr_tf.errors import UserInputError
-from sr_tf.precision import choose, policy_name, training_precision
+from sr_tf.errors import Arg, UserInputError
+from sr_tf.precision import training_precision
 from sr_tf.progress import LOG_INTERVAL, PlainProgress, progress
 from sr_tf.train import distribute, records
 from sr_tf.train.loop import AUTO, StepSchedule, TensorBoardLog, stop_on_signals
 
 
-def enable_mixed_precision(precision="float16"):
-    """Sets Keras's global policy to `precision`'s (mixed_float16; see `sr_tf.precision.policy` for a block)."""
-    keras.mixed_precision.set_global_policy(policy_name(choose(precision)[0]))
+class _Completed(type):
+    """Trainers finish building after the `__init__` of every class in their hierarchy (`Trainer._setup`)."""
+
+    def __call__(cls, *args, **kwargs):
+        trainer = super().__call__(*args, **kwargs)
+        trainer._setup()
+        return trainer
 
 
-class Trainer:
+class Trainer(metaclass=_Completed):
     """Base trainer: checkpoints, resume, step loop, evaluation, best-by-score saving, distribution.
 
     Subclasses pass their models and optimizer factories to `__init__` and implement `train_step` (one replica's
@@ -52,16 +54,12 @@ class Trainer:
             on a terminal the progress bar is redrawn at every step.
         data: optional JSON-able description of the training data (source and options). It is recorded in
             `checkpoint_dir/data.json`; resuming a folder that was trained on other data is a `DataMismatchError`.
-        steps_per_execution: steps run by one `tf.function` call (the host syncs once per call), or 'auto': start
-            at 1 and double or halve so that a call lasts about 0.2 s (see `sr_tf.train.loop.StepSchedule`). A
-            call never crosses a multiple of `evaluate_every`, `log_every` or the subclass's `host_every()`
-            periods, and ends at the final step.
+        steps_per_execution: steps run by one `tf.function` call (one host sync each), or 'auto': calls of about
+            0.2 s (`sr_tf.train.loop.StepSchedule`); never across a multiple of the evaluation and log periods.
 
-    Under a multi-worker strategy every worker runs the same loop; only the chief (worker 0) writes the
-    checkpoints, the best checkpoint, the records and the TensorBoard logs. The other workers write the
-    checkpoints they must write with it to `checkpoint_dir/workertemp_<task>` and delete them; on a restart every
-    worker restores from `checkpoint_dir` (a shared folder, or the chief's folder copied to each machine).
-    With more than one replica, BatchNormalization layers use the statistics of the global batch.
+    Under a multi-worker strategy every worker runs the same loop and only the chief (worker 0) writes files
+    (`distribute.save_and_discard`); on a restart every worker restores from `checkpoint_dir` (shared, or the
+    chief's copied). With more than one replica, BatchNormalization uses the statistics of the global batch.
     """
 
     higher_is_better = True
@@ -82,8 +80,6 @@ class Trainer:
             distribute.check_models_in_scope(self.models, self.strategy)
         if self.strategy.num_replicas_in_sync > 1:
             distribute.synchronize_batchnorm(self.models.values())
-        with self.strategy.scope():
-            self.models.update(self.build_auxiliary_models())
         checkpoint_dir = self.default_checkpoint_dir if checkpoint_dir is None else checkpoint_dir
         if checkpoint_dir is None:
             raise UserInputError(f"{type(self).__name__} needs a checkpoint folder. Received: checkpoint_dir=None")
@@ -103,15 +99,20 @@ class Trainer:
             self.best_score = tf.Variable(-math.inf if self.higher_is_better else math.inf, dtype=tf.float64,
                                           trainable=False, name="best_score")
         self._build_optimizers()
-        self.checkpoint = tf.train.Checkpoint(step=self.step, best_score=self.best_score, **self.models,
-                                              **{f"{k}_optimizer": v for k, v in self.optimizers.items()})
-        self.manager = tf.train.CheckpointManager(self.checkpoint, self.checkpoint_dir, max_to_keep=3)
-        self.best_manager = tf.train.CheckpointManager(self.checkpoint, os.path.join(self.checkpoint_dir, "best"),
-                                                       max_to_keep=1)
         self.log = TensorBoardLog(os.path.join(self.checkpoint_dir, "logs"), enabled=self.is_chief)
         self._loop_fn = None
+        self.restored = False
         self.interrupted = False
-        self.restore()
+
+    def _setup(self):
+        """Completes the trainer once, after every `__init__` of its classes has run (so a subclass may set its
+        state after `Trainer.__init__`): the auxiliary models (the `build_auxiliary_models` hook), the checkpoint of
+        the step, best score, models and optimizers and its managers. Reads and writes no file."""
+        with self.strategy.scope():
+            self.models.update(self.build_auxiliary_models())
+        self.checkpoint, self.manager, self.best_manager = records.checkpointing(
+            self.checkpoint_dir, step=self.step, best_score=self.best_score, **self.models,
+            **{f"{k}_optimizer": v for k, v in self.optimizers.items()})
 
     # ----------------------------------------------------------------- to implement in subclasses
     def build_auxiliary_models(self):
@@ -173,12 +174,14 @@ class Trainer:
         return os.path.join(self.checkpoint_dir, f"{kind}.json")
 
     def restore(self):
-        """Restores the latest readable checkpoint in `checkpoint_dir`, if any; returns its path or None.
+        """Restores the latest readable checkpoint in `checkpoint_dir`, if any, and says so; returns its path or
+        None. `train` calls it first when it has not been called; building a trainer restores nothing.
 
         The folder's records are checked first (same architecture, same data); then `restore_newest_readable`
         skips damaged checkpoints with a warning and refuses one of another learning-rate kind.
         """
         checkpoints = list(reversed(self.manager.checkpoints))
+        self.restored = True
         if not checkpoints:
             return None
         records.check_architecture(records.read_record(self._record_path("architecture")),
@@ -190,8 +193,8 @@ class Trainer:
             print(f"Restored {path} at step {int(self.step.numpy())}" +
                   (f" (best {self.score_name} {best:.4f})." if math.isfinite(best) else " (not validated yet)."))
             return path
-        raise UserInputError(f"No checkpoint in {self.checkpoint_dir} can be read ({len(checkpoints)} damaged). "
-                             "Use another checkpoint_dir=, or delete the damaged folder to start again.")
+        raise UserInputError(f"No checkpoint in {self.checkpoint_dir} can be read ({len(checkpoints)} damaged). Use "
+                             "another ", Arg("checkpoint_dir"), ", or delete the damaged folder to start again.")
 
     def restore_best(self):
         """Restores the best checkpoint by validation score (falls back to the latest); returns its path."""
@@ -207,15 +210,9 @@ class Trainer:
         (every worker must save, as collectives may run while variables are read); returns None there.
         """
         if not self.is_chief:
-            folder = distribute.worker_dir(self.checkpoint_dir, self.strategy)
-            tf.train.CheckpointManager(self.checkpoint, folder, max_to_keep=1).save(int(self.step.numpy()))
-            shutil.rmtree(folder, ignore_errors=True)
-            return None
+            return distribute.save_and_discard(self.checkpoint, self.checkpoint_dir, self.strategy, self.step)
         os.makedirs(self.checkpoint_dir, exist_ok=True)
-        kinds = {"architecture": records.architecture_of(self.models), "data": self.data}
-        for kind, value in kinds.items():
-            if value is not None and records.read_record(self._record_path(kind)) is None:
-                records.write_record(self._record_path(kind), value)
+        records.write_missing(self.checkpoint_dir, architecture=records.architecture_of(self.models), data=self.data)
         manager = self.best_manager if best else self.manager
         return manager.save(checkpoint_number=int(self.step.numpy()))
 
@@ -255,12 +252,11 @@ class Trainer:
     def train(self, train_dataset, valid_dataset=None, steps=1000, evaluate_every=1000, save_best_only=False):
         """Trains until `steps` steps in total, resuming from the restored step.
 
-        Steps run in calls of `steps_per_execution` steps inside one `tf.function`. Every `evaluate_every` steps
-        and at the end: with `valid_dataset`, the score is computed and logged, and an improvement is saved in the
-        best slot; a checkpoint is written (only on improvement with `save_best_only`). Ctrl-C (SIGINT) or SIGTERM
-        stops at the end of the current call (every worker at the same step), writes a checkpoint and returns with
-        `self.interrupted` set to the signal's name ('SIGINT', 'SIGTERM'). A training
-        dataset that runs out ends training early, with a note.
+        Restores first unless `restore()` was called. Steps run in calls of `steps_per_execution` steps inside one
+        `tf.function`. Every `evaluate_every` steps and at the end: with `valid_dataset`, the score is computed and
+        logged, an improvement saved in the best slot; a checkpoint is written (only on improvement with
+        `save_best_only`). Ctrl-C or SIGTERM stops at the end of the current call (every worker at the same step),
+        saves, and sets `self.interrupted` to 'SIGINT' or 'SIGTERM'. Training data that run out end it early.
 
         Args:
             train_dataset: an endless (repeated) dataset of batches (global batches under a strategy).
@@ -275,6 +271,8 @@ class Trainer:
         Raises:
             WorkerLostError: (multi-worker) another worker stopped or stopped answering.
         """
+        if not self.restored:
+            self.restore()
         step = int(self.step.numpy())
         if steps - step <= 0:
             print(f"Already trained {step} of {steps} steps.")
