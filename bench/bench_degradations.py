@@ -9,13 +9,12 @@ degradation on one 96x96 patch, to name the one that sets the wall.
 
 import argparse
 import tempfile
-import time
 
 import common  # noqa: F401  (first: the path set-up)
 import numpy as np
 import tensorflow as tf
 from bench_scale import raw_rate  # (same folder: steps/s of the step alone, one tf.function)
-from common import machine_line
+from common import clock, machine_line
 
 from sr_tf.data import ImageFolder
 from sr_tf.data import degradations as D
@@ -35,10 +34,10 @@ def pipeline_rate(degradation, batches, batch_size):
     iterator = iter(ds)
     for _ in range(3):
         next(iterator)
-    started = time.perf_counter()
+    started = clock()
     for _ in range(batches):
         next(iterator)
-    return batches * batch_size / (time.perf_counter() - started)
+    return batches * batch_size / started.elapsed()
 
 
 def training_rate(steps, batch_size):
@@ -70,10 +69,10 @@ def stage_times(repeats=200):
     for name, fn in cases.items():
         f = tf.function(fn)
         f(tf.constant([0, 1], tf.int64))
-        started = time.perf_counter()
+        started = clock()
         for k in range(repeats):
             f(tf.constant([k, 1], tf.int64))
-        out[name] = (time.perf_counter() - started) / repeats * 1000
+        out[name] = started.elapsed() / repeats * 1000
     return out
 
 

@@ -11,12 +11,11 @@ format on the held-out photo.
 import argparse
 import os
 import tempfile
-import time
 
 import common  # noqa: F401  (first: the path set-up)
 import numpy as np
 import tensorflow as tf
-from common import machine_line
+from common import clock, machine_line
 
 from sr_tf.data import crop_to_multiple, downscale, read_image
 from sr_tf.data.io import sample_files
@@ -32,10 +31,10 @@ FORMATS = ("none", "float16", "dynamic", "int8")
 
 def seconds(fn, repeats):
     fn()
-    started = time.perf_counter()
+    started = clock()
     for _ in range(repeats):
         fn()
-    return (time.perf_counter() - started) / repeats
+    return started.elapsed() / repeats
 
 
 def main():

@@ -22,13 +22,12 @@ import os
 import statistics
 import subprocess
 import tempfile
-import time
 
 import common  # noqa: F401  (first: the path set-up)
 import keras
 import numpy as np
 import tensorflow as tf
-from common import machine_line
+from common import clock, machine_line
 
 from sr_tf.losses import PerceptualDistance
 from sr_tf.models import fastgan
@@ -48,11 +47,11 @@ class Timer:
 
     def __call__(self, iterations):
         """Mean wall time of `iterations` iterations."""
-        started = time.perf_counter()
+        started = clock()
         for _ in range(iterations):
             out = self.step(self.iterator)
         tf.nest.map_structure(lambda t: t.numpy(), out)
-        return (time.perf_counter() - started) / iterations
+        return started.elapsed() / iterations
 
 
 def seconds_per_iteration(trainer, batch, iterations, warmup=1):

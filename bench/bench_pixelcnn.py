@@ -12,14 +12,13 @@ sampler does 1/(H W) of them per step) next to a 2048^2 float32 matmul measured 
 """
 
 import argparse
-import time
 
 import common  # noqa: F401  (first: the path set-up)
 import keras
 import numpy as np
 import tensorflow as tf
 from bench_scale import forward_flops, rate_of  # same folder
-from common import machine_line
+from common import clock, machine_line
 
 from sr_tf import sampling
 from sr_tf.models import pixelcnn as pixelcnn_lib
@@ -54,16 +53,16 @@ def main():
           f"{model.count_params():,} parameters; "
           f"{args.n} samples of {args.size}x{args.size}")
 
-    started = time.perf_counter()
+    started = clock()
     naive = sampling.sample_naive(model, args.n, seed=1, rows=args.naive_rows)
-    naive_seconds = time.perf_counter() - started
+    naive_seconds = started.elapsed()
     naive_total = naive_seconds * args.size / args.naive_rows
     print(f"naive: {naive_seconds:.1f} s for {args.naive_rows} rows -> {naive_total:.0f} s estimated for "
           f"{args.size} rows ({naive_seconds / (args.naive_rows * args.size):.3f} s per forward pass)")
 
-    started = time.perf_counter()
+    started = clock()
     fast = sampling.sample(model, args.n, seed=1)
-    fast_seconds = time.perf_counter() - started
+    fast_seconds = started.elapsed()
     print(f"fast:  {fast_seconds:.1f} s for all {args.size} rows (tracing included)")
 
     flops = forward_flops(model, [(args.n, *shape)])

@@ -12,12 +12,11 @@ products); the first line says which this machine has, and elsewhere the bfloat1
 import argparse
 import glob
 import os
-import time
 
 import common  # noqa: F401  (first: the path set-up)
 import numpy as np
 import tensorflow as tf
-from common import alternate, machine_line
+from common import alternate, clock, machine_line
 
 from sr_tf import precision
 from sr_tf.data.io import load_image, sample_files
@@ -147,9 +146,9 @@ def inference_profile(cases=(("realesr-general-x4v3", 256), ("realesrgan-x4plus"
                 model = build(name)
             f = tf.function(lambda x, m=model: m(x, training=False))
             f(x).numpy()
-            started = time.perf_counter()
+            started = clock()
             f(x).numpy()
-            wall = time.perf_counter() - started
+            wall = started.elapsed()
             ops = op_seconds(lambda: f(x).numpy())
             total = sum(ops.values())
             top = ", ".join(f"{op} {1000 * t:.0f} ms ({t / total:.0%})" for op, t in ops.most_common(8))

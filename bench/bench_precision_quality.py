@@ -24,12 +24,11 @@ import argparse
 import glob
 import os
 import tempfile
-import time
 
 import common  # noqa: F401  (the path set-up)
 import keras
 from bench_precision import compare
-from common import machine_line
+from common import clock, machine_line
 
 from sr_tf import precision
 from sr_tf.data import ImageFolder, crop_to_multiple, downscale, read_image
@@ -70,9 +69,9 @@ def sr_families(steps, folder):
         keras.utils.set_random_seed(0)
         model = build(preset)
         trainer = getattr(train, trainer_name)(model, os.path.join(folder, preset))
-        started = time.perf_counter()
+        started = clock()
         trainer.train(data.dataset(batch_size=16, random_transform=True, seed=0), steps=steps, evaluate_every=steps)
-        print(f"{label}: {steps} steps in {time.perf_counter() - started:.0f} s", flush=True)
+        print(f"{label}: {steps} steps in {started.elapsed():.0f} s", flush=True)
         rows.append(f"| {label}, {steps} steps | {both_precisions(model, lr, hr)} |")
         keras.backend.clear_session()
     table(f"Trained in float32 ({steps} steps of 16 patches 24 -> 96 on the three bundled training photos), run on "
@@ -118,9 +117,9 @@ def pixelcnn(folder, steps):
         with precision.policy(p):
             model = build("pixelcnn-digits")
         trainer = PixelCNNTrainer(model, os.path.join(folder, f"pixelcnn-{p}-{seed}"), precision=p)
-        started = time.perf_counter()
+        started = clock()
         trainer.train(train_ds(seed), valid_ds, steps=steps, evaluate_every=steps // 8)
-        seconds = time.perf_counter() - started
+        seconds = started.elapsed()
         trainer.restore_best()
         models[p, seed] = model
         rows.append(f"| trained in {p}, seed {seed} | {bits_per_dim(model, test_ds):.4f} | {seconds:.0f} s |")
@@ -152,9 +151,9 @@ def fastgan(folder, steps, n=64):
                                  beta_1=recipe.beta_1, beta_2=recipe.beta_2, ema_decay=recipe.ema_decay,
                                  sample_every=10 ** 9, seed=seed, precision=p)
         dataset, _ = gan_dataset(SAMPLES_DIR, spec.im_size, batch_size=recipe.batch_size, seed=seed)
-        started = time.perf_counter()
+        started = clock()
         logs = trainer.train(dataset, steps=steps, evaluate_every=steps)
-        seconds = time.perf_counter() - started
+        seconds = started.elapsed()
         generators[p, seed] = trainer.models["generator_ema"]
         rows.append((p, seed, seconds, logs))
     inception = inception_model(weights=None, input_size=75)  # random weights: see the module docstring

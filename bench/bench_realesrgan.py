@@ -28,11 +28,10 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 
 import common  # noqa: F401  (first: the path set-up)
 import numpy as np
-from common import machine_line
+from common import clock, machine_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -79,10 +78,10 @@ def lr_image(size):
 def timed(fn, repeats):
     """(seconds per call after one warm-up call, the last result)."""
     out = fn()
-    started = time.perf_counter()
+    started = clock()
     for _ in range(repeats):
         out = fn()
-    return (time.perf_counter() - started) / repeats, out
+    return started.elapsed() / repeats, out
 
 
 def torch_worker(args):
@@ -118,9 +117,9 @@ def torch_worker(args):
         return run(x)
 
     with torch.inference_mode():
-        started = time.perf_counter()
+        started = clock()
         call()  # torch.compile compiles here
-        first = time.perf_counter() - started
+        first = started.elapsed()
         reset_peak()
         seconds, out = timed(call, args.repeats)
     np.save(args.output, out.contiguous().numpy()[0].transpose(1, 2, 0) * 255.0)
@@ -234,9 +233,9 @@ def train_rate(args, stage, precision, data, folder):
         # VGG on SR and GT forward, backward through the SR half
         flop = 3 * g_flop + 2 * 3 * d_flop + vgg_flop + vgg_flop
     trainer.train(data, steps=1, evaluate_every=10 ** 6)  # tracing and warm-up
-    started = time.perf_counter()
+    started = clock()
     trainer.train(data, steps=1 + args.train_steps, evaluate_every=10 ** 6)
-    return args.train_steps / (time.perf_counter() - started), flop
+    return args.train_steps / started.elapsed(), flop
 
 
 def main():

@@ -17,12 +17,11 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 import common  # noqa: F401  (first: the path set-up)
 import numpy as np
 import tensorflow as tf
-from common import REPO, machine_line
+from common import REPO, clock, machine_line
 
 from sr_tf.data import ImageFolder
 from sr_tf.data.io import sample_files
@@ -43,9 +42,9 @@ def trainer_rate(make_trainer, data, steps, spe, folder):
     """Steps/s of `Trainer.train` (after a warm-up call that traces), progress bar and checkpoints included."""
     trainer = make_trainer(folder, spe)
     trainer.train(data, steps=2, evaluate_every=10**9)
-    started = time.perf_counter()
+    started = clock()
     trainer.train(data, steps=2 + steps, evaluate_every=10**9)
-    return steps / (time.perf_counter() - started), trainer
+    return steps / started.elapsed(), trainer
 
 
 def raw_rate(trainer, data, steps):
@@ -58,9 +57,9 @@ def raw_rate(trainer, data, steps):
             trainer._distributed_step(next(iterator))
 
     run(tf.constant(2))
-    started = time.perf_counter()
+    started = clock()
     run(tf.constant(steps))
-    return steps / (time.perf_counter() - started)
+    return steps / started.elapsed()
 
 
 def overhead(args):
@@ -131,11 +130,11 @@ def forward_flops(model, input_shapes):
 
 def rate_of(fn, repeats=5):
     fn()
-    started = time.perf_counter()
+    started = clock()
     for _ in range(repeats):
         out = fn()
     np.asarray(out)
-    return (time.perf_counter() - started) / repeats
+    return started.elapsed() / repeats
 
 
 def limits():
@@ -202,9 +201,9 @@ def profile(args):
     with tempfile.TemporaryDirectory() as tmp:
         trainer = srresnet_trainer(os.path.join(tmp, "ckpt"), args.jit)
         trainer.train(data, steps=2, evaluate_every=10**9)
-        started = time.perf_counter()
+        started = clock()
         by_op = op_seconds(lambda: trainer.train(data, steps=2 + args.steps, evaluate_every=10**9))
-        wall = time.perf_counter() - started
+        wall = started.elapsed()
     total = sum(by_op.values())
     print(f"{args.steps} steps in {wall:.2f} s ({wall / args.steps:.2f} s/step); op time {total:.2f} s "
           f"(summed over the executor's threads; an op's time includes its Eigen/oneDNN worker threads)")
@@ -221,7 +220,7 @@ def multiworker(args):
                "--evaluate-every", str(args.steps), "--log-interval", "3600"]
     with tempfile.TemporaryDirectory() as tmp:
         def run(strategy, env_list):
-            started = time.perf_counter()
+            started = clock()
             procs = [subprocess.Popen([*command, "--strategy", strategy, "--checkpoint-dir", "ck" + strategy,
                                        "--weights-out", f"w{strategy}.h5"], cwd=tmp, env=env,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -230,7 +229,7 @@ def multiworker(args):
             assert all(p.returncode == 0 for p in procs), outs[0][-2000:]
             speeds = [float(line.rsplit("steps/s", 1)[1].split()[0]) for line in outs[0].splitlines()
                       if "steps/s" in line]
-            return speeds[-1], time.perf_counter() - started
+            return speeds[-1], started.elapsed()
 
         sockets = [socket.socket() for _ in range(2)]
         for s in sockets:

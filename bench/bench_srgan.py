@@ -13,13 +13,12 @@ against a sequential version of the same pipeline.
 import argparse
 import os
 import tempfile
-import time
 
 import common  # noqa: F401  (first: the path set-up)
 import keras
 import numpy as np
 import tensorflow as tf
-from common import machine_line
+from common import clock, machine_line
 
 from sr_tf.data import ImageFolder
 from sr_tf.data.transforms import random_crop, random_flip, random_rotate
@@ -30,11 +29,11 @@ from sr_tf.train import SrganGeneratorTrainer, SrganTrainer, enable_mixed_precis
 def timed(step, batch, steps, warmup=2):
     for _ in range(warmup):
         step(batch)
-    started = time.perf_counter()
+    started = clock()
     for _ in range(steps):
         out = step(batch)
     tf.nest.map_structure(lambda t: t.numpy(), out)  # wait for the last step
-    return steps / (time.perf_counter() - started)
+    return steps / started.elapsed()
 
 
 def plain_pretrain_step(model):
@@ -91,10 +90,10 @@ def pipeline_patches_per_second(batches=60):
         for name, ds in (("sequential", sequential), ("sr_tf", fast)):
             iterator = iter(ds)
             next(iterator)
-            started = time.perf_counter()
+            started = clock()
             for _ in range(batches):
                 next(iterator)
-            results[name] = batches * 16 / (time.perf_counter() - started)
+            results[name] = batches * 16 / started.elapsed()
         return results
 
 

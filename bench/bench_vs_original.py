@@ -29,12 +29,11 @@ import functools
 import os
 import statistics
 import tempfile
-import time
 
 import common  # noqa: F401  (first: the path set-up)
 import numpy as np
 import tensorflow as tf
-from common import machine_line
+from common import clock, machine_line
 from op_profile import by_kind, op_seconds
 
 DIV2K_RGB_MEAN = np.array([0.4488, 0.4371, 0.4040]) * 255
@@ -242,15 +241,15 @@ def main():
                 trainer.train(data, steps=1, evaluate_every=10 ** 9)
             times = {"original": [], **{p: [] for p in precisions}}
             for _ in range(args.rounds):
-                started = time.perf_counter()
+                started = clock()
                 for _ in range(args.steps):
                     out = step(lr, hr)
                 out.numpy()
-                times["original"].append((time.perf_counter() - started) / args.steps)
+                times["original"].append(started.elapsed() / args.steps)
                 for p, trainer in trainers.items():
-                    started = time.perf_counter()
+                    started = clock()
                     trainer.train(data, steps=int(trainer.step.numpy()) + args.steps, evaluate_every=10 ** 9)
-                    times[p].append((time.perf_counter() - started) / args.steps)
+                    times[p].append(started.elapsed() / args.steps)
             medians = {name: statistics.median(t) for name, t in times.items()}
             best = {name: min(t) for name, t in times.items()}
             a, b = medians["original"], best["original"]

@@ -1,7 +1,7 @@
 """What every bench shares: the path set-up (the checkout's `sr_tf` and the bench folder importable without an
 install), one machine line (CPU flags included), and one timer that waits for the work it times.
 
-    from common import machine_line, seconds, alternate   # after `import common` has set the path up
+    from common import alternate, clock, machine_line, seconds   # after `import common` has set the path up
 
 TensorFlow is imported only when a function needs it, so the PyTorch side of a bench (run by another Python) can
 import its bench module too.
@@ -52,15 +52,27 @@ def sync(result):
     return result
 
 
+class clock:
+    """A started stopwatch for work timed as a whole (a training run, a pipeline pass): `started = clock()`, then
+    `started.elapsed(result)` waits for `result` (`sync`; None: nothing to wait for) and returns the seconds since."""
+
+    def __init__(self):
+        self.started = time.perf_counter()
+
+    def elapsed(self, result=None):
+        """Seconds since the clock started, once `result` is ready."""
+        sync(result)
+        return time.perf_counter() - self.started
+
+
 def seconds(fn, repeats=3, warmup=1):
     """Median seconds of `fn()` over `repeats` calls after `warmup` calls, each waited for (`sync`)."""
     for _ in range(warmup):
         sync(fn())
     times = []
     for _ in range(repeats):
-        started = time.perf_counter()
-        sync(fn())
-        times.append(time.perf_counter() - started)
+        started = clock()
+        times.append(started.elapsed(fn()))
     return statistics.median(times)
 
 
@@ -73,7 +85,6 @@ def alternate(functions, rounds, warmup=1):
     times = {name: [] for name in functions}
     for _ in range(rounds):
         for name, f in functions.items():
-            started = time.perf_counter()
-            sync(f())
-            times[name].append(time.perf_counter() - started)
+            started = clock()
+            times[name].append(started.elapsed(f()))
     return {name: statistics.median(t) for name, t in times.items()}

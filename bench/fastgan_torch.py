@@ -20,12 +20,15 @@ import argparse
 import json
 import os
 import random
-import time
+import sys
 
-import torch
-import torch.nn.functional as F
-from torch import nn
-from torch.nn.utils import spectral_norm
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402, F401  (the bench folder's timer; no TensorFlow needed)
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from common import clock  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn.utils import spectral_norm  # noqa: E402
 
 PUBLISHED = {256: (29_127_846, 11_526_160)}
 
@@ -253,10 +256,10 @@ def main():
     iteration(g, d, opt_g, opt_d, ema, real, 256)  # warm-up
     seconds = []
     for _ in range(args.rounds):
-        started = time.perf_counter()
+        started = clock()
         for _ in range(args.iterations):
             iteration(g, d, opt_g, opt_d, ema, real, 256)
-        seconds.append((time.perf_counter() - started) / args.iterations)
+        seconds.append(started.elapsed() / args.iterations)
     print(json.dumps({"seconds": seconds, "generator": counts[0], "discriminator": counts[1],
                       "torch": torch.__version__, "threads": torch.get_num_threads()}))
 

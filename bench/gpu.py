@@ -35,8 +35,9 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+import common  # noqa: E402, F401  (the path set-up: the checkout's sr_tf)
+from common import clock, machine_line  # noqa: E402
 
 PRECISIONS = ("float32", "float16", "bfloat16", "xla")  # xla: float32, jit_compile=True
 
@@ -58,11 +59,11 @@ def machine():
         a = tf.random.normal((n, n), dtype=dtype)
         f = tf.function(lambda: tf.linalg.matmul(a, a))
         f().numpy()
-        started = time.perf_counter()
+        started = clock()
         for _ in range(10):
             out = f()
         out.numpy()
-        info[f"matmul_{dtype}_tflops"] = 2 * n ** 3 * 10 / (time.perf_counter() - started) / 1e12
+        info[f"matmul_{dtype}_tflops"] = 2 * n ** 3 * 10 / started.elapsed() / 1e12
     return info
 
 
@@ -182,9 +183,9 @@ def run_trainer_case(make, precision, steps, strategy=None):
                     make(folder, **options)
             trainer.train(data, steps=1, evaluate_every=10 ** 9)  # tracing and warm-up
             reset_memory()
-            started = time.perf_counter()
+            started = clock()
             trainer.train(data, steps=1 + steps, evaluate_every=10 ** 9)
-            rate = steps / (time.perf_counter() - started)
+            rate = steps / started.elapsed()
             return {"steps_per_s": rate, "gflop_per_step": gflop, "gflop_per_s": gflop * rate,
                     "peak_mb": peak_memory_mb()}
     finally:
@@ -252,10 +253,10 @@ def original_case(tiny):
 def timed(fn, repeats):
     fn()
     reset_memory()
-    started = time.perf_counter()
+    started = clock()
     for _ in range(repeats):
         fn()
-    return {"seconds": (time.perf_counter() - started) / repeats, "peak_mb": peak_memory_mb()}
+    return {"seconds": started.elapsed() / repeats, "peak_mb": peak_memory_mb()}
 
 
 class Report:
@@ -315,6 +316,7 @@ def main(argv=None):
     allowance = args.case_seconds if args.case_seconds is not None else (2.0 if tiny else 60.0)
     steps = args.steps if args.steps is not None else (1 if tiny else 10)
     deadline = time.monotonic() + args.budget
+    print(machine_line(), flush=True)
     report = Report(args.output, args.json, machine())
 
     def fits(case):

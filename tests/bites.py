@@ -77,12 +77,12 @@ CASES = [
   "                pass",
   "tests/test_distribute.py::test_sigterm_to_one_worker_stops_both_at_one_step_and_a_restart_resumes_there"),
  ("CSV rows are the mean", "sr_tf/cli/pixelcnn.py",
-  "    scores = bits_per_image(model, _dataset(split, args, labelled, batch_size=256, shuffle=False, repeat_count=1))",
-  "    scores = bits_per_image(model, _dataset(split, args, labelled, batch_size=256, shuffle=False, repeat_count=1)); scores = scores * 0 + scores.mean()",  # noqa: E501 (a line of the source, verbatim)
+  "    scores = bits_per_image(model, _dataset(split, levels, labelled, batch_size=256, shuffle=False, repeat_count=1))",  # noqa: E501 (a line of the source, verbatim)
+  "    scores = bits_per_image(model, _dataset(split, levels, labelled, batch_size=256, shuffle=False, repeat_count=1)); scores = scores * 0 + scores.mean()",  # noqa: E501 (a line of the source, verbatim)
   "tests/test_train_pixelcnn.py::test_train_pixelcnn_cli_train_resume_evaluate_sample"),
  ("--jit not passed to the trainers", "sr_tf/cli/common.py",
-  "    return dict(strategy=strategy, jit_compile=args.jit, precision=args.precision,",
-  "    return dict(strategy=strategy, jit_compile=False, precision=args.precision,",
+  "    return dict(strategy=strategy, jit_compile=options.jit, precision=plan.precision,",
+  "    return dict(strategy=strategy, jit_compile=False, precision=plan.precision,",
   "tests/test_mixed_precision.py::test_every_training_script_takes_mixed_precision_and_jit"),
  ("walk frames rendered from the wrong latents", "sr_tf/cli/fastgan.py",
   "        frames = [render(deployed, inputs) for inputs in latent_walk(deployed, seed_a, seed_b, args.frames)]",

@@ -1,5 +1,5 @@
 """Shared fixtures (a seeded generator, a local HTTP server) and the process-wide device setup; helper functions
-are in helpers.py."""
+are in helpers.py (images and files), model_helpers.py, process_helpers.py and checkpoint_helpers.py."""
 
 import functools
 import http.server

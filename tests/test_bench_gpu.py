@@ -4,7 +4,7 @@ and says which."""
 
 import json
 
-from helpers import run_cli
+from process_helpers import run_cli
 
 
 def test_dry_run_runs_every_case_and_writes_both_reports(tmp_path):

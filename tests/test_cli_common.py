@@ -78,7 +78,7 @@ def test_progress_in_a_log_file_is_a_few_plain_lines(capsys):
 
 
 def test_a_training_run_logged_to_a_file_writes_lines_not_a_bar(tmp_path):
-    from helpers import run_cli
+    from process_helpers import run_cli
 
     result = run_cli(["train_pixelcnn.py", "train", "--dataset", "digits", "--levels", "2", "--num-res-blocks", "1",
                       "--hidden", "2", "--steps", "40", "--evaluate-every", "20", "--batch-size", "8",

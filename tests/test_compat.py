@@ -140,7 +140,7 @@ def test_export_needs_no_flags_for_keras_files_of_every_family(tmp_path, capsys)
     """`python -m sr_tf.export --weights X.keras` reads the family and architecture from the file (here files
     written before the specs, whose spec comes from their layers): a super-resolution model and a FastGAN
     generator export; a PixelCNN is refused in one line that says why."""
-    from helpers import assert_one_line_errors
+    from process_helpers import assert_one_line_errors
 
     from sr_tf.cli import export as export_cli
 

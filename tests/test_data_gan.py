@@ -6,7 +6,8 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import random_image, write_gan_folder, write_png
+from helpers import random_image, write_png
+from model_helpers import write_gan_folder
 
 from sr_tf.data.gan import gan_dataset
 from sr_tf.data.io import read_image, readable_images, resize_square

@@ -7,7 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import assert_one_line_errors, random_image
+from helpers import random_image
+from process_helpers import assert_one_line_errors
 
 from sr_tf.errors import UserInputError
 from sr_tf.export import ExportCheckError, tflite_run, to_saved_model, to_tflite

@@ -8,7 +8,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import FASTGAN_TINY_G, assert_one_line_errors, keras_round_trip, randomize_batchnorm
+from model_helpers import FASTGAN_TINY_G, keras_round_trip, randomize_batchnorm
+from process_helpers import assert_one_line_errors
 
 from sr_tf.deploy import (
     deploy_generator,

@@ -8,9 +8,9 @@ import signal
 import h5py
 import numpy as np
 import pytest
-from helpers import (
+from checkpoint_helpers import assert_weights_in_checkpoint
+from process_helpers import (
     REPO,
-    assert_weights_in_checkpoint,
     finish_workers,
     port_was_taken,
     run_workers,

@@ -10,15 +10,15 @@ from helpers import REPO
 PACKAGE = os.path.join(REPO, "sr_tf")
 
 # Rooms from the bottom up; a module may import its own room and lower ones only. Rooms on one level (models and
-# data; metrics and sampling) do not import each other.
+# data; losses and deploy; metrics and sampling) do not import each other.
 LEVELS = [
     ["errors", "ops", "atomic", "progress"],
     ["layers", "weights_io", "specs", "outputs", "precision"],
     ["models", "data"],
-    ["losses"],
+    ["losses", "deploy"],
     ["metrics", "sampling"],
     ["inference", "plot"],
-    ["train", "deploy"],
+    ["train"],
     ["cli"],
 ]
 # sr_tf/resolve.py and sr_tf/export.py are the shims behind `python -m sr_tf.resolve` / `python -m sr_tf.export`
@@ -86,3 +86,34 @@ def test_the_rule_catches_an_upward_import(tmp_path):
     bad.write_text("from sr_tf.train import Trainer\n")
     imported = list(_imports(str(bad), "sr_tf.models.bad"))
     assert any(LEVEL[_room(i)] > LEVEL["models"] for i in imported if _room(i) in LEVEL)
+
+
+# The modules every family shares: what they know of a family comes from its spec and registrations, never from a
+# name or a list of scales written in them (tests/test_toy_family.py adds a family without editing them).
+SHARED = ["cli/common.py", "cli/runner.py", "cli/resolve.py", "cli/export.py", "cli/srgan.py", "cli/sr_data.py",
+          "cli/sr_evaluate.py", "models/__init__.py", "models/pytorch.py", "models/ncnn.py", "models/common.py",
+          "models/hub.py", "inference.py", "deploy/convert.py", "deploy/quality.py", "train/trainer.py"]
+
+
+def _literals(path):
+    """(string constants that are not docstrings, tuples/lists of small integer constants) of a module."""
+    tree = ast.parse(open(path, encoding="utf8").read())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body
+                  and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+               and id(n) not in docstrings}
+    numbers = [tuple(e.value for e in n.elts) for n in ast.walk(tree) if isinstance(n, (ast.Tuple, ast.List))
+               and len(n.elts) > 1 and all(isinstance(e, ast.Constant) and type(e.value) is int for e in n.elts)]
+    return strings, numbers
+
+
+def test_shared_modules_name_no_family_and_list_no_scales():
+    from sr_tf import specs
+
+    names = {name for cls in specs.FAMILIES.values() for name in (cls.family, *cls.aliases)}
+    scales = {tuple(cls.scales) for cls in specs.FAMILIES.values() if cls.scales} | {(2, 3, 4, 8), (2, 4, 8)}
+    for module in SHARED:
+        strings, numbers = _literals(os.path.join(PACKAGE, module))
+        assert not strings & names, (module, sorted(strings & names))
+        assert not scales & set(numbers), (module, sorted(scales & set(numbers)))

@@ -5,8 +5,9 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import random_image, run_cli, write_png
+from helpers import random_image, write_png
 from PIL import Image
+from process_helpers import run_cli
 
 from sr_tf import evaluate, resolve, resolve_single, save_weights
 from sr_tf.metrics import psnr, psnr_y, rgb_to_y, ssim

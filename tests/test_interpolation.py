@@ -3,7 +3,8 @@
 
 import numpy as np
 import pytest
-from helpers import random_image, randomize_batchnorm, write_png
+from helpers import random_image, write_png
+from model_helpers import randomize_batchnorm
 from PIL import Image
 
 from sr_tf import interpolate_weights

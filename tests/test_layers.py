@@ -5,7 +5,7 @@ mixed_float16 policy. A newly registered layer without a case here fails `test_e
 import keras
 import numpy as np
 import pytest
-from helpers import run_layer_test
+from model_helpers import run_layer_test
 
 import sr_tf.layers as L
 

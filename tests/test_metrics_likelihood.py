@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import tiny_pixelcnn
+from model_helpers import tiny_pixelcnn
 
 from sr_tf import sampling
 from sr_tf.metrics import bits_per_dim, histogram_baseline

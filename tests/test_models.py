@@ -3,7 +3,8 @@
 import keras
 import numpy as np
 import pytest
-from helpers import keras_round_trip, offline
+from helpers import offline
+from model_helpers import keras_round_trip
 
 from sr_tf.errors import UserInputError
 from sr_tf.layers import WeightNormConv2D

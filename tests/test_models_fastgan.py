@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import FASTGAN_TINY_G, keras_round_trip, tiny_fastgan
+from model_helpers import FASTGAN_TINY_G, keras_round_trip, tiny_fastgan
 
 from sr_tf.layers import SpectralNormConv2D, crop_quadrant
 from sr_tf.models import fastgan

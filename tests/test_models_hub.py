@@ -126,7 +126,7 @@ def test_a_preset_without_published_weights_says_so():
 
 def test_the_tutorials_archive_layout(mirror, monkeypatch):
     """The tutorial's weights-edsr-16-x4.tar.gz: weights/edsr-16-x4/weights.h5 inside, the legacy Keras-2 layout."""
-    from helpers import read_keras2_file  # noqa: F401 (the legacy layout is what save_legacy_h5 writes)
+    from model_helpers import read_keras2_file  # noqa: F401 (the legacy layout is what save_legacy_h5 writes)
 
     from sr_tf.models import build
     from sr_tf.weights_io import save_weights

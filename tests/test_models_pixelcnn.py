@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import PIXELCNN_CASES, keras_round_trip, randomize_batchnorm, tiny_pixelcnn
+from model_helpers import PIXELCNN_CASES, keras_round_trip, randomize_batchnorm, tiny_pixelcnn
 
 from sr_tf import sampling
 from sr_tf.layers.mixture import value_logits

@@ -12,7 +12,8 @@ import zipfile
 
 import numpy as np
 import pytest
-from helpers import assert_one_line_errors, write_safetensors
+from helpers import write_safetensors
+from process_helpers import assert_one_line_errors
 
 from sr_tf import specs
 from sr_tf.errors import UserInputError

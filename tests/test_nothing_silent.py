@@ -12,7 +12,8 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import REPO, assert_weights_in_checkpoint, random_image, write_png
+from checkpoint_helpers import assert_weights_in_checkpoint
+from helpers import REPO, random_image, write_png
 
 from sr_tf import specs
 from sr_tf.errors import UserInputError

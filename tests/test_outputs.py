@@ -4,7 +4,7 @@ and a refusal is one line naming the path."""
 import os
 
 import pytest
-from helpers import assert_one_line_errors
+from process_helpers import assert_one_line_errors
 
 from sr_tf.errors import UserInputError
 from sr_tf.outputs import OutputExistsError, check_file, check_folder, remove_entries

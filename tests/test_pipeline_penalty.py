@@ -2,7 +2,7 @@
 allocator setting that a live `tf.data.Dataset.from_generator` applies ("Memory patch applied:
 M_TRIM_THRESHOLD=128 kb"), which slowed training steps up to 2x."""
 
-from helpers import run_cli
+from process_helpers import run_cli
 
 MARKER = "Memory patch applied"
 

@@ -9,7 +9,7 @@ import dataclasses
 import keras
 import numpy as np
 import pytest
-from helpers import run_model_test
+from model_helpers import run_model_test
 
 from sr_tf import models, specs
 from sr_tf.errors import UserInputError

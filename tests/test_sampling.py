@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from helpers import PIXELCNN_CASES, randomize_batchnorm, tiny_pixelcnn
+from model_helpers import PIXELCNN_CASES, randomize_batchnorm, tiny_pixelcnn
 
 from sr_tf import sampling
 from sr_tf.layers.mixture import value_logits

@@ -9,8 +9,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import FASTGAN_TINY_G, random_image, run_cli, tiny_fastgan, write_gan_folder, write_png
+from helpers import random_image, write_png
+from model_helpers import FASTGAN_TINY_G, tiny_fastgan, write_gan_folder
 from PIL import Image
+from process_helpers import run_cli
 
 from sr_tf import metrics
 from sr_tf.cli import fastgan as fastgan_cli

@@ -6,8 +6,9 @@ import os
 import keras
 import numpy as np
 import pytest
-from helpers import assert_one_line_errors, assert_restored, spy_checkpoints
+from checkpoint_helpers import assert_restored, spy_checkpoints
 from PIL import Image
+from process_helpers import assert_one_line_errors
 
 from sr_tf.cli import pixelcnn as pixelcnn_cli
 from sr_tf.data.pixelcnn import load_digits, pixelcnn_dataset, quantize

@@ -6,7 +6,8 @@ import subprocess
 
 import numpy as np
 import pytest
-from helpers import REPO, assert_restored, random_image, spy_checkpoints, write_png
+from checkpoint_helpers import assert_restored, spy_checkpoints
+from helpers import REPO, random_image, write_png
 
 SCRIPT = os.path.join(REPO, "train_srgan.py")
 TINY = ["--num-filters", "4", "--num-res-blocks", "1", "--batch-size", "2"]

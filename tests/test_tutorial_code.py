@@ -9,7 +9,8 @@ import traceback
 import keras
 import numpy as np
 import pytest
-from helpers import offline, read_keras2_file
+from helpers import offline
+from model_helpers import read_keras2_file
 
 import sr_tf.models.srgan as srgan_module
 from sr_tf.data import ImageFolder

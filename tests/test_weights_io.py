@@ -128,7 +128,7 @@ def test_bad_paths(tmp_path):
 
 @pytest.mark.parametrize("name", list(BUILDERS))
 def test_models_save_and_load_the_tutorials_plain_h5_paths_themselves(name, tmp_path, rng):
-    from helpers import read_keras2_file
+    from model_helpers import read_keras2_file
 
     original = BUILDERS[name]()
     _randomize(original, rng)

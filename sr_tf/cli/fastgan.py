@@ -134,7 +134,7 @@ def save_results(trainer, prefix):
 
 def load_generator(path):
     """A trained generator from a `.keras` file written by `train`."""
-    return load_keras_file(path, "Generator", f"{WEIGHTS_DIR}/<name>-generator.keras", families=("fastgan",),
+    return load_keras_file(path, "Generator", f"{WEIGHTS_DIR}/<name>-generator.keras", families=(specs.FastGAN.family,),
                            command="train_fastgan.py", model_name="fastgan_generator")
 
 
@@ -242,7 +242,7 @@ def parser():
     sub = root.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train FastGAN on a folder of images; re-running resumes")
-    presets = {n: d for n, d in specs.presets().items() if specs.PRESETS[n].architecture.family == "fastgan"}
+    presets = {n: d for n, d in specs.presets().items() if isinstance(specs.PRESETS[n].architecture, specs.FastGAN)}
     add_shared_options(p, presets, specs.preset("fastgan-256"),
                        data_help="folder of training images (recursive; PNG, JPEG, WebP). Default: a "
                                              "smoke demo on the bundled photos at 64 px (preset fastgan-demo)",

@@ -29,7 +29,7 @@ from sr_tf.cli.runner import (
 from sr_tf.cli.startup import add_verbose
 from sr_tf.errors import UserInputError
 from sr_tf.outputs import check_file
-from sr_tf.specs.pixelcnn import HEADS, PRESET_OF, PixelCNNRecipe
+from sr_tf.specs.pixelcnn import HEADS, PRESET_OF, PixelCNNArchitecture, PixelCNNRecipe
 
 WEIGHTS_DIR = PixelCNNRecipe.weights_dir
 
@@ -58,7 +58,7 @@ class PixelCNNFamily(Family):
     def plan(self, args):
         model = args.model
         if model is None:
-            gated = args.preset is not None and specs.preset(args.preset).architecture.family == "gated_pixelcnn"
+            gated = args.preset is not None and isinstance(specs.preset(args.preset).architecture, specs.GatedPixelCNN)
             model = "gated" if gated else "pixelcnn"
         if args.conditional and model != "gated":
             raise UserInputError("--conditional needs --model gated.")
@@ -75,7 +75,7 @@ class PixelCNNFamily(Family):
         if model != "gated":
             flags["batchnorm"] = False if args.no_batchnorm else None
         architecture = preset.architecture
-        if architecture.family != ("gated_pixelcnn" if model == "gated" else "pixelcnn"):
+        if type(architecture) is not (specs.GatedPixelCNN if model == "gated" else specs.PixelCNN):
             raise UserInputError(f"--preset {preset.name} is not a --model {model} preset.")
         architecture = architecture.replace(**{k: v for k, v in flags.items() if v is not None})
         recipe = with_options(preset.recipe, args, learning_rate=args.learning_rate)
@@ -144,8 +144,8 @@ def run_train(args):
 
 def load_model(path):
     """A trained PixelCNN from a `.keras` file (written by `train`)."""
-    return load_keras_file(path, "Model", f"{WEIGHTS_DIR}/<name>.keras", families=("pixelcnn", "gated_pixelcnn"),
-                           command="train_pixelcnn.py")
+    return load_keras_file(path, "Model", f"{WEIGHTS_DIR}/<name>.keras",
+                           families=(specs.PixelCNN.family, specs.GatedPixelCNN.family), command="train_pixelcnn.py")
 
 
 def run_evaluate(args):
@@ -259,7 +259,7 @@ def _add_data_args(p, data=True):
 def _per_preset(field):
     """Help text listing a field's default in each preset that has it."""
     values = [f"{name} {getattr(p.architecture, field)}" for name, p in sorted(specs.PRESETS.items())
-              if hasattr(p.architecture, field) and p.architecture.family.endswith("pixelcnn")]
+              if hasattr(p.architecture, field) and isinstance(p.architecture, PixelCNNArchitecture)]
     return "default by preset (--model, --data): " + ", ".join(values)
 
 
@@ -270,7 +270,8 @@ def parser():
     sub = root.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a PixelCNN; re-running resumes")
-    presets = {n: d for n, d in specs.presets().items() if specs.PRESETS[n].architecture.family.endswith("pixelcnn")}
+    presets = {n: d for n, d in specs.presets().items()
+               if isinstance(specs.PRESETS[n].architecture, PixelCNNArchitecture)}
     add_shared_options(p, presets, specs.preset(PRESET_OF[("pixelcnn", "mnist")]), DATA_CHOICES, DATA_HELP,
                        data_aliases=("--dataset",))
     p.set_defaults(data="mnist")

@@ -77,18 +77,16 @@ def with_spec(model, spec):
 IMAGE_DTYPE = "float32"
 DIV2K_RGB_MEAN = tuple(float(v) for v in np.array([0.4488, 0.4371, 0.4040]) * 255)
 
-SUPPORTED_SCALES = (2, 3, 4, 8)
-
-
-def check_scale(scale, supported=SUPPORTED_SCALES):
-    """Raises a `UserInputError` unless `scale` is one of `supported`."""
+def check_scale(scale, supported):
+    """Raises a `UserInputError` unless `scale` is one of `supported` (the family's `scales`, from its spec)."""
     if scale not in supported:
         raise UserInputError(f"`scale` must be one of {list(supported)}. Received: scale={scale!r}")
 
 
-def upsample_steps(scale):
-    """The pixel-shuffle factors that make up `scale`: x4 is two x2 steps, x8 three (never silently none)."""
-    check_scale(scale)
+def upsample_steps(scale, supported):
+    """The pixel-shuffle factors that make up `scale`, one of `supported`: x4 is two x2 steps, x8 three (never
+    silently none)."""
+    check_scale(scale, supported)
     return {2: [2], 3: [3], 4: [2, 2], 8: [2, 2, 2]}[scale]
 
 

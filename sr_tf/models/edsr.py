@@ -30,7 +30,7 @@ def edsr(scale, num_filters=Edsr.num_filters, num_res_blocks=Edsr.num_res_blocks
     Returns:
         A functional `keras.Model` (1,517,571 parameters for x4 with 16 blocks) whose `spec` is its `Edsr`.
     """
-    steps = upsample_steps(scale)
+    steps = upsample_steps(scale, Edsr.scales)
     check_positive(num_filters=num_filters, num_res_blocks=num_res_blocks)
     x_in = layers.Input(shape=(None, None, 3), name="lr")
     x = Normalize(DIV2K_RGB_MEAN, 127.5, name="normalize")(x_in)

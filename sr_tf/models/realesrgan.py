@@ -84,7 +84,7 @@ def rrdbnet(scale=RRDBNet.scale, num_feat=RRDBNet.num_feat, num_block=RRDBNet.nu
         A functional `keras.Model` (16,697,987 parameters at x4 with the defaults, 16,703,171 at x2) whose
         `spec` is its `RRDBNet`.
     """
-    check_scale(scale, (1, 2, 4))
+    check_scale(scale, RRDBNet.scales)
     check_positive(num_feat=num_feat, num_block=num_block, num_grow_ch=num_grow_ch)
     x_in = layers.Input(shape=(None, None, 3), name="lr")
     x = Normalize(0.0, 255.0, name="normalize_01")(x_in)
@@ -115,7 +115,7 @@ def srvgg_net_compact(scale=SRVGGNetCompact.scale, num_feat=SRVGGNetCompact.num_
         A functional `keras.Model` (1,213,296 parameters with 32 convolutions of 64, 621,424 with 16) whose `spec`
         is its `SRVGGNetCompact`.
     """
-    check_scale(scale, (1, 2, 3, 4, 8))
+    check_scale(scale, SRVGGNetCompact.scales)
     check_positive(num_feat=num_feat, num_conv=num_conv)
     x_in = layers.Input(shape=(None, None, 3), name="lr")
     x = base = Normalize(0.0, 255.0, name="normalize_01", dtype=IMAGE_DTYPE)(x_in)  # (also the base's)

@@ -33,7 +33,7 @@ def _res_block(x_in, num_filters, momentum, name):
     return layers.Add(name=f"{name}_add")([x_in, x])
 
 
-SCALES = (2, 4, 8)
+SCALES = Srresnet.scales  # x2 per pixel-shuffle stage: x2, x4, x8
 
 
 def generator(num_filters=Srresnet.num_filters, num_res_blocks=Srresnet.num_res_blocks, scale=Srresnet.scale):

@@ -38,7 +38,7 @@ def res_block_b(x_in, num_filters, expansion, kernel_size, scaling, name):
 
 def wdsr(scale, num_filters, num_res_blocks, res_block_expansion, res_block_scaling, res_block, wdsr_type=None):
     """Builds a WDSR network from a residual block function (see `wdsr_a` and `wdsr_b`, whose type it records)."""
-    check_scale(scale)
+    check_scale(scale, Wdsr.scales)
     check_positive(num_filters=num_filters, num_res_blocks=num_res_blocks, res_block_expansion=res_block_expansion)
     x_in = layers.Input(shape=(None, None, 3), name="lr")
     x = Normalize(DIV2K_RGB_MEAN, 127.5, name="normalize", dtype=IMAGE_DTYPE)(x_in)  # (the skip branch's input)
