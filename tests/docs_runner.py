@@ -64,8 +64,10 @@ NOT_RUN = {
     ("README.md", "python -m pytest"): "the test suite itself",
     ("CONTRIBUTING.md", "python -m pytest"): "the test suite itself",
     ("CONTRIBUTING.md", "python bench/"): "benchmarks take minutes; run by hand, recorded in bench/RESULTS.md",
-    ("CONTRIBUTING.md", 'family = "toy"'): "a module of the package in the making: tests/test_presets.py registers and "
-                                          "runs the same toy family",
+    ("CONTRIBUTING.md", 'family = "toysr"'): "a module of the package in the making: tests/test_toy_family.py "
+                                            "registers and runs the same lines",
+    ("CONTRIBUTING.md", "TOY_FORMAT = "): "the toy family's PyTorch format: tests/test_toy_family.py registers and "
+                                         "runs the same lines",
     ("docs/super-resolution.md", 'DIV2K(scale=4, subset="train")'):
         "downloads DIV2K (tests/test_data.py runs the loader against a local HTTP server)",
     ("docs/scale.md", "TF_CONFIG="): "needs two machines (tests/test_distribute.py runs two workers on 127.0.0.1)",

@@ -10,6 +10,7 @@ import os
 import keras
 import numpy as np
 import pytest
+from docs_runner import blocks
 from helpers import random_image, write_png, write_safetensors
 
 from sr_tf import specs
@@ -148,3 +149,13 @@ def test_a_toy_family_reads_its_pytorch_state_dicts_as_pytorch_computes_them(toy
     np.testing.assert_allclose(model(image[None].astype(np.float32))[0], expected, atol=2e-3)
     # and every other family still detects its own
     assert pytorch_format.formats()[-1].family in specs.FAMILIES
+
+
+def test_contributing_shows_the_toy_family_of_the_tests():
+    """CONTRIBUTING.md's toy family blocks cannot run in its docs test (they would register a family for every test
+    after them); every line of them is a line of this file, so they show what runs here."""
+    ours = {line.strip() for line in open(__file__, encoding="utf8")}
+    shown = [code for _, code, why in blocks("CONTRIBUTING.md") if why and "tests/test_toy_family.py" in why]
+    assert len(shown) == 2
+    missing = [line for code in shown for line in code.splitlines() if line.strip() not in ours]
+    assert not missing, missing
