@@ -1,6 +1,7 @@
 """Data: DIV2K names, download through a local server, cache rebuild, alignment, folders and bad input."""
 
 import os
+import shutil
 import zipfile
 
 import numpy as np
@@ -99,6 +100,23 @@ def test_div2k_downloads_extracts_caches_and_rebuilds(scale, downgrade, http_ser
     rebuilt = list(DIV2K(scale, "valid", downgrade, **dirs).hr_dataset())
     assert cache_is_complete(cache) and len(rebuilt) == 100
     np.testing.assert_array_equal(rebuilt[7], hr_images[7])
+
+
+def test_a_div2k_archive_placed_by_hand_is_read_and_kept(http_server, tmp_path, rng):
+    """The download advice says to put the archive in the images folder: it is used without a request, and,
+    being the user's file, it is not deleted after extraction (only an archive the loader downloaded is)."""
+    root, url, requests = http_server
+    hr_images, _ = _serve_div2k(root, 2, "bicubic", hr_size=16, rng=rng)
+    images = tmp_path / "images"
+    images.mkdir()
+    div2k = DIV2K(2, "valid", images_dir=str(images), caches_dir=str(tmp_path / "caches"), base_url=url)
+    placed = images / div2k.hr_images_archive()
+    shutil.copy(root / div2k.hr_images_archive(), placed)
+    data = placed.read_bytes()
+    got = list(div2k.hr_dataset())
+    assert requests == [] and len(got) == 100
+    np.testing.assert_array_equal(got[3], hr_images[3])
+    assert placed.read_bytes() == data
 
 
 def test_div2k_download_failure_names_the_url(tmp_path, http_server):

@@ -156,8 +156,8 @@ def download_archive(archive, images_dir, subdir, base_url=DIV2K_URL):
     """Downloads a DIV2K archive with `keras.utils.get_file` and extracts the folder `subdir` of it.
 
     Extraction goes to a temporary folder first and the finished folder is moved into place, so an interrupted
-    download or extraction never leaves a half-filled image folder that looks complete. The archive is deleted
-    afterwards.
+    download or extraction never leaves a half-filled image folder that looks complete. An archive this call
+    downloaded is deleted afterwards; one that was in `images_dir` already (placed there by hand) is used and kept.
 
     Args:
         archive: file name on the server, e.g. 'DIV2K_train_HR.zip'.
@@ -172,6 +172,7 @@ def download_archive(archive, images_dir, subdir, base_url=DIV2K_URL):
     images_dir = os.path.abspath(images_dir)
     os.makedirs(images_dir, exist_ok=True)
     url = base_url + archive
+    placed = os.path.exists(os.path.join(images_dir, archive))  # the user's: read, never removed
     try:
         path = keras.utils.get_file(archive, url, cache_dir=images_dir, cache_subdir=".")
     except Exception as e:  # noqa: BLE001 - any transport error gets the same advice
@@ -195,5 +196,5 @@ def download_archive(archive, images_dir, subdir, base_url=DIV2K_URL):
         os.replace(extracted, destination)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        if os.path.exists(path):
+        if not placed and os.path.exists(path):
             os.remove(path)
