@@ -79,6 +79,7 @@ def test_training_writes_grids_and_checkpoints_and_resumes_at_the_right_iteratio
         for a, b in zip(moments[name], optimizer.variables):
             np.testing.assert_array_equal(a, b.numpy())
 
+
 def reference_fid(f1, f2):
     """FID with Tr((S1 S2)^(1/2)) from the eigenvalues of the non-symmetric product S1 S2 (the package takes the
     symmetric S1^(1/2) S2 S1^(1/2)): an independent route to the same number."""
